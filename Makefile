@@ -1,0 +1,36 @@
+# Gatehouse: `make run` and `make test` are all you need. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run up down status test bench lint format clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## install what is missing, build, start NATS, PostgreSQL and all services; follow logs until Ctrl-C
+	@scripts/stack.sh run
+
+up: ## like run, but return once every service is ready
+	@scripts/stack.sh up
+
+down: ## stop exactly what `make up` started
+	@scripts/stack.sh down
+
+status: ## table of services, ports, health and logs
+	@scripts/stack.sh status
+
+test: ## unit + integration tests against a private NATS and PostgreSQL
+	@scripts/test.sh
+
+bench: ## benchmarks (release build); appends results to docs/benchmarks.md
+	@scripts/bench.sh
+
+lint: ## swift format lint --strict
+	@swift format lint --strict --parallel --recursive Package.swift Shared Services Tests
+
+format: ## swift format in place
+	@swift format format --in-place --parallel --recursive Package.swift Shared Services Tests
+
+clean: ## remove build output and local state (stops the stack first)
+	@scripts/stack.sh down || true
+	@rm -rf .build .gatehouse

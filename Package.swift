@@ -1,0 +1,219 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// The six services: (library module, folder under Services/, executable name).
+let services: [(module: String, folder: String, executable: String)] = [
+    ("SignalingService", "Signaling", "signaling"),
+    ("MediaRelayService", "MediaRelay", "media-relay"),
+    ("IdentityService", "Identity", "identity"),
+    ("AccessService", "Access", "access"),
+    ("InferenceService", "Inference", "inference"),
+    ("AuditService", "Audit", "audit"),
+]
+
+let serviceKitDependencies: [Target.Dependency] = [
+    "GatehouseWire",
+    "GatehouseNATS",
+    "ServiceKit",
+    .product(name: "Configuration", package: "swift-configuration"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+]
+
+var targets: [Target] = [
+    // MARK: - Shared
+    .systemLibrary(
+        name: "CNats",
+        path: "Shared/CNats",
+        pkgConfig: "libnats",
+        providers: [.apt(["libnats-dev"])]
+    ),
+    .target(name: "GatehouseWire", path: "Shared/GatehouseWire"),
+    .target(
+        name: "GatehouseNATS",
+        dependencies: [
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        path: "Shared/GatehouseNATS"
+    ),
+    .target(
+        name: "ServiceKit",
+        dependencies: [
+            "GatehouseWire",
+            "GatehouseNATS",
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ],
+        path: "Shared/ServiceKit"
+    ),
+    .target(
+        name: "ServiceKitTesting",
+        dependencies: [
+            "GatehouseWire",
+            "GatehouseNATS",
+            "ServiceKit",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ],
+        path: "Shared/ServiceKitTesting"
+    ),
+
+    // MARK: - Command-line tool
+    .target(
+        name: "GatehouseCLI",
+        dependencies: [
+            "GatehouseWire",
+            "GatehouseNATS",
+            "ServiceKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Services/CLI/GatehouseCLI"
+    ),
+    .executableTarget(
+        name: "gatehouse",
+        dependencies: ["GatehouseCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Services/CLI/Main"
+    ),
+
+    // MARK: - Benchmarks (release-built by `make bench` only)
+    .executableTarget(
+        name: "gatehouse-bench",
+        dependencies: [
+            "GatehouseNATS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Tests/Benchmarks/NATSBench"
+    ),
+
+    // MARK: - Tests
+    .testTarget(name: "GatehouseWireTests", dependencies: ["GatehouseWire"], resources: [.copy("Fixtures")]),
+    .testTarget(
+        name: "GatehouseNATSTests",
+        dependencies: [
+            "GatehouseNATS",
+            "ServiceKitTesting",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    .testTarget(
+        name: "ServiceKitTests",
+        dependencies: [
+            "GatehouseWire",
+            "GatehouseNATS",
+            "ServiceKit",
+            "ServiceKitTesting",
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "InMemoryLogging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]
+    ),
+    .testTarget(
+        name: "ServicesTests",
+        dependencies: services.map { .target(name: $0.module) } + [
+            "GatehouseWire",
+            "ServiceKit",
+            "ServiceKitTesting",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    .testTarget(
+        name: "GatehouseCLITests",
+        dependencies: ["GatehouseCLI", "GatehouseWire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .testTarget(
+        name: "IntegrationTests",
+        dependencies: services.map { .target(name: $0.module) } + [
+            "GatehouseWire",
+            "GatehouseNATS",
+            "ServiceKit",
+            "ServiceKitTesting",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]
+    ),
+]
+
+// MARK: - Services: a library with all the logic plus a thin executable each
+for service in services {
+    targets.append(
+        .target(
+            name: service.module,
+            dependencies: serviceKitDependencies,
+            path: "Services/\(service.folder)/\(service.module)"
+        )
+    )
+    targets.append(
+        .executableTarget(
+            name: service.executable,
+            dependencies: [.target(name: service.module), "ServiceKit"],
+            path: "Services/\(service.folder)/Main"
+        )
+    )
+}
+
+let package = Package(
+    name: "gatehouse",
+    platforms: [.macOS(.v15)],
+    products: services.map { .executable(name: $0.executable, targets: [$0.executable]) } + [
+        .executable(name: "gatehouse", targets: ["gatehouse"]),
+        .library(name: "GatehouseWire", targets: ["GatehouseWire"]),
+        .library(name: "GatehouseNATS", targets: ["GatehouseNATS"]),
+        .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "ServiceKitTesting", targets: ["ServiceKitTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+    ],
+    targets: targets
+)
+
+// The same settings for every target (swift-log / swift-configuration style).
+for target in package.targets where [.regular, .executable, .test].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    target.swiftSettings = settings
+}

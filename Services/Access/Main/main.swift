@@ -1,0 +1,4 @@
+import AccessService
+import ServiceKit
+
+try await ServiceMain.run(AccessService.definition)

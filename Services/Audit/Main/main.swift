@@ -1,0 +1,4 @@
+import AuditService
+import ServiceKit
+
+try await ServiceMain.run(AuditService.definition)

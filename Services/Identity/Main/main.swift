@@ -1,0 +1,4 @@
+import IdentityService
+import ServiceKit
+
+try await ServiceMain.run(IdentityService.definition)

@@ -1,0 +1,4 @@
+import InferenceService
+import ServiceKit
+
+try await ServiceMain.run(InferenceService.definition)

@@ -1,0 +1,4 @@
+import MediaRelayService
+import ServiceKit
+
+try await ServiceMain.run(MediaRelayService.definition)

@@ -1,0 +1,31 @@
+import GatehouseWire
+public import ServiceKit
+
+/// The `media-relay` service: its schema, migrations and components.
+public enum MediaRelayService {
+    /// PostgreSQL schema owned by this service.
+    public static let schema = "media_relay"
+
+    /// Append only: a shipped migration is never edited or renamed.
+    public static let migrations: [any DatabaseMigration] = [
+        SQLMigration(
+            "0001_service_metadata",
+            [
+                """
+                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """
+            ]
+        )
+    ]
+
+    public static let definition = ServiceDefinition(
+        name: .mediaRelay,
+        schema: schema,
+        migrations: migrations,
+        build: { _ in ServiceComponents() }
+    )
+}

@@ -1,0 +1,4 @@
+import SignalingService
+import ServiceKit
+
+try await ServiceMain.run(SignalingService.definition)

@@ -1,0 +1,430 @@
+internal import CNats
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Owns one libnats connection (and its JetStream context). Destroyed when the last reference
+/// goes, which is after `run()` has closed it, so no callback can outlive what it points to.
+final class NATSConnectionHandle: @unchecked Sendable {
+    // Safety: libnats connections and JetStream contexts are thread-safe; the pointers never change.
+    let connection: OpaquePointer
+    let jetStreamContext: OpaquePointer
+    let events: ConnectionEvents
+    let requests: RequestMultiplexer
+
+    private init(connection: OpaquePointer, jetStreamContext: OpaquePointer, events: ConnectionEvents) throws {
+        self.connection = connection
+        self.jetStreamContext = jetStreamContext
+        self.events = events
+        self.requests = try RequestMultiplexer(connection: connection)
+    }
+
+    deinit {
+        jsCtx_Destroy(self.jetStreamContext)
+        natsConnection_Destroy(self.connection)
+    }
+
+    var isConnected: Bool { natsConnection_Status(self.connection) == NATS_CONN_STATUS_CONNECTED }
+
+    var connectedURL: String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard natsConnection_GetConnectedUrl(self.connection, &buffer, buffer.count) == NATS_OK else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Blocks: call through ``BlockingExecutor``.
+    static func connect(_ configuration: NATSConfiguration, logger: Logger) throws -> NATSConnectionHandle {
+        var options: OpaquePointer?
+        try CBridge.check(natsOptions_Create(&options), "natsOptions_Create")
+        guard let options else { throw NATSError.invalid("natsOptions_Create returned nothing") }
+        defer { natsOptions_Destroy(options) }
+
+        guard !configuration.servers.isEmpty else { throw NATSError.invalid("no NATS servers configured") }
+        var servers = configuration.servers.map { UnsafePointer(strdup($0)) }
+        defer { for server in servers { free(UnsafeMutablePointer(mutating: server)) } }
+        try CBridge.check(natsOptions_SetServers(options, &servers, Int32(servers.count)), "natsOptions_SetServers")
+        try CBridge.check(natsOptions_SetNoRandomize(options, true), "natsOptions_SetNoRandomize")
+        if let name = configuration.name { try CBridge.check(natsOptions_SetName(options, name), "natsOptions_SetName") }
+        if configuration.user != nil || configuration.password != nil {
+            try CBridge.check(
+                natsOptions_SetUserInfo(options, configuration.user, configuration.password),
+                "natsOptions_SetUserInfo"
+            )
+        }
+        if let token = configuration.token { try CBridge.check(natsOptions_SetToken(options, token), "natsOptions_SetToken") }
+        if let credentials = configuration.credentialsFile {
+            try CBridge.check(
+                natsOptions_SetUserCredentialsFromFiles(options, credentials, nil),
+                "natsOptions_SetUserCredentialsFromFiles"
+            )
+        }
+        if let tls = configuration.tls {
+            try CBridge.check(natsOptions_SetSecure(options, true), "natsOptions_SetSecure")
+            if let ca = tls.caFile {
+                try CBridge.check(natsOptions_LoadCATrustedCertificates(options, ca), "natsOptions_LoadCATrustedCertificates")
+            }
+            if let certificate = tls.certificateFile, let key = tls.keyFile {
+                try CBridge.check(
+                    natsOptions_LoadCertificatesChain(options, certificate, key),
+                    "natsOptions_LoadCertificatesChain"
+                )
+            }
+            if let host = tls.expectedHostname {
+                try CBridge.check(natsOptions_SetExpectedHostname(options, host), "natsOptions_SetExpectedHostname")
+            }
+        }
+        try CBridge.check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "natsOptions_SetTimeout")
+        try CBridge.check(natsOptions_SetAllowReconnect(options, true), "natsOptions_SetAllowReconnect")
+        try CBridge.check(
+            natsOptions_SetMaxReconnect(options, Int32(clamping: configuration.maxReconnectAttempts)),
+            "natsOptions_SetMaxReconnect"
+        )
+        try CBridge.check(
+            natsOptions_SetReconnectWait(options, configuration.reconnectWait.milliseconds),
+            "natsOptions_SetReconnectWait"
+        )
+        try CBridge.check(natsOptions_SetReconnectJitter(options, 100, 1000), "natsOptions_SetReconnectJitter")
+        try CBridge.check(
+            natsOptions_SetReconnectBufSize(options, Int32(clamping: configuration.reconnectBufferSize)),
+            "natsOptions_SetReconnectBufSize"
+        )
+        // Without this, libnats leaves publishes to a flusher thread and adds ~1 ms to every reply.
+        try CBridge.check(natsOptions_SetSendAsap(options, true), "natsOptions_SetSendAsap")
+
+        let events = ConnectionEvents(logger: logger)
+        // Retained for libnats; released by the closed callback, which runs exactly once per
+        // established connection. A failed connect leaks this one small object rather than risk a
+        // double release.
+        let closure = Unmanaged.passRetained(events).toOpaque()
+        try CBridge.check(
+            natsOptions_SetClosedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeRetainedValue()
+                    events.closed()
+                },
+                closure
+            ),
+            "natsOptions_SetClosedCB"
+        )
+        try CBridge.check(
+            natsOptions_SetDisconnectedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue().disconnected()
+                },
+                closure
+            ),
+            "natsOptions_SetDisconnectedCB"
+        )
+        try CBridge.check(
+            natsOptions_SetReconnectedCB(
+                options,
+                { connection, closure in
+                    guard let closure else { return }
+                    Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue().reconnected()
+                },
+                closure
+            ),
+            "natsOptions_SetReconnectedCB"
+        )
+        try CBridge.check(
+            natsOptions_SetErrorHandler(
+                options,
+                { _, subscription, status, closure in
+                    guard let closure else { return }
+                    let text = String(cString: natsStatus_GetText(status))
+                    Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue().asyncError(text)
+                },
+                closure
+            ),
+            "natsOptions_SetErrorHandler"
+        )
+
+        var connection: OpaquePointer?
+        try CBridge.check(natsConnection_Connect(&connection, options), "natsConnection_Connect")
+        guard let connection else { throw NATSError.invalid("natsConnection_Connect returned nothing") }
+        var jetStream: OpaquePointer?
+        let status = natsConnection_JetStream(&jetStream, connection, nil)
+        guard status == NATS_OK, let jetStream else {
+            let error = CBridge.error(status, "natsConnection_JetStream")
+            natsConnection_Close(connection)
+            natsConnection_Destroy(connection)
+            throw error
+        }
+        do {
+            return try NATSConnectionHandle(connection: connection, jetStreamContext: jetStream, events: events)
+        } catch {
+            jsCtx_Destroy(jetStream)
+            natsConnection_Close(connection)
+            natsConnection_Destroy(connection)
+            throw error
+        }
+    }
+
+    func publish(_ payload: [UInt8], to subject: String, replyTo: String?, headers: NATSHeaders) throws {
+        let status: natsStatus = payload.withUnsafeBytes { bytes in
+            if headers.isEmpty {
+                if let replyTo {
+                    return natsConnection_PublishRequest(self.connection, subject, replyTo, bytes.baseAddress, Int32(bytes.count))
+                }
+                return natsConnection_Publish(self.connection, subject, bytes.baseAddress, Int32(bytes.count))
+            }
+            do {
+                let msg = try CBridge.makeMessage(subject: subject, replyTo: replyTo, headers: headers, payload: bytes)
+                defer { natsMsg_Destroy(msg) }
+                return natsConnection_PublishMsg(self.connection, msg)
+            } catch {
+                return NATS_INVALID_ARG
+            }
+        }
+        try CBridge.check(status, "publish to \(subject)")
+    }
+
+    func subscribe(to subject: String, queue: String?, bufferSize: Int) throws -> NATSSubscription {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: NATSMessage.self,
+            bufferingPolicy: .bufferingOldest(bufferSize)
+        )
+        let box = SubscriptionBox(continuation: continuation, subject: subject, logger: self.events.logger)
+        let closure = Unmanaged.passRetained(box).toOpaque()
+        let handler: natsMsgHandler = { _, _, msg, closure in
+            guard let msg, let closure else { return }
+            let message = CBridge.copy(msg)
+            natsMsg_Destroy(msg)
+            Unmanaged<SubscriptionBox>.fromOpaque(closure).takeUnretainedValue().deliver(message)
+        }
+        var subscription: OpaquePointer?
+        let status =
+            if let queue {
+                natsConnection_QueueSubscribe(&subscription, self.connection, subject, queue, handler, closure)
+            } else {
+                natsConnection_Subscribe(&subscription, self.connection, subject, handler, closure)
+            }
+        guard status == NATS_OK, let subscription else {
+            Unmanaged<SubscriptionBox>.fromOpaque(closure).release()
+            throw CBridge.error(status, "subscribe to \(subject)")
+        }
+        box.attach(subscription)
+        let completeStatus = natsSubscription_SetOnCompleteCB(
+            subscription,
+            { closure in
+                guard let closure else { return }
+                Unmanaged<SubscriptionBox>.fromOpaque(closure).takeRetainedValue().complete()
+            },
+            closure
+        )
+        if completeStatus != NATS_OK {
+            box.complete()
+            Unmanaged<SubscriptionBox>.fromOpaque(closure).release()
+            throw CBridge.error(completeStatus, "natsSubscription_SetOnCompleteCB")
+        }
+        continuation.onTermination = { [weak box] _ in box?.unsubscribe() }
+        return NATSSubscription(stream: stream, box: box)
+    }
+
+    /// Blocks: call through ``BlockingExecutor``.
+    func flush(timeout: Duration) throws {
+        try CBridge.check(natsConnection_FlushTimeout(self.connection, timeout.milliseconds), "flush")
+    }
+
+    /// Drains every subscription, flushes, closes; returns once the close callback ran (or the timeout passed).
+    func drain(timeout: Duration) async {
+        let status = natsConnection_DrainTimeout(self.connection, timeout.milliseconds)
+        if status != NATS_OK { natsConnection_Close(self.connection) }
+        await self.events.waitUntilClosed(timeout: timeout + .seconds(1))
+    }
+}
+
+/// Receives connection-level callbacks on libnats' threads.
+final class ConnectionEvents: Sendable {
+    let logger: Logger
+    private let closedState = Mutex<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(logger: Logger) { self.logger = logger }
+
+    func disconnected() { self.logger.info("nats disconnected") }
+    func reconnected() { self.logger.info("nats reconnected") }
+    func asyncError(_ text: String) { self.logger.info("nats asynchronous error", metadata: ["error.type": "\(text)"]) }
+
+    func closed() {
+        let waiters = self.closedState.withLock { state in
+            state.isClosed = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func waitUntilClosed(timeout: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let closed = self.closedState.withLock { state in
+                if !state.isClosed { state.waiters.append(continuation) }
+                return state.isClosed
+            }
+            if closed {
+                continuation.resume()
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.milliseconds))) {
+                let waiters = self.closedState.withLock { state in
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+            }
+        }
+    }
+}
+
+/// The bridge between one libnats subscription and its `AsyncStream`.
+final class SubscriptionBox: Sendable {
+    // `package` members satisfy SubscriptionControl.
+    private let continuation: AsyncStream<NATSMessage>.Continuation
+    private let subscription = Mutex<UnsafeSendablePointer?>(nil)
+    let dropped = Atomic<Int>(0)
+    package let subject: String
+    let logger: Logger
+
+    init(continuation: AsyncStream<NATSMessage>.Continuation, subject: String, logger: Logger) {
+        self.continuation = continuation
+        self.subject = subject
+        self.logger = logger
+    }
+
+    func attach(_ pointer: OpaquePointer) {
+        self.subscription.withLock { $0 = UnsafeSendablePointer(pointer: pointer) }
+    }
+
+    func deliver(_ message: NATSMessage) {
+        if case .dropped = self.continuation.yield(message) {
+            let count = self.dropped.add(1, ordering: .relaxed).newValue
+            if count == 1 || count.isMultiple(of: 1000) {
+                self.logger.info(
+                    "subscription buffer full, dropping messages",
+                    metadata: ["gatehouse.subject": "\(self.subject)", "gatehouse.dropped": "\(count)"]
+                )
+            }
+        }
+    }
+
+    /// Unsubscribes; libnats then calls the completion callback, which ends the stream.
+    package func unsubscribe() {
+        self.subscription.withLock { pointer in
+            if let pointer { _ = natsSubscription_Unsubscribe(pointer.pointer) }
+        }
+    }
+
+    /// Drains this subscription only: messages already received are still delivered.
+    package func drain() {
+        self.subscription.withLock { pointer in
+            if let pointer { _ = natsSubscription_Drain(pointer.pointer) }
+        }
+    }
+
+    /// Called once by libnats after the last message was dispatched.
+    func complete() {
+        self.continuation.finish()
+        let pointer = self.subscription.withLock { pointer in
+            defer { pointer = nil }
+            return pointer
+        }
+        if let pointer { natsSubscription_Destroy(pointer.pointer) }
+    }
+}
+
+/// Request/reply over one wildcard inbox subscription per connection: each request gets a token,
+/// its reply resumes the waiting task. Faster than `natsConnection_Request`, which blocks a thread.
+final class RequestMultiplexer: Sendable {
+    let prefix: String
+    // Destroying a subscription removes interest, so it is kept until the connection is gone.
+    private let subscription = Mutex<UnsafeSendablePointer?>(nil)
+    private let pending = Mutex<[UInt64: CheckedContinuation<NATSMessage, any Error>]>([:])
+    private let nextToken = Atomic<UInt64>(0)
+
+    init(connection: OpaquePointer) throws {
+        var inbox: UnsafeMutablePointer<natsInbox>?
+        try CBridge.check(natsInbox_Create(&inbox), "natsInbox_Create")
+        guard let inbox else { throw NATSError.invalid("natsInbox_Create returned nothing") }
+        self.prefix = String(cString: inbox)
+        natsInbox_Destroy(inbox)
+
+        var subscription: OpaquePointer?
+        // The multiplexer lives as long as the connection; libnats holds it unretained and the
+        // subscription ends with the connection, before the handle (which owns this) is released.
+        let closure = Unmanaged.passUnretained(self).toOpaque()
+        try CBridge.check(
+            natsConnection_Subscribe(
+                &subscription,
+                connection,
+                "\(self.prefix).*",
+                { _, _, msg, closure in
+                    guard let msg, let closure else { return }
+                    let message = CBridge.copy(msg)
+                    natsMsg_Destroy(msg)
+                    Unmanaged<RequestMultiplexer>.fromOpaque(closure).takeUnretainedValue().deliver(message)
+                },
+                closure
+            ),
+            "subscribe to the request inbox"
+        )
+        if let subscription { self.subscription.withLock { $0 = UnsafeSendablePointer(pointer: subscription) } }
+    }
+
+    deinit {
+        if let pointer = self.subscription.withLock({ $0 }) { natsSubscription_Destroy(pointer.pointer) }
+    }
+
+    private func deliver(_ message: NATSMessage) {
+        guard let dot = message.subject.lastIndex(of: "."),
+            let token = UInt64(message.subject[message.subject.index(after: dot)...])
+        else { return }
+        let waiter = self.pending.withLock { $0.removeValue(forKey: token) }
+        guard let waiter else { return }  // late reply after a timeout: dropped
+        if message.status == 503 {
+            waiter.resume(throwing: NATSError.noResponders(message.headers["Gatehouse-Request-Subject"] ?? "subject"))
+        } else {
+            waiter.resume(returning: message)
+        }
+    }
+
+    private func fail(_ token: UInt64, _ error: any Error) {
+        let waiter = self.pending.withLock { $0.removeValue(forKey: token) }
+        waiter?.resume(throwing: error)
+    }
+
+    func request(
+        _ payload: [UInt8],
+        to subject: String,
+        headers: NATSHeaders,
+        timeout: Duration,
+        on handle: NATSConnectionHandle
+    ) async throws -> NATSMessage {
+        let token = self.nextToken.add(1, ordering: .relaxed).newValue
+        let reply = "\(self.prefix).\(token)"
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    self.pending.withLock { $0[token] = continuation }
+                    do {
+                        try handle.publish(payload, to: subject, replyTo: reply, headers: headers)
+                    } catch {
+                        self.fail(token, error)
+                        return
+                    }
+                    let deadline = DispatchTime.now() + .nanoseconds(Int(timeout.nanoseconds))
+                    DispatchQueue.global().asyncAfter(deadline: deadline) {
+                        self.fail(token, NATSError.timeout("no reply on \(subject) within \(timeout)"))
+                    }
+                }
+            } onCancel: {
+                self.fail(token, NATSError(code: .cancelled, message: "request on \(subject) cancelled"))
+            }
+        } catch let error as NATSError where error.code == .noResponders {
+            throw NATSError.noResponders(subject)
+        }
+    }
+}

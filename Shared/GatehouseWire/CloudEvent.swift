@@ -1,0 +1,148 @@
+public import Foundation
+
+/// The CloudEvents `type`, NATS subject and schema of one event: `io.gatehouse.<domain>.<name>.v<version>`.
+public struct EventType: Hashable, Sendable, CustomStringConvertible {
+    /// The area the event belongs to: `access`, `call`, `identity`, `signaling`, `system`…
+    public var domain: String
+    /// What happened, in the past tense, as one subject token in lower snake case
+    /// (`door_unlocked`, `decision_made`, `service_started`).
+    public var name: String
+    public var version: Int
+
+    public init(domain: String, name: String, version: Int = 1) {
+        precondition(Subjects.isValidToken(domain) && Subjects.isValidToken(name) && version >= 1)
+        self.domain = domain
+        self.name = name
+        self.version = version
+    }
+
+    /// The CloudEvents `type` attribute.
+    public var type: String { "io.gatehouse.\(self.domain).\(self.name).v\(self.version)" }
+
+    public var description: String { self.type }
+}
+
+/// The payload of an event. Each conforming type names its ``EventType`` once.
+///
+/// Fields are only ever added; a breaking change is a new type with `version` 2 (and so a new
+/// CloudEvents type and subject). See `docs/events.md`.
+public protocol GatehouseEventData: Codable, Sendable, Hashable {
+    static var eventType: EventType { get }
+}
+
+/// An event in the CloudEvents 1.0 JSON structured format, with Gatehouse's two extensions
+/// `tenantid` and `traceparent`.
+public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashable {
+    public var specversion: String
+    /// A UUID; also the JetStream `Nats-Msg-Id`, so a republished event is stored once.
+    public var id: UUID
+    /// `gatehouse/<service>/<instance>`.
+    public var source: String
+    public var type: String
+    public var time: Date
+    /// What the event is about, within the source: `door/<id>`, `call/<id>`, `service/<name>`.
+    public var subject: String?
+    public var datacontenttype: String
+    /// The tenant the event belongs to; always equal to the tenant token of its NATS subject.
+    public var tenantid: TenantID
+    /// W3C trace context of the work that caused the event, if any.
+    public var traceparent: String?
+    public var data: Payload
+
+    public init(
+        id: UUID = UUID(),
+        source: EventSource,
+        time: Date = Date(),
+        subject: String? = nil,
+        tenant: TenantID,
+        traceparent: String? = nil,
+        data: Payload
+    ) {
+        self.specversion = "1.0"
+        self.id = id
+        self.source = source.description
+        self.type = Payload.eventType.type
+        self.time = time
+        self.subject = subject
+        self.datacontenttype = "application/json"
+        self.tenantid = tenant
+        self.traceparent = traceparent
+        self.data = data
+    }
+
+    /// The NATS subject this event is published on.
+    public var natsSubject: String { Subjects.event(Payload.eventType, tenant: self.tenantid) }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.specversion, forKey: .specversion)
+        try container.encode(self.id.uuidString.lowercased(), forKey: .id)
+        try container.encode(self.source, forKey: .source)
+        try container.encode(self.type, forKey: .type)
+        try container.encode(self.time, forKey: .time)
+        try container.encodeIfPresent(self.subject, forKey: .subject)
+        try container.encode(self.datacontenttype, forKey: .datacontenttype)
+        try container.encode(self.tenantid, forKey: .tenantid)
+        try container.encodeIfPresent(self.traceparent, forKey: .traceparent)
+        try container.encode(self.data, forKey: .data)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.specversion = try container.decode(String.self, forKey: .specversion)
+        guard self.specversion == "1.0" else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .specversion,
+                in: container,
+                debugDescription: "unsupported CloudEvents specversion"
+            )
+        }
+        self.id = try container.decode(UUID.self, forKey: .id)
+        self.source = try container.decode(String.self, forKey: .source)
+        self.type = try container.decode(String.self, forKey: .type)
+        guard self.type == Payload.eventType.type else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .type,
+                in: container,
+                debugDescription: "expected type \(Payload.eventType.type)"
+            )
+        }
+        self.time = try container.decode(Date.self, forKey: .time)
+        self.subject = try container.decodeIfPresent(String.self, forKey: .subject)
+        self.datacontenttype = try container.decode(String.self, forKey: .datacontenttype)
+        self.tenantid = try container.decode(TenantID.self, forKey: .tenantid)
+        self.traceparent = try container.decodeIfPresent(String.self, forKey: .traceparent)
+        self.data = try container.decode(Payload.self, forKey: .data)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case specversion, id, source, type, time, subject, datacontenttype, tenantid, traceparent, data
+    }
+}
+
+/// The attributes every event has, whatever its payload: enough to route, audit or quarantine an
+/// event without knowing its type.
+public struct CloudEventHeader: Codable, Sendable, Hashable {
+    public var specversion: String
+    public var id: UUID
+    public var source: String
+    public var type: String
+    public var time: Date
+    public var subject: String?
+    public var datacontenttype: String?
+    public var tenantid: TenantID
+    public var traceparent: String?
+}
+
+/// The `source` of events a service instance emits: `gatehouse/<service>/<instance>`.
+public struct EventSource: Hashable, Sendable, CustomStringConvertible {
+    public var service: ServiceName
+    public var instance: String
+
+    public init(service: ServiceName, instance: String) {
+        self.service = service
+        self.instance = instance
+    }
+
+    public var description: String { "gatehouse/\(self.service)/\(self.instance)" }
+}

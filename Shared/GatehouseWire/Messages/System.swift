@@ -1,0 +1,61 @@
+public import Foundation
+
+/// Asks a service whether it is alive: `gatehouse.v1.rpc.<service>.ping`.
+public struct Ping: GatehouseRequest {
+    public typealias Response = PingReply
+
+    /// The service asked.
+    public var service: ServiceName
+
+    public init(service: ServiceName) { self.service = service }
+
+    public var method: RPCMethod { RPCMethod(service: self.service, name: "ping") }
+}
+
+/// What a service answers to ``Ping``.
+public struct PingReply: Codable, Sendable, Hashable {
+    public var service: ServiceName
+    /// The build's version (`GATEHOUSE_VERSION`, or `dev`).
+    public var version: String
+    /// This instance's id: the host name plus the process id unless configured.
+    public var instance: String
+    public var startedAt: Date
+
+    public init(service: ServiceName, version: String, instance: String, startedAt: Date) {
+        self.service = service
+        self.version = version
+        self.instance = instance
+        self.startedAt = startedAt
+    }
+}
+
+/// A service instance finished starting (migrations done, handlers serving). Operator scope.
+public struct ServiceStarted: GatehouseEventData {
+    public static let eventType = EventType(domain: "system", name: "service_started")
+
+    public var service: ServiceName
+    public var version: String
+    public var instance: String
+
+    public init(service: ServiceName, version: String, instance: String) {
+        self.service = service
+        self.version = version
+        self.instance = instance
+    }
+}
+
+/// A service instance is shutting down gracefully. Operator scope.
+public struct ServiceStopping: GatehouseEventData {
+    public static let eventType = EventType(domain: "system", name: "service_stopping")
+
+    public var service: ServiceName
+    public var instance: String
+    /// How long it ran, in seconds.
+    public var uptimeSeconds: Double
+
+    public init(service: ServiceName, instance: String, uptimeSeconds: Double) {
+        self.service = service
+        self.instance = instance
+        self.uptimeSeconds = uptimeSeconds
+    }
+}

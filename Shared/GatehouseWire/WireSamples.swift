@@ -1,0 +1,55 @@
+public import Foundation
+
+/// One example of every wire payload, with fixed ids and times, so the bytes are reproducible.
+///
+/// The golden fixtures in `Tests/GatehouseWireTests/Fixtures` are these samples' encodings, and
+/// `make test` validates them against `docs/schemas` (`gatehouse wire samples`). A new wire type
+/// adds a sample here, a schema there, and a fixture.
+public enum WireSamples {
+    static let time = Date(timeIntervalSince1970: 1_795_000_000.125)
+    static let tenant = TenantID("7c0e5a4e-3f0b-4b8e-9a55-2f1d6c2b9e10")!
+    static let source = EventSource(service: .identity, instance: "identity-1")
+    static let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    /// File name (without `.json`) → encoded sample.
+    public static func all() throws -> [(name: String, json: Data)] {
+        [
+            ("events/io.gatehouse.system.service_started.v1", try WireCoding.encode(self.serviceStarted)),
+            ("events/io.gatehouse.system.service_stopping.v1", try WireCoding.encode(self.serviceStopping)),
+            ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
+            ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
+            (
+                "rpc/error.reply",
+                try WireCoding.encode(
+                    RPCReply<PingReply>.error(
+                        WireError(code: .invalidRequest, message: "unit must not be empty", details: ["field": "unit"])
+                    )
+                )
+            ),
+        ]
+    }
+
+    public static let serviceStarted = CloudEvent(
+        id: UUID(uuidString: "0b6c3c1e-9d7a-4f53-8a1e-5d2f0c9b7a61")!,
+        source: source,
+        time: time,
+        subject: "service/identity",
+        tenant: .operator,
+        traceparent: traceparent,
+        data: ServiceStarted(service: .identity, version: "1.0.0", instance: "identity-1")
+    )
+
+    public static let serviceStopping = CloudEvent(
+        id: UUID(uuidString: "5f0d2b7e-1c3a-4e8f-9b6d-7a2c4e1f3b90")!,
+        source: source,
+        time: time,
+        subject: "service/identity",
+        tenant: .operator,
+        data: ServiceStopping(service: .identity, instance: "identity-1", uptimeSeconds: 3600.5)
+    )
+
+    public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)
+
+    /// A tenant-scoped example id, for docs and tests.
+    public static var exampleTenant: TenantID { self.tenant }
+}

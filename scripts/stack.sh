@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make up / down / run / status: NATS, PostgreSQL and the six services as local processes,
+# with the same configuration keys as docker-compose.yml.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PG_PORT="${GATEHOUSE_PG_PORT:-5432}"
+NATS_PORT="${GATEHOUSE_NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${GATEHOUSE_NATS_MONITOR_PORT:-8222}"
+LOGS="$STATE/logs"
+PIDS="$STATE/pids"
+
+password() {
+  local file="$STATE/postgres.password"
+  if [ ! -s "$file" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$file"); fi
+  cat "$file"
+}
+
+build() {
+  log "building release binaries (first build takes several minutes)"
+  (cd "$ROOT" && swift build -c release --product gatehouse >/dev/null)
+  for s in "${SERVICES[@]}"; do (cd "$ROOT" && swift build -c release --product "$s" | grep -v '^\[' || true); done
+  BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
+}
+
+start_service() {
+  local name="$1" port; port="$(port_of "$1")"
+  if [ -f "$PIDS/$name.pid" ] && kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
+    log "$name already running (pid $(cat "$PIDS/$name.pid"))"; return 0
+  fi
+  GATEHOUSE_HTTP_PORT="$port" \
+  GATEHOUSE_NATS_SERVERS="nats://127.0.0.1:$NATS_PORT" \
+  GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_PORT="$PG_PORT" \
+  GATEHOUSE_POSTGRES_USER=gatehouse GATEHOUSE_POSTGRES_PASSWORD="$(password)" GATEHOUSE_POSTGRES_DATABASE=gatehouse \
+  GATEHOUSE_LOG_FORMAT="${GATEHOUSE_LOG_FORMAT:-json}" GATEHOUSE_INSTANCE="$name-local" \
+    nohup "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+up() {
+  ensure_deps
+  build
+  mkdir -p "$LOGS" "$PIDS"
+  pg_start "$STATE/pg" "$PG_PORT" "$(password)"
+  nats_start "$STATE/nats" "$NATS_PORT" "$NATS_MONITOR_PORT"
+  for s in "${SERVICES[@]}"; do start_service "$s"; done
+  log "waiting for every /health/ready"
+  for s in "${SERVICES[@]}"; do
+    wait_http "http://127.0.0.1:$(port_of "$s")/health/ready" 120 \
+      || { tail -20 "$LOGS/$s.log" >&2; die "$s did not become ready (log: $LOGS/$s.log)"; }
+  done
+  "$BIN/gatehouse" ping --nats "nats://127.0.0.1:$NATS_PORT" >/dev/null || die "ping over NATS failed"
+  status
+}
+
+status() {
+  printf '\n%-12s %-8s %-7s %-34s %s\n' SERVICE PID PORT "HEALTH" LOG
+  for s in "${SERVICES[@]}"; do
+    local pid="-" health="down"
+    [ -f "$PIDS/$s.pid" ] && pid="$(cat "$PIDS/$s.pid")"
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$(port_of "$s")/health/ready" 2>/dev/null && health="ready"
+    printf '%-12s %-8s %-7s %-34s %s\n' "$s" "$pid" "$(port_of "$s")" "http://127.0.0.1:$(port_of "$s")/health/ready $health" "$LOGS/$s.log"
+  done
+  printf '%-12s %-8s %-7s %-34s %s\n' nats "$(cat "$STATE/nats/nats.pid" 2>/dev/null || echo -)" "$NATS_PORT" "monitor http://127.0.0.1:$NATS_MONITOR_PORT" "$STATE/nats/nats.log"
+  printf '%-12s %-8s %-7s %-34s %s\n' postgres "$(head -1 "$STATE/pg/data/postmaster.pid" 2>/dev/null || echo -)" "$PG_PORT" "psql -h 127.0.0.1 -U gatehouse" "$STATE/pg/postgres.log"
+  printf '\nPostgreSQL password: %s\nTry: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$STATE/postgres.password" "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
+}
+
+down() {
+  for s in "${SERVICES[@]}"; do
+    local f="$PIDS/$s.pid"
+    [ -f "$f" ] || continue
+    local pid; pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  nats_stop "$STATE/nats"
+  pg_stop "$STATE/pg"
+  log "stopped"
+}
+
+run() {
+  up
+  trap 'echo; down; exit 0' INT TERM
+  log "following logs; Ctrl-C stops everything"
+  tail -n 0 -F "$LOGS"/*.log &
+  wait $!
+}
+
+case "${1:-}" in
+  up) up ;; down) down ;; run) run ;; status) BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"; status ;;
+  *) die "usage: stack.sh up|down|run|status" ;;
+esac

