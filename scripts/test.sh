@@ -17,7 +17,7 @@ pg_start "$T/pg" "$PG_PORT" "$PASSWORD" fsync=off synchronous_commit=off full_pa
 nats_start "$T/nats" "$NATS_PORT" "$NATS_MONITOR_PORT"
 
 log "validating docker-compose.yml"
-(cd "$ROOT" && docker-compose -f docker-compose.yml config -q)
+(cd "$ROOT" && POSTGRES_PASSWORD=compose-check docker-compose -f docker-compose.yml config -q)
 
 FLAGS=()
 [ "${CI:-}" = "true" ] && FLAGS+=(-Xswiftc -warnings-as-errors)

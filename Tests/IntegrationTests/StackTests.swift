@@ -1,0 +1,103 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GatehouseNATS
+import GatehouseWire
+import Logging
+import ServiceKit
+import ServiceKitTesting
+import Testing
+
+/// Starts the six real executables against the test NATS and PostgreSQL and talks to them.
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.enabled("GATEHOUSE_BIN_DIR", "NATS_URL", "POSTGRES_HOSTNAME"), "run through make test"),
+    .timeLimit(.minutes(3))
+)
+struct StackTests {
+    static let executables = ["identity", "access", "signaling", "media-relay", "inference", "audit"]
+
+    final class Stack: @unchecked Sendable {
+        var processes: [String: Process] = [:]
+        let portBase = Int.random(in: 41_000..<49_000)
+
+        func port(_ name: String) -> Int { self.portBase + StackTests.executables.firstIndex(of: name)! }
+
+        func start() throws {
+            let bin = try TestEnvironment.require("GATEHOUSE_BIN_DIR")
+            for name in StackTests.executables {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
+                var environment = ProcessInfo.processInfo.environment
+                environment["GATEHOUSE_HTTP_PORT"] = "\(self.port(name))"
+                environment["GATEHOUSE_NATS_SERVERS"] = try TestEnvironment.natsURL
+                environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
+                environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
+                environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
+                environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
+                environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
+                environment["GATEHOUSE_INSTANCE"] = "\(name)-stacktest"
+                environment["GATEHOUSE_LOG_FORMAT"] = "json"
+                process.environment = environment
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                self.processes[name] = process
+            }
+        }
+
+        func stopAll() {
+            for process in self.processes.values where process.isRunning { process.terminate() }
+            for process in self.processes.values { process.waitUntilExit() }
+        }
+
+        deinit { self.stopAll() }
+    }
+
+    static func ready(port: Int) async -> Bool {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/health/ready") else { return false }
+        return await withCheckedContinuation { continuation in
+            URLSession.shared.dataTask(with: url) { _, response, _ in
+                continuation.resume(returning: (response as? HTTPURLResponse)?.statusCode == 200)
+            }.resume()
+        }
+    }
+
+    @Test func allSixServicesBootAndAnswerPingOverNATS() async throws {
+        let stack = Stack()
+        try stack.start()
+        defer { stack.stopAll() }
+        for name in Self.executables {
+            let port = stack.port(name)
+            #expect(try await eventually(timeout: .seconds(60)) { await Self.ready(port: port) }, "\(name) never became ready")
+        }
+        try await withClient(try TestEnvironment.natsURL) { client in
+            let bus = MessageBus(transport: NATSTransport(client: client), source: EventSource(service: "test", instance: "t"))
+            for service in ServiceName.all {
+                let reply = try await bus.request(Ping(service: service), timeout: .seconds(5))
+                #expect(reply.service == service)
+                #expect(reply.instance == "\(service)-stacktest")
+            }
+            let stream = try await client.jetStream.streamInfo(EventStream.defaultName)
+            #expect(stream.config.duplicateWindow == .seconds(120))
+            #expect(stream.config.subjects == [Subjects.allEvents])
+            #expect(stream.state.messages >= 6)  // six service_started events at least
+        }
+
+        // SIGTERM: each service shuts down gracefully and exits 0.
+        let identity = try #require(stack.processes["identity"])
+        identity.terminate()
+        identity.waitUntilExit()
+        #expect(identity.terminationStatus == 0)
+    }
+}
+
+func withClient<R: Sendable>(_ url: String, _ body: @Sendable (NATSClient) async throws -> R) async throws -> R {
+    let client = NATSClient(configuration: NATSConfiguration(servers: [url]), logger: Logger(label: "test"))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}

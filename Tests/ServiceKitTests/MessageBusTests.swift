@@ -1,0 +1,108 @@
+import Foundation
+import GatehouseNATS
+import GatehouseWire
+import Logging
+import ServiceKit
+import ServiceKitTesting
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+
+struct SlowPing: RequestHandler {
+    let started: AsyncStream<Void>.Continuation
+    let release: AsyncStream<Void>
+    var method: RPCMethod { Ping(service: .access).method }
+
+    func handle(_ request: Ping, context: MessageContext) async throws -> PingReply {
+        self.started.yield()
+        for await _ in self.release { break }
+        return PingReply(service: .access, version: "t", instance: "slow", startedAt: Date(timeIntervalSince1970: 0))
+    }
+}
+
+struct FailingPing: RequestHandler {
+    var method: RPCMethod { Ping(service: .audit).method }
+    func handle(_ request: Ping, context: MessageContext) async throws -> PingReply {
+        throw WireError(code: .permissionDenied, message: "no")
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct MessageBusTests {
+    let logger = Logger(label: "test")
+
+    @Test func requestReachesHandlerAndErrorsComeBackTyped() async throws {
+        let transport = InMemoryTransport()
+        let bus = MessageBus(transport: transport, source: EventSource(service: "test", instance: "t"))
+        let reply = PingReply(service: .identity, version: "1", instance: "i", startedAt: Date(timeIntervalSince1970: 1))
+        let responder = BusResponder(
+            transport: transport,
+            queue: "q",
+            handlers: [PingHandler(reply: reply), FailingPing()],
+            logger: self.logger
+        )
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await responder.run() }
+                #expect(try await eventually { (try? await bus.request(Ping(service: .identity))) == reply })
+                await #expect(throws: WireError(code: .permissionDenied, message: "")) { try await bus.request(Ping(service: .audit)) }
+                await #expect(throws: WireError(code: .unavailable, message: "")) { try await bus.request(Ping(service: .inference)) }
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func gracefulShutdownLetsAnInFlightRequestFinish() async throws {
+        let transport = InMemoryTransport()
+        let bus = MessageBus(transport: transport, source: EventSource(service: "test", instance: "t"))
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+        let responder = BusResponder(
+            transport: transport,
+            queue: "q",
+            handlers: [SlowPing(started: startedContinuation, release: release)],
+            logger: self.logger
+        )
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await responder.run() }
+                #expect(try await eventually { transport.hasSubscriber(for: "gatehouse.v1.rpc.access.ping") })
+                group.addTask {
+                    let reply = try await bus.request(Ping(service: .access), timeout: .seconds(10))
+                    #expect(reply.instance == "slow")
+                }
+                for await _ in started { break }
+                trigger.triggerGracefulShutdown()  // SIGTERM arrives while the request runs
+                releaseContinuation.yield()
+                try await group.waitForAll()  // the request got its reply, then the responder returned
+            }
+        }
+    }
+
+    @Test func durablePublishIsDeduplicatedByEventID() async throws {
+        let transport = InMemoryTransport()
+        let bus = MessageBus(transport: transport, source: EventSource(service: .identity, instance: "i"))
+        let event = try await bus.publish(ServiceStarted(service: .identity, version: "1", instance: "i"), tenant: .operator)
+        try await bus.publish(event)
+        #expect(transport.durableMessages.count == 1)
+        #expect(transport.durableMessages.first?.subject == event.natsSubject)
+        #expect(transport.durableMessages.first?.headers[WireHeaders.traceparent] != nil)
+    }
+
+    @Test func outgoingTraceContinuesTheCurrentTrace() {
+        let parent = TraceParent.root()
+        let outgoing = TraceContext.$current.withValue(parent) { TraceContext.outgoing() }
+        #expect(outgoing.traceID == parent.traceID)
+        #expect(outgoing.parentID != parent.parentID)
+    }
+
+    @Test(arguments: [
+        ("gatehouse.v1.evt.*.system.>", "gatehouse.v1.evt.t.system.service_started", true),
+        ("a.*", "a.b.c", false), ("a.>", "a", false), ("a.b", "a.b", true),
+    ])
+    func subjectMatching(pattern: String, subject: String, matches: Bool) {
+        #expect(InMemoryTransport.matches(pattern, subject) == matches)
+    }
+}
