@@ -59,7 +59,22 @@ public struct MigrationRunner: Sendable {
         let schema = self.schema
         let migrations = self.migrations
         let lockKey = self.lockKey
-        return try await client.withTransaction(logger: logger) { connection in
+        do {
+            return try await self.runLocked(on: client, schema: schema, migrations: migrations, lockKey: lockKey, logger: logger)
+        } catch let error as PostgresTransactionError {
+            // Surface what the migration threw, not the transaction wrapper.
+            throw error.closureError ?? error
+        }
+    }
+
+    private func runLocked(
+        on client: PostgresClient,
+        schema: String,
+        migrations: [any DatabaseMigration],
+        lockKey: Int64,
+        logger: Logger
+    ) async throws -> [String] {
+        try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
             try await connection.query(
