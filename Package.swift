@@ -207,9 +207,13 @@ let package = Package(
     targets: targets
 )
 
+// CI (and `make test` under CI=true) turns warnings into errors for our own targets only.
+let warningsAsErrors = Context.environment["GATEHOUSE_WARNINGS_AS_ERRORS"] == "1"
+
 // The same settings for every target (swift-log / swift-configuration style).
 for target in package.targets where [.regular, .executable, .test].contains(target.type) {
     var settings = target.swiftSettings ?? []
+    if warningsAsErrors { settings.append(.unsafeFlags(["-warnings-as-errors"])) }
     settings.append(.swiftLanguageMode(.v6))
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -105,7 +105,9 @@ public struct MigrationRunner: Sendable {
                 try await connection.query(
                     PostgresQuery(
                         unsafeSQL: "INSERT INTO \(schema).schema_migrations (name) VALUES ($1)",
-                        binds: { var binds = PostgresBindings(); binds.append(migration.name); return binds }()
+                        binds: {
+                            var binds = PostgresBindings(); binds.append(migration.name); return binds
+                        }()
                     ),
                     logger: logger
                 )

@@ -1,7 +1,7 @@
 import Foundation
-import Logging
 public import HTTPTypes
 public import Hummingbird
+import Logging
 import NIOCore
 
 /// An RFC 9457 problem, sent as `application/problem+json`.

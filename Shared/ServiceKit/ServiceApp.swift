@@ -203,7 +203,10 @@ struct CoreService: Service {
                 logger: logger
             )
         )
-        logger.notice("service ready", metadata: ["gatehouse.service": "\(self.definition.name)", "http.port": "\(self.resources.configuration.http.port)"])
+        logger.notice(
+            "service ready",
+            metadata: ["gatehouse.service": "\(self.definition.name)", "http.port": "\(self.resources.configuration.http.port)"]
+        )
         try await inner.run()
     }
 

@@ -3,8 +3,8 @@ import Foundation
 public import GatehouseNATS
 public import GatehouseWire
 public import Logging
-public import PostgresNIO
 import NIOSSL
+public import PostgresNIO
 
 /// Settings every service shares. Keys are read relative to the reader (the caller does not scope),
 /// so `http.port` is `HTTP_PORT` in the environment. `docs/operations.md` lists every key.

@@ -1,6 +1,6 @@
 public import GatehouseNATS
-import Synchronization
 public import ServiceKit
+import Synchronization
 
 /// A ``MessageTransport`` in memory, for unit tests of pure logic: subject wildcards (`*`, `>`),
 /// queue groups (one member gets each message), request/reply with deadlines and no-responders.
@@ -82,7 +82,9 @@ public final class InMemoryTransport: MessageTransport, Sendable {
             var plain: [AsyncStream<NATSMessage>.Continuation] = []
             var groups: [String: [AsyncStream<NATSMessage>.Continuation]] = [:]
             for subscriber in state.subscribers where !subscriber.draining && Self.matches(subscriber.pattern, message.subject) {
-                if let queue = subscriber.queue { groups[queue, default: []].append(subscriber.continuation) } else {
+                if let queue = subscriber.queue {
+                    groups[queue, default: []].append(subscriber.continuation)
+                } else {
                     plain.append(subscriber.continuation)
                 }
             }

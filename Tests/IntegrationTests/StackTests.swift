@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GatehouseNATS
 import GatehouseWire
 import Logging
 import ServiceKit
 import ServiceKitTesting
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Starts the six real executables against the test NATS and PostgreSQL and talks to them.
 @Suite(

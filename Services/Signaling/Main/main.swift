@@ -1,4 +1,4 @@
-import SignalingService
 import ServiceKit
+import SignalingService
 
 try await ServiceMain.run(SignalingService.definition)
