@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make bench: NATS request/reply and publish through the Swift wrapper and through bare libnats,
+# in the same run against the same nats-server; appends the results to docs/benchmarks.md.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+B="$STATE/bench"
+PORT="${GATEHOUSE_BENCH_NATS_PORT:-54322}"
+REQUESTS="${BENCH_REQUESTS:-20000}"
+PUBLISHES="${BENCH_PUBLISHES:-1000000}"
+
+ensure_deps
+command -v cc >/dev/null || die "a C compiler is needed (apt-get install gcc)"
+rm -rf "$B"; mkdir -p "$B"
+trap 'nats_stop "$B/nats"' EXIT
+log "building gatehouse-bench (release) and natsbench.c"
+(cd "$ROOT" && swift build -c release --product gatehouse-bench >/dev/null)
+SWIFT_BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-bench"
+cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --cflags --libs libnats)
+nats_start "$B/nats" "$PORT" "$((PORT + 1))"
+
+URL="nats://127.0.0.1:$PORT"
+log "running: $REQUESTS sequential requests and $PUBLISHES publishes of 256 B each, C then Swift, twice"
+results=()
+for round in 1 2; do
+  results+=("$("$B/natsbench" "$URL" "$REQUESTS" "$PUBLISHES")")
+  results+=("$("$SWIFT_BENCH" "$URL" "$REQUESTS" "$PUBLISHES")")
+done
+printf '%s\n' "${results[@]}" | tee "$B/results.jsonl"
+
+VENV="$VENV" "$VENV/bin/python" - "$B/results.jsonl" "$ROOT/docs/benchmarks.md" "$REQUESTS" "$PUBLISHES" <<'PY'
+import json, sys, datetime, platform, os, subprocess
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def best(impl, key, better):
+    return better(r[key] for r in rows if r["impl"] == impl)
+c50, s50 = best("c", "rr_p50_us", min), best("swift", "rr_p50_us", min)
+c99, s99 = best("c", "rr_p99_us", min), best("swift", "rr_p99_us", min)
+cpub, spub = best("c", "pub_msgs_per_s", max), best("swift", "pub_msgs_per_s", max)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+nats = subprocess.run([os.environ.get("VENV", ".gatehouse/venv") + "/bin/nats-server", "--version"], capture_output=True, text=True).stdout.strip()
+section = f"""
+## NATS client: Swift wrapper vs bare libnats ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
+
+Command: `make bench` ({sys.argv[3]} sequential request/reply round trips and {sys.argv[4]} publishes of 256 B,
+in-process echo responder, loopback, best of two rounds each). Machine: {os.cpu_count()} cores, {cpu}; {nats}.
+
+| measure | bare libnats (C) | GatehouseNATS (Swift) | Swift / C |
+|---|---|---|---|
+| request/reply p50 | {c50:.1f} µs | {s50:.1f} µs | {s50 / c50:.2f}× |
+| request/reply p99 | {c99:.1f} µs | {s99:.1f} µs | {s99 / c99:.2f}× |
+| publish throughput | {cpub:,.0f} msg/s | {spub:,.0f} msg/s | {spub / cpub:.2f}× |
+
+Goal: latency within 1.25× of C.
+"""
+with open(sys.argv[2], "a") as f:
+    f.write(section)
+print(section)
+PY
