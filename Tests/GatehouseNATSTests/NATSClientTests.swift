@@ -197,3 +197,91 @@ struct NATSRestartTests {
         }
     }
 }
+
+/// TLS and authentication against a server of the test's own.
+@Suite(.enabled(if: TestEnvironment.enabled("NATS_SERVER_BIN", "NATS_CONFIG"), "set NATS_SERVER_BIN and NATS_CONFIG"), .timeLimit(.minutes(1)))
+struct NATSSecurityTests {
+    /// A throwaway CA and server certificate for 127.0.0.1, made with openssl.
+    func makeCertificates(in directory: URL) throws -> (ca: String, certificate: String, key: String) {
+        let ca = directory.appendingPathComponent("ca.pem").path
+        let caKey = directory.appendingPathComponent("ca.key").path
+        let key = directory.appendingPathComponent("server.key").path
+        let csr = directory.appendingPathComponent("server.csr").path
+        let certificate = directory.appendingPathComponent("server.pem").path
+        let extensions = directory.appendingPathComponent("san.ext")
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(to: extensions, atomically: true, encoding: .utf8)
+        for arguments in [
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey, "-out", ca, "-days", "1", "-subj",
+                "/CN=test-ca",
+            ],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+            [
+                "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate, "-days", "1", "-extfile",
+                extensions.path,
+            ],
+        ] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "openssl \(arguments[0]) failed")
+        }
+        return (ca, certificate, key)
+    }
+
+    @Test func connectsOverTLSWithUserAndPassword() async throws {
+        let server = try NATSServerProcess()
+        let certificates = try self.makeCertificates(in: server.storeDirectory)
+        server.extraConfiguration = """
+            tls { cert_file: "\(certificates.certificate)", key_file: "\(certificates.key)" }
+            authorization { user: gatehouse, password: "s3cret-pass" }
+            """
+        try server.start()
+        try await withClient(
+            "tls://127.0.0.1:\(server.port)",
+            configure: {
+                $0.tls = .init(caFile: certificates.ca, expectedHostname: "localhost")
+                $0.user = "gatehouse"
+                $0.password = "s3cret-pass"
+            }
+        ) { client in
+            let subject = "tls.test"
+            let subscription = try await client.subscribe(to: subject)
+            try await client.flush()
+            try await client.publish(Array("secure".utf8), to: subject)
+            var iterator = subscription.makeAsyncIterator()
+            #expect(await iterator.next()?.payload == Array("secure".utf8))
+            #expect(client.connectedServer?.contains("\(server.port)") == true)
+        }
+    }
+
+    @Test func onlyTheRightPasswordConnects() async throws {
+        let server = try NATSServerProcess()
+        server.extraConfiguration = #"authorization { user: gatehouse, password: "right" }"#
+        try server.start()
+        try await withClient(
+            server.url,
+            configure: {
+                $0.user = "gatehouse"; $0.password = "wrong"
+            }
+        ) { client in
+            await #expect(throws: NATSError.self) {
+                _ = try await client.request([], to: "anything", timeout: .seconds(1))
+            }
+            #expect(!client.isConnected)
+        }
+        try await withClient(
+            server.url,
+            configure: {
+                $0.user = "gatehouse"; $0.password = "right"
+            }
+        ) { client in
+            try await client.flush()
+            #expect(client.isConnected)
+        }
+    }
+}

@@ -8,6 +8,9 @@ final class NATSServerProcess: @unchecked Sendable {
     let storeDirectory: URL
     private var process: Process?
 
+    /// Extra configuration appended after the project's (e.g. a `tls {}` block).
+    var extraConfiguration: String?
+
     init() throws {
         self.port = Int.random(in: 30_000..<40_000)
         self.storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-nats-\(UUID())")
@@ -19,14 +22,40 @@ final class NATSServerProcess: @unchecked Sendable {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("NATS_SERVER_BIN"))
+        var configuration = try TestEnvironment.require("NATS_CONFIG")
+        if let extra = self.extraConfiguration {
+            let file = self.storeDirectory.appendingPathComponent("nats.conf")
+            let base = try String(contentsOfFile: configuration, encoding: .utf8)
+            try "\(base)\n\(extra)\n".write(to: file, atomically: true, encoding: .utf8)
+            configuration = file.path
+        }
         process.arguments = [
-            "-c", try TestEnvironment.require("NATS_CONFIG"), "-a", "127.0.0.1", "-p", "\(self.port)", "-m", "0",
-            "-sd", self.storeDirectory.path,
+            "-c", configuration, "-a", "127.0.0.1", "-p", "\(self.port)", "-m", "0", "-sd", self.storeDirectory.path,
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
+        try self.waitUntilListening()
+    }
+
+    /// Polls the client port with a deadline (no sleeps standing in for readiness).
+    private func waitUntilListening(timeout: TimeInterval = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(self.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if connected == 0 { return }
+            usleep(20_000)
+        }
+        throw ServerDidNotStart(port: self.port)
     }
 
     func stop() {
@@ -40,4 +69,8 @@ final class NATSServerProcess: @unchecked Sendable {
         self.stop()
         try? FileManager.default.removeItem(at: self.storeDirectory)
     }
+}
+
+struct ServerDidNotStart: Error {
+    var port: Int
 }

@@ -61,4 +61,4 @@ let result = try await withThrowingTaskGroup(of: String?.self) { group in
         Double(publishes) / seconds
     )
 }
-print(result ?? "{}")
+print(result)
