@@ -19,10 +19,15 @@ cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --c
 nats_start "$B/nats" "$PORT" "$((PORT + 1))"
 
 URL="nats://127.0.0.1:$PORT"
+"$B/natsbench" echo "$URL" >"$B/echo.out" &
+ECHO_PID=$!
+trap 'kill $ECHO_PID 2>/dev/null; nats_stop "$B/nats"' EXIT
+for _ in $(seq 1 100); do grep -q ready "$B/echo.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$B/echo.out" || die "echo responder did not start"
 log "running: $REQUESTS sequential requests and $PUBLISHES publishes of 256 B each, C then Swift, twice"
 results=()
 for round in 1 2; do
-  results+=("$("$B/natsbench" "$URL" "$REQUESTS" "$PUBLISHES")")
+  results+=("$("$B/natsbench" bench "$URL" "$REQUESTS" "$PUBLISHES")")
   results+=("$("$SWIFT_BENCH" "$URL" "$REQUESTS" "$PUBLISHES")")
 done
 printf '%s\n' "${results[@]}" | tee "$B/results.jsonl"
@@ -41,7 +46,7 @@ section = f"""
 ## NATS client: Swift wrapper vs bare libnats ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
 
 Command: `make bench` ({sys.argv[3]} sequential request/reply round trips and {sys.argv[4]} publishes of 256 B,
-in-process echo responder, loopback, best of two rounds each). Machine: {os.cpu_count()} cores, {cpu}; {nats}.
+one echo responder process (bare libnats) serving both clients, loopback, best of two rounds each). Machine: {os.cpu_count()} cores, {cpu}; {nats}.
 
 | measure | bare libnats (C) | GatehouseNATS (Swift) | Swift / C |
 |---|---|---|---|

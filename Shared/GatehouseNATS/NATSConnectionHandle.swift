@@ -338,12 +338,29 @@ final class SubscriptionBox: Sendable {
 
 /// Request/reply over one wildcard inbox subscription per connection: each request gets a token,
 /// its reply resumes the waiting task. Faster than `natsConnection_Request`, which blocks a thread.
+///
+/// Deadlines are kept in a min-heap swept every ``sweepInterval`` by one timer per connection, so a
+/// request costs no timer of its own (a timeout fires up to one sweep interval late).
 final class RequestMultiplexer: Sendable {
+    static let sweepInterval: DispatchTimeInterval = .milliseconds(5)
+
     let prefix: String
     // Destroying a subscription removes interest, so it is kept until the connection is gone.
     private let subscription = Mutex<UnsafeSendablePointer?>(nil)
-    private let pending = Mutex<[UInt64: CheckedContinuation<NATSMessage, any Error>]>([:])
+    private let state = Mutex(State())
     private let nextToken = Atomic<UInt64>(0)
+    private let sweeper: SendableTimer
+
+    private struct Waiter {
+        var continuation: CheckedContinuation<NATSMessage, any Error>
+        var subject: String
+        var timeout: Duration
+    }
+
+    private struct State {
+        var waiters: [UInt64: Waiter] = [:]
+        var deadlines = DeadlineHeap()
+    }
 
     init(connection: OpaquePointer) throws {
         var inbox: UnsafeMutablePointer<natsInbox>?
@@ -351,6 +368,7 @@ final class RequestMultiplexer: Sendable {
         guard let inbox else { throw NATSError.invalid("natsInbox_Create returned nothing") }
         self.prefix = String(cString: inbox)
         natsInbox_Destroy(inbox)
+        self.sweeper = SendableTimer(source: DispatchSource.makeTimerSource(queue: DispatchQueue(label: "gatehouse.nats.deadlines")))
 
         var subscription: OpaquePointer?
         // The multiplexer lives as long as the connection; libnats holds it unretained and the
@@ -372,9 +390,13 @@ final class RequestMultiplexer: Sendable {
             "subscribe to the request inbox"
         )
         if let subscription { self.subscription.withLock { $0 = UnsafeSendablePointer(pointer: subscription) } }
+        self.sweeper.source.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval, leeway: .milliseconds(1))
+        self.sweeper.source.setEventHandler { [weak self] in self?.sweep() }
+        self.sweeper.source.resume()
     }
 
     deinit {
+        self.sweeper.source.cancel()
         if let pointer = self.subscription.withLock({ $0 }) { natsSubscription_Destroy(pointer.pointer) }
     }
 
@@ -382,18 +404,33 @@ final class RequestMultiplexer: Sendable {
         guard let dot = message.subject.lastIndex(of: "."),
             let token = UInt64(message.subject[message.subject.index(after: dot)...])
         else { return }
-        let waiter = self.pending.withLock { $0.removeValue(forKey: token) }
-        guard let waiter else { return }  // late reply after a timeout: dropped
+        guard let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: token) }) else { return }  // late reply
         if message.status == 503 {
-            waiter.resume(throwing: NATSError.noResponders(message.headers["Gatehouse-Request-Subject"] ?? "subject"))
+            waiter.continuation.resume(throwing: NATSError.noResponders(waiter.subject))
         } else {
-            waiter.resume(returning: message)
+            waiter.continuation.resume(returning: message)
         }
     }
 
-    private func fail(_ token: UInt64, _ error: any Error) {
-        let waiter = self.pending.withLock { $0.removeValue(forKey: token) }
-        waiter?.resume(throwing: error)
+    private func fail(_ token: UInt64, _ error: (Waiter) -> NATSError) {
+        guard let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: token) }) else { return }
+        waiter.continuation.resume(throwing: error(waiter))
+    }
+
+    /// Fails every request whose deadline passed.
+    private func sweep() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let expired = self.state.withLock { state -> [Waiter] in
+            var expired: [Waiter] = []
+            while let first = state.deadlines.first, first.deadline <= now {
+                state.deadlines.removeFirst()
+                if let waiter = state.waiters.removeValue(forKey: first.token) { expired.append(waiter) }
+            }
+            return expired
+        }
+        for waiter in expired {
+            waiter.continuation.resume(throwing: NATSError.timeout("no reply on \(waiter.subject) within \(waiter.timeout)"))
+        }
     }
 
     func request(
@@ -405,26 +442,62 @@ final class RequestMultiplexer: Sendable {
     ) async throws -> NATSMessage {
         let token = self.nextToken.add(1, ordering: .relaxed).newValue
         let reply = "\(self.prefix).\(token)"
-        do {
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    self.pending.withLock { $0[token] = continuation }
-                    do {
-                        try handle.publish(payload, to: subject, replyTo: reply, headers: headers)
-                    } catch {
-                        self.fail(token, error)
-                        return
-                    }
-                    let deadline = DispatchTime.now() + .nanoseconds(Int(timeout.nanoseconds))
-                    DispatchQueue.global().asyncAfter(deadline: deadline) {
-                        self.fail(token, NATSError.timeout("no reply on \(subject) within \(timeout)"))
-                    }
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, timeout.nanoseconds))
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                self.state.withLock { state in
+                    state.waiters[token] = Waiter(continuation: continuation, subject: subject, timeout: timeout)
+                    state.deadlines.insert(deadline: deadline, token: token)
                 }
-            } onCancel: {
-                self.fail(token, NATSError(code: .cancelled, message: "request on \(subject) cancelled"))
+                do {
+                    try handle.publish(payload, to: subject, replyTo: reply, headers: headers)
+                } catch {
+                    self.fail(token) { _ in error as? NATSError ?? NATSError(code: .library, message: "\(error)") }
+                }
             }
-        } catch let error as NATSError where error.code == .noResponders {
-            throw NATSError.noResponders(subject)
+        } onCancel: {
+            self.fail(token) { NATSError(code: .cancelled, message: "request on \($0.subject) cancelled") }
+        }
+    }
+}
+
+/// Dispatch sources are thread-safe; the timer is set up in `init` and cancelled in `deinit` only.
+struct SendableTimer: @unchecked Sendable {
+    let source: any DispatchSourceTimer
+}
+
+/// A binary min-heap of request deadlines (uptime nanoseconds).
+struct DeadlineHeap {
+    private var storage: [(deadline: UInt64, token: UInt64)] = []
+
+    var first: (deadline: UInt64, token: UInt64)? { self.storage.first }
+    var count: Int { self.storage.count }
+
+    mutating func insert(deadline: UInt64, token: UInt64) {
+        self.storage.append((deadline, token))
+        var child = self.storage.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard self.storage[child].deadline < self.storage[parent].deadline else { break }
+            self.storage.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeFirst() {
+        guard !self.storage.isEmpty else { return }
+        self.storage.swapAt(0, self.storage.count - 1)
+        self.storage.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < self.storage.count && self.storage[left].deadline < self.storage[smallest].deadline { smallest = left }
+            if right < self.storage.count && self.storage[right].deadline < self.storage[smallest].deadline { smallest = right }
+            guard smallest != parent else { return }
+            self.storage.swapAt(parent, smallest)
+            parent = smallest
         }
     }
 }

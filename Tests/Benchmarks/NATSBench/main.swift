@@ -1,5 +1,6 @@
 // gatehouse-bench: request/reply latency and publish throughput through GatehouseNATS.
-// `make bench` runs it next to Tests/Benchmarks/c/natsbench.c (the same work on bare libnats).
+// `make bench` runs it next to Tests/Benchmarks/c/natsbench.c (the same work on bare libnats),
+// both against the same responder (`natsbench echo`), so only the client paths differ.
 import Foundation
 import GatehouseNATS
 import Logging
@@ -24,13 +25,6 @@ let result = try await withThrowingTaskGroup(of: String?.self) { group in
     }
     defer { group.cancelAll() }
 
-    let echo = try await client.subscribe(to: "bench.echo")
-    group.addTask {
-        for await message in echo {
-            if let reply = message.replyTo { try await client.publish(message.payload, to: reply) }
-        }
-        return nil
-    }
     try await client.flush()
     let payload = [UInt8](repeating: 0x61, count: 256)
 
@@ -51,7 +45,6 @@ let result = try await withThrowingTaskGroup(of: String?.self) { group in
     for _ in 0..<publishes { try await client.publish(payload, to: "bench.sink") }
     try await client.flush(timeout: .seconds(60))
     let seconds = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
-    echo.unsubscribe()
     return String(
         format: #"{"impl":"swift","requests":%d,"rr_p50_us":%.1f,"rr_p99_us":%.1f,"publishes":%d,"pub_msgs_per_s":%.0f}"#,
         requests,

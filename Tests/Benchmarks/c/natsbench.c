@@ -1,6 +1,6 @@
 /* natsbench: the peer of gatehouse-bench, the same work on bare libnats (Debian libnats-dev).
- * Request/reply: natsConnection_Request with an in-process echo subscriber; publish: 256-byte
- * messages then a flush. Prints one JSON line. */
+ *   natsbench echo URL           serve bench.echo until killed (the responder both clients use)
+ *   natsbench bench URL N M      N sequential requests, then M publishes of 256 B; one JSON line */
 #include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +26,10 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const char *url = argc > 1 ? argv[1] : "nats://127.0.0.1:4222";
-    int requests = argc > 2 ? atoi(argv[2]) : 20000;
-    int publishes = argc > 3 ? atoi(argv[3]) : 1000000;
+    int echo = argc > 1 && strcmp(argv[1], "echo") == 0;
+    const char *url = argc > 2 ? argv[2] : "nats://127.0.0.1:4222";
+    int requests = argc > 3 ? atoi(argv[3]) : 20000;
+    int publishes = argc > 4 ? atoi(argv[4]) : 1000000;
     natsOptions *opts = NULL;
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
@@ -36,11 +37,16 @@ int main(int argc, char **argv) {
     memset(payload, 'a', sizeof payload);
 
     if (natsOptions_Create(&opts) != NATS_OK || natsOptions_SetURL(opts, url) != NATS_OK ||
-        natsOptions_SetSendAsap(opts, true) != NATS_OK || natsConnection_Connect(&nc, opts) != NATS_OK ||
-        natsConnection_Subscribe(&sub, nc, "bench.echo", on_echo, NULL) != NATS_OK ||
-        natsConnection_Flush(nc) != NATS_OK) {
+        natsOptions_SetSendAsap(opts, true) != NATS_OK || natsConnection_Connect(&nc, opts) != NATS_OK) {
         fprintf(stderr, "natsbench: %s\n", nats_GetLastError(NULL));
         return 1;
+    }
+    if (echo) {
+        if (natsConnection_Subscribe(&sub, nc, "bench.echo", on_echo, NULL) != NATS_OK || natsConnection_Flush(nc) != NATS_OK)
+            return 1;
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) nats_Sleep(1000);
     }
     for (int i = 0; i < 1000; i++) {
         natsMsg *reply = NULL;
@@ -64,7 +70,6 @@ int main(int argc, char **argv) {
     printf("{\"impl\":\"c\",\"requests\":%d,\"rr_p50_us\":%.1f,\"rr_p99_us\":%.1f,\"publishes\":%d,\"pub_msgs_per_s\":%.0f}\n",
            requests, samples[requests / 2], samples[(int)(requests * 0.99)], publishes, publishes / seconds);
     free(samples);
-    natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
     natsOptions_Destroy(opts);
     return 0;
