@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run up down status test bench lint format clean
+.PHONY: help run up down status test tsan bench lint format clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ status: ## table of services, ports, health and logs
 
 test: ## unit + integration tests against a private NATS and PostgreSQL
 	@scripts/test.sh
+
+tsan: ## the NATS client and bus tests under ThreadSanitizer (own build folder, slow)
+	@scripts/test.sh --tsan
 
 bench: ## benchmarks (release build); appends results to docs/benchmarks.md
 	@scripts/bench.sh

@@ -40,5 +40,12 @@ rm -rf "$T/samples"
 "$BIN/gatehouse" wire samples --out "$T/samples"
 "$VENV/bin/python" "$ROOT/scripts/validate_schemas.py" "$ROOT/docs/schemas" "$T/samples"
 
+if [ "${1:-}" = "--tsan" ]; then
+  log "running the NATS and bus tests under ThreadSanitizer (separate build in .build-tsan)"
+  (cd "$ROOT" && set -o pipefail && TSAN_OPTIONS="${TSAN_OPTIONS:-report_thread_leaks=0}" \
+    swift test --sanitize=thread --scratch-path .build-tsan --filter 'GatehouseNATSTests|MessageBusTests' 2>&1 | tee "$T/tsan.log")
+  exit
+fi
+
 log "running tests"
 (cd "$ROOT" && set -o pipefail && swift test --skip-build 2>&1 | tee "$T/swift-test.log")
