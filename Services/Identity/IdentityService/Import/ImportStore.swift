@@ -1,0 +1,245 @@
+import Foundation
+package import Logging
+package import PostgresNIO
+
+/// What an import changed (or, for a dry run, would change).
+package struct ImportResult: Sendable, Hashable, Codable {
+    package struct Counts: Sendable, Hashable, Codable {
+        package var created = 0
+        package var updated = 0
+        package var unchanged = 0
+    }
+
+    package var rows = 0
+    package var sites = Counts()
+    package var buildings = Counts()
+    package var units = Counts()
+    package var people = Counts()
+    package var memberships = Counts()
+    package var dryRun = false
+
+    /// True when applying the file again would change nothing.
+    package var changedNothing: Bool {
+        [self.sites, self.buildings, self.units, self.people, self.memberships].allSatisfy { $0.created == 0 && $0.updated == 0 }
+    }
+}
+
+/// Errors of an import that are the caller's to fix.
+package struct ImportError: Error, Hashable, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable { case unknownTenant, invalidFile }
+    package var code: Code
+    package var problems: [ImportProblem]
+    package var description: String { "\(self.code.rawValue): \(self.problems.map(\.description).joined(separator: "; "))" }
+}
+
+/// Applies a validated ``ImportPlan`` to one tenant, all-or-nothing, upserting on natural keys:
+/// site by name, building by (site, name), unit by (site, dial number), person by e-mail,
+/// residence by (unit, person). Rows that already match are not touched (no version bump), so
+/// importing the same file twice changes nothing.
+package struct ImportStore: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    /// A dry run does all the work inside the transaction and rolls it back: the counts are exact.
+    package func apply(_ plan: ImportPlan, tenantSlug: String, dryRun: Bool, logger: Logger) async throws -> ImportResult {
+        guard plan.isValid else { throw ImportError(code: .invalidFile, problems: plan.problems) }
+        struct RollBack: Error { var result: ImportResult }
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                var result = try await self.run(plan, tenantSlug: tenantSlug, on: connection, logger: logger)
+                result.dryRun = dryRun
+                if dryRun { throw RollBack(result: result) }
+                return result
+            }
+        } catch let error as PostgresTransactionError {
+            if let rollBack = error.closureError as? RollBack { return rollBack.result }
+            throw error.closureError ?? error
+        }
+    }
+
+    private func run(_ plan: ImportPlan, tenantSlug: String, on connection: PostgresConnection, logger: Logger) async throws -> ImportResult {
+        let s = self.schema
+        var result = ImportResult(rows: plan.rows.count)
+
+        // The tenant, locked: two imports for one tenant run one after the other.
+        var tenant: (id: UUID, timeZone: String)?
+        for try await row in try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT id, default_time_zone FROM \(s).tenants WHERE slug = $1 FOR UPDATE", binds: binds(tenantSlug)),
+            logger: logger
+        ).decode((UUID, String).self) {
+            tenant = (row.0, row.1)
+        }
+        guard let tenant else {
+            throw ImportError(code: .unknownTenant, problems: [ImportProblem(line: 0, field: "tenant", reason: "no tenant \(tenantSlug)")])
+        }
+
+        // Sites.
+        let siteNames = Array(Set(plan.rows.map(\.site))).sorted()
+        result.sites.created = try await self.count(
+            connection,
+            """
+            INSERT INTO \(s).sites (id, tenant_id, name, time_zone, sip_domain)
+            SELECT g.id, $1, g.name, $2, 's-' || substr(replace(g.id::text, '-', ''), 1, 12) || '.' || $3 || '.sip.gatehouse.local'
+            FROM (SELECT gen_random_uuid() AS id, name FROM unnest($4::text[]) AS name) g
+            ON CONFLICT (tenant_id, name) DO NOTHING
+            RETURNING true
+            """,
+            binds(tenant.id, tenant.timeZone, tenantSlug, siteNames),
+            logger
+        ).inserted
+        result.sites.unchanged = siteNames.count - result.sites.created
+        var siteIDs: [String: UUID] = [:]
+        for try await (id, name) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT id, name FROM \(s).sites WHERE tenant_id = $1 AND name = ANY($2::text[])",
+                binds: binds(tenant.id, siteNames)
+            ),
+            logger: logger
+        ).decode((UUID, String).self) {
+            siteIDs[name] = id
+        }
+
+        // Buildings.
+        let buildingKeys = Array(Set(plan.rows.map { BuildingKey(site: $0.site, name: $0.building) })).sorted {
+            ($0.site, $0.name) < ($1.site, $1.name)
+        }
+        result.buildings.created = try await self.count(
+            connection,
+            """
+            INSERT INTO \(s).buildings (id, tenant_id, site_id, name)
+            SELECT gen_random_uuid(), $1, site_id, name FROM unnest($2::uuid[], $3::text[]) AS b (site_id, name)
+            ON CONFLICT (site_id, name) DO NOTHING
+            RETURNING true
+            """,
+            binds(tenant.id, buildingKeys.map { siteIDs[$0.site]! }, buildingKeys.map(\.name)),
+            logger
+        ).inserted
+        result.buildings.unchanged = buildingKeys.count - result.buildings.created
+        var buildingIDs: [BuildingKey: UUID] = [:]
+        for try await (id, siteID, name) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT id, site_id, name FROM \(s).buildings WHERE tenant_id = $1 AND site_id = ANY($2::uuid[])",
+                binds: binds(tenant.id, Array(siteIDs.values))
+            ),
+            logger: logger
+        ).decode((UUID, UUID, String).self) {
+            if let site = siteIDs.first(where: { $0.value == siteID })?.key { buildingIDs[BuildingKey(site: site, name: name)] = id }
+        }
+
+        // Units: one per (site, dial number); the first row of a unit decides its building and floor.
+        var unitRows: [String: ImportRow] = [:]
+        for row in plan.rows where unitRows["\(row.site)\u{0}\(row.unit)"] == nil { unitRows["\(row.site)\u{0}\(row.unit)"] = row }
+        let units = unitRows.values.sorted { $0.line < $1.line }
+        let unitCounts = try await self.count(
+            connection,
+            """
+            INSERT INTO \(s).units (id, tenant_id, site_id, building_id, dial_number, floor)
+            SELECT gen_random_uuid(), $1, site_id, building_id, dial_number, NULLIF(floor, '')
+            FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[]) AS u (site_id, building_id, dial_number, floor)
+            ON CONFLICT (site_id, dial_number) DO UPDATE
+                SET building_id = EXCLUDED.building_id, floor = EXCLUDED.floor, version = units.version + 1, updated_at = now()
+                WHERE (units.building_id, units.floor) IS DISTINCT FROM (EXCLUDED.building_id, EXCLUDED.floor)
+            RETURNING (xmax = 0)
+            """,
+            binds(
+                tenant.id,
+                units.map { siteIDs[$0.site]! },
+                units.map { buildingIDs[BuildingKey(site: $0.site, name: $0.building)]! },
+                units.map(\.unit),
+                units.map { $0.floor ?? "" }
+            ),
+            logger
+        )
+        result.units = .init(
+            created: unitCounts.inserted,
+            updated: unitCounts.updated,
+            unchanged: units.count - unitCounts.inserted - unitCounts.updated
+        )
+
+        // People, by e-mail.
+        var people: [String: ImportRow.Resident] = [:]
+        for row in plan.rows { if let resident = row.resident, people[resident.email] == nil { people[resident.email] = resident } }
+        let residents = people.values.sorted { $0.email < $1.email }
+        let peopleCounts = try await self.count(
+            connection,
+            """
+            INSERT INTO \(s).people (id, tenant_id, kind, display_name, email, phone)
+            SELECT gen_random_uuid(), $1, 'resident', name, email, NULLIF(phone, '')
+            FROM unnest($2::text[], $3::text[], $4::text[]) AS p (email, name, phone)
+            ON CONFLICT (tenant_id, email) DO UPDATE
+                SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone, version = people.version + 1, updated_at = now()
+                WHERE (people.display_name, people.phone) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.phone)
+            RETURNING (xmax = 0)
+            """,
+            binds(tenant.id, residents.map(\.email), residents.map(\.name), residents.map { $0.phone ?? "" }),
+            logger
+        )
+        result.people = .init(
+            created: peopleCounts.inserted,
+            updated: peopleCounts.updated,
+            unchanged: residents.count - peopleCounts.inserted - peopleCounts.updated
+        )
+
+        // Residences: (unit, person) with a role.
+        let memberships = plan.rows.compactMap { row in row.resident.map { (row, $0) } }
+        guard !memberships.isEmpty else { return result }
+        let membershipCounts = try await self.count(
+            connection,
+            """
+            INSERT INTO \(s).unit_residents (tenant_id, unit_id, person_id, role)
+            SELECT $1, u.id, p.id, m.role
+            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS m (site_id, dial_number, email, role)
+            JOIN \(s).units u ON u.site_id = m.site_id AND u.dial_number = m.dial_number
+            JOIN \(s).people p ON p.tenant_id = $1 AND p.email = m.email
+            ON CONFLICT (unit_id, person_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+                WHERE unit_residents.role IS DISTINCT FROM EXCLUDED.role
+            RETURNING (xmax = 0)
+            """,
+            binds(
+                tenant.id,
+                memberships.map { siteIDs[$0.0.site]! },
+                memberships.map(\.0.unit),
+                memberships.map(\.1.email),
+                memberships.map(\.1.role.rawValue)
+            ),
+            logger
+        )
+        result.memberships = .init(
+            created: membershipCounts.inserted,
+            updated: membershipCounts.updated,
+            unchanged: memberships.count - membershipCounts.inserted - membershipCounts.updated
+        )
+        return result
+    }
+
+    /// Runs an upsert whose `RETURNING` yields one boolean per written row: true = inserted.
+    private func count(
+        _ connection: PostgresConnection,
+        _ sql: String,
+        _ bindings: PostgresBindings,
+        _ logger: Logger
+    ) async throws -> (inserted: Int, updated: Int) {
+        var inserted = 0
+        var updated = 0
+        for try await wasInserted in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Bool.self) {
+            if wasInserted { inserted += 1 } else { updated += 1 }
+        }
+        return (inserted, updated)
+    }
+}
+
+private struct BuildingKey: Hashable {
+    var site: String
+    var name: String
+}
+
+private func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
+    var bindings = PostgresBindings()
+    for value in values { bindings.append(value) }
+    return bindings
+}
