@@ -79,8 +79,11 @@ var targets: [Target] = [
             "GatehouseWire",
             "GatehouseNATS",
             "ServiceKit",
+            "IdentityService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ],
         path: "Services/CLI/GatehouseCLI"
     ),

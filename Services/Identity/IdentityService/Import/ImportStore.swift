@@ -24,6 +24,13 @@ package struct ImportResult: Sendable, Hashable, Codable {
     }
 }
 
+/// Where an import is: a phase and the rows of that phase written so far.
+package struct ImportProgress: Sendable, Hashable {
+    package var phase: String
+    package var done: Int
+    package var total: Int
+}
+
 /// Errors of an import that are the caller's to fix.
 package struct ImportError: Error, Hashable, Sendable, CustomStringConvertible {
     package enum Code: String, Sendable { case unknownTenant, invalidFile }
@@ -46,12 +53,18 @@ package struct ImportStore: Sendable {
     }
 
     /// A dry run does all the work inside the transaction and rolls it back: the counts are exact.
-    package func apply(_ plan: ImportPlan, tenantSlug: String, dryRun: Bool, logger: Logger) async throws -> ImportResult {
+    package func apply(
+        _ plan: ImportPlan,
+        tenantSlug: String,
+        dryRun: Bool,
+        logger: Logger,
+        progress: @escaping @Sendable (ImportProgress) -> Void = { _ in }
+    ) async throws -> ImportResult {
         guard plan.isValid else { throw ImportError(code: .invalidFile, problems: plan.problems) }
         struct RollBack: Error { var result: ImportResult }
         do {
             return try await self.client.withTransaction(logger: logger) { connection in
-                var result = try await self.run(plan, tenantSlug: tenantSlug, on: connection, logger: logger)
+                var result = try await self.run(plan, tenantSlug: tenantSlug, on: connection, logger: logger, progress: progress)
                 result.dryRun = dryRun
                 if dryRun { throw RollBack(result: result) }
                 return result
@@ -62,7 +75,13 @@ package struct ImportStore: Sendable {
         }
     }
 
-    private func run(_ plan: ImportPlan, tenantSlug: String, on connection: PostgresConnection, logger: Logger) async throws -> ImportResult {
+    private func run(
+        _ plan: ImportPlan,
+        tenantSlug: String,
+        on connection: PostgresConnection,
+        logger: Logger,
+        progress: @Sendable (ImportProgress) -> Void
+    ) async throws -> ImportResult {
         let s = self.schema
         var result = ImportResult(rows: plan.rows.count)
 
@@ -93,6 +112,7 @@ package struct ImportStore: Sendable {
             logger
         ).inserted
         result.sites.unchanged = siteNames.count - result.sites.created
+        progress(ImportProgress(phase: "sites", done: siteNames.count, total: siteNames.count))
         var siteIDs: [String: UUID] = [:]
         for try await (id, name) in try await connection.query(
             PostgresQuery(
@@ -120,6 +140,7 @@ package struct ImportStore: Sendable {
             logger
         ).inserted
         result.buildings.unchanged = buildingKeys.count - result.buildings.created
+        progress(ImportProgress(phase: "buildings", done: buildingKeys.count, total: buildingKeys.count))
         var buildingIDs: [BuildingKey: UUID] = [:]
         for try await (id, siteID, name) in try await connection.query(
             PostgresQuery(
@@ -160,6 +181,7 @@ package struct ImportStore: Sendable {
             updated: unitCounts.updated,
             unchanged: units.count - unitCounts.inserted - unitCounts.updated
         )
+        progress(ImportProgress(phase: "units", done: units.count, total: units.count))
 
         // People, by e-mail.
         var people: [String: ImportRow.Resident] = [:]
@@ -184,6 +206,7 @@ package struct ImportStore: Sendable {
             updated: peopleCounts.updated,
             unchanged: residents.count - peopleCounts.inserted - peopleCounts.updated
         )
+        progress(ImportProgress(phase: "people", done: residents.count, total: residents.count))
 
         // Residences: (unit, person) with a role.
         let memberships = plan.rows.compactMap { row in row.resident.map { (row, $0) } }
@@ -214,6 +237,7 @@ package struct ImportStore: Sendable {
             updated: membershipCounts.updated,
             unchanged: memberships.count - membershipCounts.inserted - membershipCounts.updated
         )
+        progress(ImportProgress(phase: "residences", done: memberships.count, total: memberships.count))
         return result
     }
 

@@ -1,10 +1,11 @@
-package import Foundation
+import Foundation
+package import GatehouseWire
 package import Logging
 package import PostgresNIO
 
 /// A tenant: one customer of the deployment.
 package struct Tenant: Sendable, Hashable, Codable {
-    package var id: UUID
+    package var id: TenantID
     package var slug: String
     package var name: String
     package var defaultTimeZone: String
@@ -39,7 +40,7 @@ package struct TenantStore: Sendable {
             logger: logger
         )
         for try await (id, slug, name, zone) in rows.decode((UUID, String, String, String).self) {
-            return Tenant(id: id, slug: slug, name: name, defaultTimeZone: zone)
+            return Tenant(id: TenantID(id), slug: slug, name: name, defaultTimeZone: zone)
         }
         throw StoreInvariantViolated(message: "upsert of tenant \(slug) returned no row")
     }

@@ -1,0 +1,64 @@
+import Foundation
+import ServiceKitTesting
+import Testing
+
+/// `gatehouse tenants ensure` and `gatehouse import` as an operator runs them.
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.enabled("GATEHOUSE_BIN_DIR", "POSTGRES_HOSTNAME"), "run through make test"),
+    .timeLimit(.minutes(2))
+)
+struct ImportCLITests {
+    func gatehouse(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
+        environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
+        environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
+        environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
+        environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID()).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func importReportsProblemsByLineThenImportsOnceAndOnlyOnce() throws {
+        let slug = "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let created = try self.gatehouse(["tenants", "ensure", "--slug", slug, "--name", "CLI test", "--time-zone", "Europe/Berlin"])
+        #expect(created.status == 0)
+        #expect(created.output.contains(#""slug":"\#(slug)""#))
+
+        let header = "site,building,unit,floor,resident_name,resident_email,resident_phone,role\n"
+        let bad = try self.write(header + "Elm Court,Main,101,1,Ada,ada@example.org,,owner\nElm Court,Main,1 02,1,Bob,bob@,,owner\n")
+        let rejected = try self.gatehouse(["import", "--tenant", slug, bad])
+        #expect(rejected.status == 1)
+        #expect(rejected.output.contains("line 3 (unit)"))
+        #expect(rejected.output.contains("line 3 (resident_email)"))
+
+        let good = try self.write(header + "Elm Court,Main,101,1,Ada,ada@example.org,,owner\nElm Court,Main,102,1,,,,\n")
+        let dry = try self.gatehouse(["import", "--tenant", slug, "--dry-run", good])
+        #expect(dry.status == 0)
+        #expect(dry.output.contains("dry run: would import 2 rows"))
+        let first = try self.gatehouse(["import", "--tenant", slug, good])
+        #expect(first.status == 0)
+        #expect(first.output.contains("units       2 created"))
+        let second = try self.gatehouse(["import", "--tenant", slug, good])
+        #expect(second.output.contains("units       0 created, 0 updated, 2 unchanged"))
+
+        let unknown = try self.gatehouse(["import", "--tenant", "no-such-tenant", good])
+        #expect(unknown.status == 2)
+    }
+}
