@@ -49,6 +49,9 @@ up() {
       || { tail -20 "$LOGS/$s.log" >&2; die "$s did not become ready (log: $LOGS/$s.log)"; }
   done
   "$BIN/gatehouse" ping --nats "nats://127.0.0.1:$NATS_PORT" >/dev/null || die "ping over NATS failed"
+  log "seeding the demo tenant"
+  (cd "$ROOT" && GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$(password)" "$BIN/gatehouse" demo seed --out "$STATE/demo.json") \
+    || die "demo seed failed"
   status
 }
 
@@ -62,7 +65,8 @@ status() {
   done
   printf '%-12s %-8s %-7s %-34s %s\n' nats "$(cat "$STATE/nats/nats.pid" 2>/dev/null || echo -)" "$NATS_PORT" "monitor http://127.0.0.1:$NATS_MONITOR_PORT" "$STATE/nats/nats.log"
   printf '%-12s %-8s %-7s %-34s %s\n' postgres "$(head -1 "$STATE/pg/data/postmaster.pid" 2>/dev/null || echo -)" "$PG_PORT" "psql -h 127.0.0.1 -U gatehouse" "$STATE/pg/postgres.log"
-  printf '\nPostgreSQL password: %s\nTry: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$STATE/postgres.password" "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
+  printf '\nDemo tenant: %s   PostgreSQL password: %s\n' "$STATE/demo.json" "$STATE/postgres.password"
+  printf 'Try: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
 }
 
 down() {

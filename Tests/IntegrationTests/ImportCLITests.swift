@@ -61,4 +61,20 @@ struct ImportCLITests {
         let unknown = try self.gatehouse(["import", "--tenant", "no-such-tenant", good])
         #expect(unknown.status == 2)
     }
+
+    @Test func demoSeedIsIdempotentAndWritesItsSummary() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID()).json").path
+        let first = try self.gatehouse(["demo", "seed", "--out", out])
+        #expect(first.status == 0)
+        let again = try self.gatehouse(["demo", "seed", "--out", out])
+        #expect(again.status == 0)
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any]
+        )
+        let site = try #require(summary["site"] as? [String: Any])
+        #expect(site["sipDomain"] as? String == "demo.gatehouse.test")
+        #expect(site["timeZone"] as? String == "Europe/Berlin")
+        #expect((summary["units"] as? [String])?.count == 10)
+        #expect(summary["created"] as? Int == 0)  // the second run created nothing
+    }
 }

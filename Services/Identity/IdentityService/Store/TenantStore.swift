@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
@@ -50,4 +50,63 @@ package struct TenantStore: Sendable {
 package struct StoreInvariantViolated: Error, CustomStringConvertible {
     package var message: String
     package var description: String { self.message }
+}
+
+/// A site: one property, with its time zone and the SIP domain its door stations and phones use.
+package struct Site: Sendable, Hashable, Codable {
+    package var id: UUID
+    package var tenantID: TenantID
+    package var name: String
+    package var timeZone: String
+    package var sipDomain: String
+}
+
+/// Sites in the identity schema.
+package struct SiteStore: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    /// Creates the site, or sets the time zone and SIP domain of the tenant's site with that name.
+    package func ensure(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> Site {
+        var bindings = PostgresBindings()
+        bindings.append(UUID())
+        bindings.append(tenant.rawValue)
+        bindings.append(name)
+        bindings.append(timeZone)
+        bindings.append(sipDomain.lowercased())
+        let rows = try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (tenant_id, name) DO UPDATE
+                        SET time_zone = EXCLUDED.time_zone, sip_domain = EXCLUDED.sip_domain,
+                            version = sites.version + 1, updated_at = now()
+                        WHERE (sites.time_zone, sites.sip_domain) IS DISTINCT FROM (EXCLUDED.time_zone, EXCLUDED.sip_domain)
+                    RETURNING id
+                    """,
+                binds: bindings
+            ),
+            logger: logger
+        )
+        var id: UUID?
+        for try await value in rows.decode(UUID.self) { id = value }
+        if id == nil {  // unchanged: read it
+            var lookup = PostgresBindings()
+            lookup.append(tenant.rawValue)
+            lookup.append(name)
+            for try await value in try await self.client.query(
+                PostgresQuery(unsafeSQL: "SELECT id FROM \(self.schema).sites WHERE tenant_id = $1 AND name = $2", binds: lookup),
+                logger: logger
+            ).decode(UUID.self) {
+                id = value
+            }
+        }
+        guard let id else { throw StoreInvariantViolated(message: "site \(name) neither written nor found") }
+        return Site(id: id, tenantID: tenant, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased())
+    }
 }

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import GatehouseWire
+import IdentityService
+import Logging
+import PostgresNIO
+
+/// `gatehouse demo seed`: the demo tenant `make up` creates, idempotently.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Demo data for a local stack.",
+        subcommands: [Seed.self]
+    )
+
+    struct Seed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create (or refresh) the demo tenant, its site, building, units 101–110 and residents; write a summary JSON."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Where to write the summary.") var out = ".gatehouse/demo.json"
+
+        static let slug = "demo"
+        static let siteName = "Demo Residences"
+        static let sipDomain = "demo.gatehouse.test"
+        static let timeZone = "Europe/Berlin"
+
+        /// The demo's units and residents as provisioning CSV (the same path an operator uses).
+        static var csv: String {
+            var lines = [ImportPlan.columns.joined(separator: ",")]
+            let names = [
+                "Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov",
+                "Donald Knuth", "Frances Allen", "John Backus", "Margaret Hamilton", "Ken Thompson",
+            ]
+            for (index, name) in names.enumerated() {
+                let unit = 101 + index
+                let email = name.lowercased().replacingOccurrences(of: " ", with: ".") + "@demo.gatehouse.test"
+                lines.append("\(siteName),Main,\(unit),\(unit / 100),\(name),\(email),+49 30 5550\(unit),owner")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+
+        func run() async throws {
+            let out = self.out
+            let summary = try await self.database.withClient { client, logger in
+                let tenant = try await TenantStore(client: client).ensure(
+                    slug: Self.slug,
+                    name: "Demo Properties",
+                    defaultTimeZone: Self.timeZone,
+                    logger: logger
+                )
+                let site = try await SiteStore(client: client).ensure(
+                    tenant: tenant.id,
+                    name: Self.siteName,
+                    timeZone: Self.timeZone,
+                    sipDomain: Self.sipDomain,
+                    logger: logger
+                )
+                let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
+                let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
+                return DemoSummary(
+                    tenant: .init(id: tenant.id, slug: tenant.slug, name: tenant.name),
+                    site: .init(id: site.id.uuidString.lowercased(), name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain),
+                    units: (101...110).map(String.init),
+                    created: result.units.created + result.people.created
+                )
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            let data = try encoder.encode(summary)
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: out).deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
+            try data.write(to: URL(fileURLWithPath: out))
+            print("demo tenant \(summary.tenant.slug) (\(summary.tenant.id)): site \(summary.site.sipDomain), units 101–110 → \(out)")
+        }
+    }
+}
+
+/// What `.gatehouse/demo.json` holds. Credentials (SIP, admin login, integrator key) are added as
+/// the identity service learns to issue them.
+struct DemoSummary: Codable, Sendable {
+    struct Tenant: Codable, Sendable {
+        var id: TenantID
+        var slug: String
+        var name: String
+    }
+
+    struct Site: Codable, Sendable {
+        var id: String
+        var name: String
+        var timeZone: String
+        var sipDomain: String
+    }
+
+    var tenant: Tenant
+    var site: Site
+    var units: [String]
+    var created: Int
+}
