@@ -151,12 +151,20 @@ var targets: [Target] = [
     ),
 ]
 
+/// Extra dependencies of individual service libraries.
+let serviceDependencies: [String: [Target.Dependency]] = [
+    "AuditService": [
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Metrics", package: "swift-metrics"),
+    ]
+]
+
 // MARK: - Services: a library with all the logic plus a thin executable each
 for service in services {
     targets.append(
         .target(
             name: service.module,
-            dependencies: serviceKitDependencies,
+            dependencies: serviceKitDependencies + (serviceDependencies[service.module] ?? []),
             path: "Services/\(service.folder)/\(service.module)"
         )
     )
@@ -192,6 +200,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        // jwt-kit 5.7+ (identity) needs swift-crypto 4.x; keep the range open for it.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: targets
 )

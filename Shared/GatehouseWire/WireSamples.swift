@@ -16,6 +16,7 @@ public enum WireSamples {
         [
             ("events/io.gatehouse.system.service_started.v1", try WireCoding.encode(self.serviceStarted)),
             ("events/io.gatehouse.system.service_stopping.v1", try WireCoding.encode(self.serviceStopping)),
+            ("events/io.gatehouse.audit.tenant_mismatch.v1", try WireCoding.encode(self.tenantMismatch)),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             (
@@ -46,6 +47,19 @@ public enum WireSamples {
         subject: "service/identity",
         tenant: .operator,
         data: ServiceStopping(service: .identity, instance: "identity-1", uptimeSeconds: 3600.5)
+    )
+
+    public static let tenantMismatch = CloudEvent(
+        id: UUID(uuidString: "9a1f3e2d-4c5b-4a69-8e7f-1d2c3b4a5f60")!,
+        source: EventSource(service: .audit, instance: "audit-1"),
+        time: time,
+        subject: "stream/GATEHOUSE_EVENTS/42",
+        tenant: .operator,
+        data: AuditTenantMismatch(
+            natsSubject: "gatehouse.v1.evt.7c0e5a4e-3f0b-4b8e-9a55-2f1d6c2b9e10.access.door_unlocked",
+            claimedTenant: "11111111-2222-4333-8444-555555555555",
+            streamSequence: 42
+        )
     )
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)

@@ -43,6 +43,24 @@ public struct ServiceResources: Sendable {
     public var nats: NATSClient
     public var postgres: PostgresClient
     public var startedAt: Date
+
+    public init(
+        configuration: ServiceConfiguration,
+        config: ConfigReader,
+        logger: Logger,
+        bus: MessageBus,
+        nats: NATSClient,
+        postgres: PostgresClient,
+        startedAt: Date = Date()
+    ) {
+        self.configuration = configuration
+        self.config = config
+        self.logger = logger
+        self.bus = bus
+        self.nats = nats
+        self.postgres = postgres
+        self.startedAt = startedAt
+    }
 }
 
 /// What a service contributes: request handlers, long-running workers, admin routes.

@@ -7,25 +7,14 @@ public enum AuditService {
     public static let schema = "audit"
 
     /// Append only: a shipped migration is never edited or renamed.
-    public static let migrations: [any DatabaseMigration] = [
-        SQLMigration(
-            "0001_service_metadata",
-            [
-                """
-                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """
-            ]
-        )
-    ]
+    public static let migrations: [any DatabaseMigration] = AuditMigrations.all
 
     public static let definition = ServiceDefinition(
         name: .audit,
         schema: schema,
         migrations: migrations,
-        build: { _ in ServiceComponents() }
+        build: { resources in
+            ServiceComponents(services: [AuditIngestor(resources: resources, configuration: .init())])
+        }
     )
 }

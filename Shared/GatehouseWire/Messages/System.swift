@@ -59,3 +59,31 @@ public struct ServiceStopping: GatehouseEventData {
         self.uptimeSeconds = uptimeSeconds
     }
 }
+
+/// The audit service received an event whose `tenantid` disagrees with the tenant of its subject:
+/// someone published into another tenant's space. Kept in quarantine; operator scope.
+public struct AuditTenantMismatch: GatehouseEventData {
+    public static let eventType = EventType(domain: "audit", name: "tenant_mismatch")
+
+    public var natsSubject: String
+    public var claimedTenant: String
+    public var streamSequence: UInt64
+
+    public init(natsSubject: String, claimedTenant: String, streamSequence: UInt64) {
+        self.natsSubject = natsSubject
+        self.claimedTenant = claimedTenant
+        self.streamSequence = streamSequence
+    }
+}
+
+/// Every event type of the contract. The audit service quarantines events of any other type; a new
+/// event type is added here with its schema and sample.
+public enum EventCatalog {
+    public static let all: [EventType] = [
+        ServiceStarted.eventType,
+        ServiceStopping.eventType,
+        AuditTenantMismatch.eventType,
+    ]
+
+    public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }
+}

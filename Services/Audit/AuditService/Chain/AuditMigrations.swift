@@ -1,0 +1,62 @@
+import ServiceKit
+
+/// The audit schema. Append only.
+enum AuditMigrations {
+    static let all: [any DatabaseMigration] = [
+        SQLMigration(
+            "0001_service_metadata",
+            [
+                """
+                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """
+            ]
+        ),
+        SQLMigration(
+            "0002_records_and_quarantine",
+            [
+                """
+                CREATE TABLE {schema}.records (
+                    tenant_id UUID NOT NULL,
+                    seq BIGINT NOT NULL CHECK (seq >= 1),
+                    event_id UUID NOT NULL UNIQUE,
+                    event_type TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    subject TEXT,
+                    nats_subject TEXT NOT NULL,
+                    occurred_at TIMESTAMPTZ NOT NULL,
+                    recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    stream_seq BIGINT NOT NULL,
+                    raw BYTEA NOT NULL,
+                    prev_hash BYTEA NOT NULL CHECK (length(prev_hash) = 32),
+                    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+                    PRIMARY KEY (tenant_id, seq)
+                )
+                """,
+                "CREATE INDEX ON {schema}.records (tenant_id, occurred_at DESC)",
+                "CREATE INDEX ON {schema}.records (tenant_id, event_type, occurred_at DESC)",
+                """
+                CREATE TABLE {schema}.heads (
+                    tenant_id UUID PRIMARY KEY,
+                    seq BIGINT NOT NULL,
+                    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE {schema}.quarantine (
+                    id BIGSERIAL PRIMARY KEY,
+                    stream_seq BIGINT NOT NULL UNIQUE,
+                    nats_subject TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    raw BYTEA NOT NULL,
+                    received_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+            ]
+        ),
+    ]
+}

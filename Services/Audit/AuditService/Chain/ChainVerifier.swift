@@ -1,0 +1,117 @@
+import Foundation
+package import GatehouseWire
+package import Logging
+package import PostgresNIO
+
+/// The outcome of recomputing a tenant's chain.
+package struct VerificationReport: Sendable, Hashable, Codable {
+    package var tenant: TenantID
+    package var from: Int64
+    /// Records checked (up to and including the first bad one).
+    package var checked: Int64
+    /// The head the chain should end at.
+    package var headSequence: Int64
+    /// The first sequence number that does not verify; `nil` when everything verifies.
+    package var firstBadSequence: Int64?
+    package var problem: String?
+
+    package var isValid: Bool { self.firstBadSequence == nil }
+}
+
+/// Recomputes a tenant's hash chain from the stored columns, streaming (constant memory).
+///
+/// It names the first bad sequence number: an edited field or raw event (its hash no longer
+/// matches), a deleted row (a gap), rows swapped or reordered (their sequence or link no longer
+/// matches), or a truncated tail (the chain ends before the head).
+package struct ChainVerifier: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = AuditService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    package func verify(tenant: TenantID, from: Int64 = 1, logger: Logger) async throws -> VerificationReport {
+        let s = self.schema
+        var report = VerificationReport(tenant: tenant, from: max(from, 1), checked: 0, headSequence: 0)
+        for try await (sequence, _) in try await self.client.query(
+            PostgresQuery(unsafeSQL: "SELECT seq, hash FROM \(s).heads WHERE tenant_id = $1", binds: bindings(tenant.rawValue)),
+            logger: logger
+        ).decode((Int64, ByteBuffer).self) {
+            report.headSequence = sequence
+        }
+
+        var expectedSequence = report.from
+        var previousHash = AuditRecord.genesis
+        if report.from > 1 {
+            var found = false
+            for try await hash in try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq = $2",
+                    binds: bindings(tenant.rawValue, report.from - 1)
+                ),
+                logger: logger
+            ).decode(ByteBuffer.self) {
+                previousHash = Array(buffer: hash)
+                found = true
+            }
+            if !found {
+                report.firstBadSequence = report.from - 1
+                report.problem = "record \(report.from - 1), where verification starts, is missing"
+                return report
+            }
+        }
+
+        let rows = try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT seq, event_id, event_type, source, subject, nats_subject, occurred_at, raw, prev_hash, hash
+                    FROM \(s).records WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq
+                    """,
+                binds: bindings(tenant.rawValue, report.from)
+            ),
+            logger: logger
+        )
+        for try await (sequence, eventID, type, source, subject, natsSubject, occurredAt, raw, prev, hash) in rows.decode(
+            (Int64, UUID, String, String, String?, String, Date, ByteBuffer, ByteBuffer, ByteBuffer).self
+        ) {
+            report.checked += 1
+            guard sequence == expectedSequence else {
+                report.firstBadSequence = expectedSequence
+                report.problem = "record \(expectedSequence) is missing (next stored is \(sequence))"
+                return report
+            }
+            let record = AuditRecord(
+                tenant: tenant,
+                sequence: sequence,
+                eventID: eventID,
+                eventType: type,
+                source: source,
+                subject: subject,
+                natsSubject: natsSubject,
+                occurredAt: occurredAt,
+                raw: Array(buffer: raw),
+                previousHash: Array(buffer: prev),
+                hash: Array(buffer: hash)
+            )
+            guard record.previousHash == previousHash else {
+                report.firstBadSequence = sequence
+                report.problem = "record \(sequence) does not link to record \(sequence - 1)"
+                return report
+            }
+            guard record.computeHash() == record.hash else {
+                report.firstBadSequence = sequence
+                report.problem = "record \(sequence) was altered (its hash does not match its content)"
+                return report
+            }
+            previousHash = record.hash
+            expectedSequence += 1
+        }
+        if expectedSequence - 1 < report.headSequence {
+            report.firstBadSequence = expectedSequence
+            report.problem = "the chain ends at \(expectedSequence - 1) but the head is \(report.headSequence): records were removed"
+        }
+        return report
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GatehouseNATS
+import GatehouseWire
+import Logging
+import Metrics
+import PostgresNIO
+package import ServiceKit
+import ServiceLifecycle
+
+/// Reads every event from the `GATEHOUSE_EVENTS` stream through the durable pull consumer `audit`,
+/// writes each batch in one PostgreSQL transaction, and acknowledges the batch only after the
+/// commit. Invalid messages go to quarantine (and are acknowledged), so they never stop ingest.
+package struct AuditIngestor: Service {
+    /// Settings (`gatehouse.audit.*`).
+    package struct Configuration: Sendable {
+        package var consumer = "audit"
+        /// Messages per fetch and transaction.
+        package var batchSize = 500
+        /// How long one fetch waits for the first message.
+        package var fetchWait: Duration = .milliseconds(500)
+        /// Time the server waits for an ack before redelivering.
+        package var ackWait: Duration = .seconds(30)
+
+        package init() {}
+    }
+
+    let resources: ServiceResources
+    let configuration: Configuration
+    let schema: String
+    let classifier = EventClassifier()
+    let recorded = Counter(label: "gatehouse.audit.events.recorded")
+    let duplicates = Counter(label: "gatehouse.audit.events.duplicate")
+
+    package init(resources: ServiceResources, configuration: Configuration, schema: String = AuditService.schema) {
+        self.resources = resources
+        self.configuration = configuration
+        self.schema = schema
+    }
+
+    package func run() async throws {
+        let logger = self.resources.logger
+        let stream = self.resources.configuration.eventStream
+        let jetStream = self.resources.nats.jetStream
+        try await jetStream.ensureConsumer(
+            stream: stream,
+            ConsumerConfiguration(
+                durableName: self.configuration.consumer,
+                filterSubject: Subjects.allEvents,
+                ackWait: self.configuration.ackWait,
+                maxAckPending: max(self.configuration.batchSize * 4, 2000)
+            )
+        )
+        let consumer = try await jetStream.pullConsumer(stream: stream, durable: self.configuration.consumer)
+        let writer = AuditWriter(client: self.resources.postgres, schema: self.schema)
+        var backoff = Duration.milliseconds(100)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch: [JetStreamMessage]
+            do {
+                batch = try await consumer.fetch(batch: self.configuration.batchSize, timeout: self.configuration.fetchWait)
+            } catch {
+                logger.warning("audit fetch failed", metadata: ["error.type": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            guard !batch.isEmpty else { continue }
+            let items = batch.map {
+                self.classifier.classify(natsSubject: $0.subject, payload: $0.payload, streamSequence: $0.streamSequence)
+            }
+            do {
+                let outcome = try await writer.write(items, logger: logger)
+                for message in batch { try? message.ack() }
+                backoff = .milliseconds(100)
+                self.recorded.increment(by: outcome.recorded)
+                self.duplicates.increment(by: outcome.duplicates)
+                await self.report(items, logger: logger)
+            } catch {
+                // Not acknowledged: the server redelivers after ackWait; the writer skips what is already recorded.
+                logger.warning("audit batch not committed; will be redelivered", metadata: ["error.type": "\(String(reflecting: error))"])
+                for message in batch { try? message.nak(delay: backoff) }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Counts quarantined messages by reason and raises tenant mismatches as security events.
+    private func report(_ items: [Classified], logger: Logger) async {
+        for case .quarantine(let message) in items {
+            Counter(label: "gatehouse.audit.events.quarantined", dimensions: [("reason", message.reason.rawValue)]).increment()
+            logger.notice(
+                "event quarantined",
+                metadata: [
+                    "gatehouse.subject": "\(message.natsSubject)", "gatehouse.reason": "\(message.reason.rawValue)",
+                    "gatehouse.stream_seq": "\(message.streamSequence)",
+                ]
+            )
+            if message.reason == .tenantMismatch {
+                logger.warning("security: event published into another tenant's subject", metadata: ["gatehouse.subject": "\(message.natsSubject)"])
+                _ = try? await self.resources.bus.publish(
+                    AuditTenantMismatch(
+                        natsSubject: message.natsSubject,
+                        claimedTenant: message.claimedTenant ?? "",
+                        streamSequence: message.streamSequence
+                    ),
+                    tenant: .operator,
+                    subject: "stream/\(self.resources.configuration.eventStream)/\(message.streamSequence)",
+                    id: Self.mismatchEventID(streamSequence: message.streamSequence)
+                )
+            }
+        }
+    }
+
+    /// A stable id per stream message, so a redelivered mismatch is raised once.
+    static func mismatchEventID(streamSequence: UInt64) -> UUID {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        withUnsafeBytes(of: streamSequence.bigEndian) { for (index, byte) in $0.enumerated() { bytes[8 + index] = byte } }
+        bytes[0] = 0xA0
+        bytes[6] = 0x40  // version 4 layout, so it parses everywhere
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            )
+        )
+    }
+}

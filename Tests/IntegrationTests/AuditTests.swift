@@ -1,0 +1,163 @@
+import AuditService
+import Configuration
+import Foundation
+import GatehouseNATS
+import GatehouseWire
+import Logging
+import PostgresNIO
+import ServiceKit
+import ServiceKitTesting
+import Testing
+
+@Suite(.serialized, .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL"), "run through make test"), .timeLimit(.minutes(2)))
+struct AuditTests {
+    let logger = Logger(label: "test")
+
+    func reset(_ schema: String, _ client: PostgresClient) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: self.logger)
+        try await MigrationRunner(schema: schema, migrations: AuditService.migrations).run(on: client, logger: self.logger)
+    }
+
+    func events(_ count: Int, tenant: TenantID, firstSequence: UInt64 = 1) throws -> [Classified] {
+        try (0..<count).map { index in
+            let event = CloudEvent(
+                source: EventSource(service: .access, instance: "a-1"),
+                time: Date(timeIntervalSince1970: 1_795_000_000 + Double(index)),
+                subject: "door/\(index)",
+                tenant: tenant,
+                data: ServiceStarted(service: .access, version: "t", instance: "a-\(index)")
+            )
+            return EventClassifier().classify(
+                natsSubject: event.natsSubject,
+                payload: Array(try WireCoding.encode(event)),
+                streamSequence: firstSequence + UInt64(index)
+            )
+        }
+    }
+
+    func execute(_ client: PostgresClient, _ sql: String) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+    }
+
+    @Test func batchesChainPerTenantAndRedeliveryIsHarmless() async throws {
+        try await withTestPostgres { client in
+            let schema = "audit_chain_test"
+            try await self.reset(schema, client)
+            let writer = AuditWriter(client: client, schema: schema)
+            let a = TenantID(UUID())
+            let b = TenantID(UUID())
+            let first = try self.events(5, tenant: a) + self.events(3, tenant: b, firstSequence: 6)
+            #expect(try await writer.write(first, logger: self.logger).recorded == 8)
+            let again = try await writer.write(first, logger: self.logger)  // redelivered batch
+            #expect(again.recorded == 0 && again.duplicates == 8)
+            #expect(try await writer.write(try self.events(4, tenant: a, firstSequence: 9), logger: self.logger).recorded == 4)
+
+            let verifier = ChainVerifier(client: client, schema: schema)
+            let reportA = try await verifier.verify(tenant: a, logger: self.logger)
+            #expect(reportA.isValid && reportA.checked == 9 && reportA.headSequence == 9)
+            #expect(try await verifier.verify(tenant: b, logger: self.logger).headSequence == 3)
+            #expect(try await verifier.verify(tenant: a, from: 5, logger: self.logger).checked == 5)
+        }
+    }
+
+    /// Each tampering names the first bad sequence number.
+    @Test(arguments: [
+        ("edit a field", "UPDATE {s}.records SET source = 'gatehouse/evil/1' WHERE tenant_id = '{t}' AND seq = 4", Int64(4)),
+        ("edit the raw event", "UPDATE {s}.records SET raw = convert_to('{}', 'UTF8') WHERE tenant_id = '{t}' AND seq = 6", 6),
+        ("delete a row", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq = 5", 5),
+        (
+            "swap two rows",
+            "UPDATE {s}.records SET seq = seq + 1000 WHERE tenant_id = '{t}' AND seq IN (3, 7); "
+                + "UPDATE {s}.records SET seq = CASE seq WHEN 1003 THEN 7 WHEN 1007 THEN 3 END WHERE tenant_id = '{t}' AND seq > 1000",
+            3
+        ),
+        ("truncate the tail", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq >= 9", 9),
+        ("rewrite a row and its hash", "UPDATE {s}.records SET source = 'x', hash = sha256(hash) WHERE tenant_id = '{t}' AND seq = 2", 2),
+    ])
+    func tamperingIsFound(what: String, sql: String, firstBad: Int64) async throws {
+        try await withTestPostgres { client in
+            let schema = "audit_tamper_test"
+            try await self.reset(schema, client)
+            let tenant = TenantID(UUID())
+            _ = try await AuditWriter(client: client, schema: schema).write(try self.events(10, tenant: tenant), logger: self.logger)
+            let verifier = ChainVerifier(client: client, schema: schema)
+            #expect(try await verifier.verify(tenant: tenant, logger: self.logger).isValid)
+            for statement in sql.split(separator: ";") {
+                try await self.execute(
+                    client,
+                    statement.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)")
+                )
+            }
+            let report = try await verifier.verify(tenant: tenant, logger: self.logger)
+            #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+        }
+    }
+
+    @Test func ingestFromJetStreamQuarantinesBadMessagesAndKeepsGoing() async throws {
+        let natsURL = try TestEnvironment.natsURL
+        try await withTestPostgres { postgres in
+            let schema = "audit_ingest_test"
+            try await self.reset(schema, postgres)
+            let nats = NATSClient(configuration: NATSConfiguration(servers: [natsURL]), logger: self.logger)
+            let config = ConfigReader(provider: InMemoryProvider(values: ["nats.servers": .init(.string(natsURL), isSecret: false)]))
+            let resources = ServiceResources(
+                configuration: try ServiceConfiguration(service: .audit, config: config),
+                config: config,
+                logger: self.logger,
+                bus: MessageBus(transport: NATSTransport(client: nats), source: EventSource(service: .audit, instance: "test")),
+                nats: nats,
+                postgres: postgres
+            )
+            var ingestConfiguration = AuditIngestor.Configuration()
+            ingestConfiguration.consumer = "audit-test-\(UUID().uuidString.prefix(8))"
+            ingestConfiguration.batchSize = 50
+            let ingestor = AuditIngestor(resources: resources, configuration: ingestConfiguration, schema: schema)
+            let tenant = TenantID(UUID())
+            let intruder = TenantID(UUID())
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await nats.run() }
+                defer { group.cancelAll() }
+                try await nats.jetStream.ensureStream(EventStream.configuration())
+                let bus = resources.bus
+                let subject = Subjects.event(ServiceStarted.eventType, tenant: tenant)
+                for index in 0..<120 {
+                    try await bus.publish(ServiceStarted(service: .access, version: "t", instance: "i-\(index)"), tenant: tenant)
+                    switch index {
+                    case 30: _ = try await nats.jetStream.publish(Array("{not json".utf8), to: subject)
+                    case 60:
+                        var forged = WireSamples.serviceStarted
+                        forged.id = UUID()
+                        forged.tenantid = intruder
+                        _ = try await nats.jetStream.publish(Array(try WireCoding.encode(forged)), to: subject)
+                    case 90:
+                        _ = try await nats.jetStream.publish(Array(#"{"specversion":"1.0"}"#.utf8), to: subject + ".v9")
+                    default: break
+                    }
+                }
+                group.addTask { try await ingestor.run() }
+                let counted = try await eventually(timeout: .seconds(30)) {
+                    var records = 0
+                    for try await n in try await postgres.query(
+                        PostgresQuery(unsafeSQL: "SELECT count(*)::INT FROM \(schema).records WHERE tenant_id = '\(tenant)'"),
+                        logger: self.logger
+                    ).decode(Int.self) {
+                        records = n
+                    }
+                    return records == 120
+                }
+                #expect(counted)
+                var reasons: [String] = []
+                for try await reason in try await postgres.query(
+                    PostgresQuery(unsafeSQL: "SELECT reason FROM \(schema).quarantine WHERE nats_subject LIKE '%\(tenant)%' ORDER BY stream_seq"),
+                    logger: self.logger
+                ).decode(String.self) {
+                    reasons.append(String(reason.prefix { $0 != ":" }))
+                }
+                #expect(reasons == ["malformed", "tenant_mismatch", "malformed"])
+                let report = try await ChainVerifier(client: postgres, schema: schema).verify(tenant: tenant, logger: self.logger)
+                #expect(report.isValid && report.headSequence == 120)
+            }
+        }
+    }
+}
