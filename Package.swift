@@ -80,6 +80,7 @@ var targets: [Target] = [
             "GatehouseNATS",
             "ServiceKit",
             "IdentityService",
+            "AuditService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,7 @@ import ServiceKit
 import ServiceKitTesting
 import Testing
 
-@Suite(.serialized, .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL"), "run through make test"), .timeLimit(.minutes(2)))
+@Suite(.serialized, .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL", "GATEHOUSE_BIN_DIR"), "run through make test"), .timeLimit(.minutes(2)))
 struct AuditTests {
     let logger = Logger(label: "test")
 
@@ -158,6 +158,21 @@ struct AuditTests {
                 let report = try await ChainVerifier(client: postgres, schema: schema).verify(tenant: tenant, logger: self.logger)
                 #expect(report.isValid && report.headSequence == 120)
             }
+        }
+    }
+
+    @Test func cliVerifyNamesTheFirstBadRecord() async throws {
+        try await withTestPostgres { client in
+            try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: self.logger)
+            let tenant = TenantID(UUID())
+            _ = try await AuditWriter(client: client).write(try self.events(6, tenant: tenant), logger: self.logger)
+            let ok = try runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
+            #expect(ok.status == 0)
+            #expect(ok.output.contains("verified 6 records"))
+            try await self.execute(client, "UPDATE audit.records SET event_type = 'x' WHERE tenant_id = '\(tenant)' AND seq = 3")
+            let failed = try runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
+            #expect(failed.status == 1)
+            #expect(failed.output.contains("FAILED at sequence 3"))
         }
     }
 }

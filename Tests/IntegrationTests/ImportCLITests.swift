@@ -10,23 +10,7 @@ import Testing
 )
 struct ImportCLITests {
     func gatehouse(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
-        environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
-        environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
-        environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
-        environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runGatehouse(arguments)
     }
 
     func write(_ text: String) throws -> String {
@@ -77,4 +61,25 @@ struct ImportCLITests {
         #expect((summary["units"] as? [String])?.count == 10)
         #expect(summary["created"] as? Int == 0)  // the second run created nothing
     }
+}
+
+/// Runs the `gatehouse` CLI against the test database; returns its exit status and standard output.
+func runGatehouse(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
+    environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
+    environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
+    environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
+    environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
+    process.environment = environment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }

@@ -10,7 +10,9 @@ public struct GatehouseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "Gatehouse admin and development tool.",
-        subcommands: [PingCommand.self, EventsCommand.self, TenantsCommand.self, ImportCommand.self, DemoCommand.self, WireCommand.self]
+        subcommands: [
+            PingCommand.self, EventsCommand.self, TenantsCommand.self, ImportCommand.self, AuditCommand.self, DemoCommand.self, WireCommand.self,
+        ]
     )
 
     public init() {}

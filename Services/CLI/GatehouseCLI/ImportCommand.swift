@@ -10,7 +10,11 @@ import ServiceKit
 /// Direct database access for operator tasks, with the identity service's own store code and the
 /// same `GATEHOUSE_POSTGRES_*` keys as the services. (See docs/decisions/0004.)
 struct DatabaseOptions: ParsableArguments {
-    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+    /// Runs `body` with a PostgreSQL pool after applying `migrations` (identity's by default).
+    func withClient<T: Sendable>(
+        migrations: MigrationRunner = MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations),
+        _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T
+    ) async throws -> T {
         let config = try await ServiceMain.makeConfigReader().scoped(to: "gatehouse")
         var configuration = try ServiceConfiguration(service: .identity, config: config).postgres
         if configuration.password == nil, let local = try? String(contentsOfFile: ".gatehouse/postgres.password", encoding: .utf8) {
@@ -25,7 +29,6 @@ struct DatabaseOptions: ParsableArguments {
                 return nil
             }
             defer { group.cancelAll() }
-            let migrations = MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations)
             try await migrations.run(on: client, logger: logger)
             return try await body(client, logger)
         }
