@@ -104,6 +104,18 @@ var targets: [Target] = [
         path: "Tests/Benchmarks/NATSBench"
     ),
 
+    .executableTarget(
+        name: "gatehouse-audit-bench",
+        dependencies: [
+            "AuditService",
+            "GatehouseWire",
+            "ServiceKit",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ],
+        path: "Tests/Benchmarks/AuditBench"
+    ),
+
     // MARK: - Tests
     .testTarget(name: "GatehouseWireTests", dependencies: ["GatehouseWire"], resources: [.copy("Fixtures")]),
     .testTarget(

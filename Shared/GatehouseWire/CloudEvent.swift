@@ -76,7 +76,7 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.specversion, forKey: .specversion)
-        try container.encode(self.id.uuidString.lowercased(), forKey: .id)
+        try container.encode(self.id.lowercasedString, forKey: .id)
         try container.encode(self.source, forKey: .source)
         try container.encode(self.type, forKey: .type)
         try container.encode(self.time, forKey: .time)

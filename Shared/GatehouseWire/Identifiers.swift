@@ -17,7 +17,7 @@ public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible, Lo
     /// The operator scope: platform events that belong to no customer.
     public static let `operator` = TenantID(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
 
-    public var description: String { self.rawValue.uuidString.lowercased() }
+    public var description: String { self.rawValue.lowercasedString }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -60,5 +60,23 @@ public struct ServiceName: Hashable, Sendable, Codable, CustomStringConvertible,
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(self.rawValue)
+    }
+}
+
+extension UUID {
+    /// `8-4-4-4-12` lower-case hex, as the wire writes UUIDs (without Foundation's formatter).
+    public var lowercasedString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
+        withUnsafeBytes(of: self.uuid) { bytes in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { position += 1 }
+                text[position] = digits[Int(byte >> 4)]
+                text[position + 1] = digits[Int(byte & 0x0F)]
+                position += 2
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

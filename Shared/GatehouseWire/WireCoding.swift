@@ -44,9 +44,51 @@ public enum WireCoding {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
     private static let withoutFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt)
 
-    /// `2026-11-22T08:15:30.123Z`: always UTC, always three fractional digits.
+    /// `2026-11-22T08:15:30.123Z`: always UTC, always three fractional digits, rounded to the
+    /// nearest millisecond (so a time that went through a database with microsecond precision, or
+    /// through a `Double`, formats the same again). Years 0001–9999.
     public static func format(_ date: Date) -> String {
-        date.formatted(self.withFraction)
+        let totalMilliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        var milliseconds = Int64(totalMilliseconds) % 86_400_000
+        var days = Int64(totalMilliseconds) / 86_400_000
+        if milliseconds < 0 {
+            milliseconds += 86_400_000
+            days -= 1
+        }
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        var bytes = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int64, _ width: Int, at offset: Int) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(year, 4, at: 0)
+        bytes[4] = UInt8(ascii: "-")
+        put(month, 2, at: 5)
+        bytes[7] = UInt8(ascii: "-")
+        put(day, 2, at: 8)
+        bytes[10] = UInt8(ascii: "T")
+        put(milliseconds / 3_600_000, 2, at: 11)
+        bytes[13] = UInt8(ascii: ":")
+        put(milliseconds / 60_000 % 60, 2, at: 14)
+        bytes[16] = UInt8(ascii: ":")
+        put(milliseconds / 1000 % 60, 2, at: 17)
+        bytes[19] = UInt8(ascii: ".")
+        put(milliseconds % 1000, 3, at: 20)
+        bytes[23] = UInt8(ascii: "Z")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func parse(_ text: String) -> Date? {

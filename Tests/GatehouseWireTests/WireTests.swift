@@ -41,6 +41,24 @@ import Testing
         #expect(WireCoding.parse("yesterday") == nil)
     }
 
+    @Test(arguments: [
+        (0.0, "1970-01-01T00:00:00.000Z"), (-0.001, "1969-12-31T23:59:59.999Z"), (951_782_400.0, "2000-02-29T00:00:00.000Z"),
+        (1_795_335_330.1, "2026-11-22T08:15:30.100Z"), (1_795_335_330.0996, "2026-11-22T08:15:30.100Z"),
+        (253_402_300_799.999, "9999-12-31T23:59:59.999Z"),
+    ])
+    func formatsAnyDateAndRoundsToMilliseconds(seconds: Double, text: String) {
+        #expect(WireCoding.format(Date(timeIntervalSince1970: seconds)) == text)
+        #expect(WireCoding.parse(text).map(WireCoding.format) == text)
+    }
+
+    @Test func formattingMatchesFoundationOverARangeOfDates() {
+        let foundation = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        for step in 0..<2000 {
+            let date = Date(timeIntervalSince1970: -2_000_000_000 + Double(step) * 3_123_457.25)
+            #expect(WireCoding.format(date) == date.formatted(foundation))
+        }
+    }
+
     @Test func outputHasSortedKeys() throws {
         let text = String(decoding: try WireCoding.encode(WireSamples.pingReply), as: UTF8.self)
         let keys = ["instance", "service", "startedAt", "version"].map { text.range(of: "\"\($0)\"")!.lowerBound }
@@ -76,6 +94,13 @@ import Testing
     @Test(arguments: ["", "a.b", "a*", ">", "a b"])
     func invalidTokens(token: String) {
         #expect(!Subjects.isValidToken(token))
+    }
+
+    @Test func lowercasedUUIDStringsMatchFoundation() {
+        for _ in 0..<100 {
+            let uuid = UUID()
+            #expect(uuid.lowercasedString == uuid.uuidString.lowercased())
+        }
     }
 
     @Test func tenantIDsAreLowerCase() throws {

@@ -9,7 +9,11 @@ import ServiceKit
 import ServiceKitTesting
 import Testing
 
-@Suite(.serialized, .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL", "GATEHOUSE_BIN_DIR"), "run through make test"), .timeLimit(.minutes(2)))
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL", "GATEHOUSE_BIN_DIR"), "run through make test"),
+    .timeLimit(.minutes(2))
+)
 struct AuditTests {
     let logger = Logger(label: "test")
 

@@ -65,7 +65,7 @@ import Testing
             subject: nil,
             natsSubject: "gatehouse.v1.evt.00000000-0000-0000-0000-000000000000.system.service_started",
             occurredAt: Date(timeIntervalSince1970: 1_795_000_000.125),
-            raw: Array("{}".utf8),
+            rawDigest: AuditRecord.digest(Array("{}".utf8)),
             previousHash: AuditRecord.genesis,
             hash: []
         )
@@ -78,7 +78,7 @@ import Testing
         #expect(base.computeHash() != self.record(sequence: 2).computeHash())
         #expect(base.computeHash() != self.record(source: "gatehouse/access/a-2").computeHash())
         var raw = base
-        raw.raw = Array("{ }".utf8)
+        raw.rawDigest = AuditRecord.digest(Array("{ }".utf8))
         #expect(base.computeHash() != raw.computeHash())
     }
 

@@ -14,8 +14,9 @@ package struct AuditRecord: Sendable, Hashable {
     package var subject: String?
     package var natsSubject: String
     package var occurredAt: Date
-    /// The event exactly as received (CloudEvents JSON).
-    package var raw: [UInt8]
+    /// SHA-256 of the event exactly as received (the raw bytes are stored beside the record; the
+    /// chain covers them through this digest, which PostgreSQL can compute during verification).
+    package var rawDigest: [UInt8]
     package var previousHash: [UInt8]
     package var hash: [UInt8]
 
@@ -28,7 +29,7 @@ package struct AuditRecord: Sendable, Hashable {
         subject: String?,
         natsSubject: String,
         occurredAt: Date,
-        raw: [UInt8],
+        rawDigest: [UInt8],
         previousHash: [UInt8],
         hash: [UInt8]
     ) {
@@ -40,7 +41,7 @@ package struct AuditRecord: Sendable, Hashable {
         self.subject = subject
         self.natsSubject = natsSubject
         self.occurredAt = occurredAt
-        self.raw = raw
+        self.rawDigest = rawDigest
         self.previousHash = previousHash
         self.hash = hash
     }
@@ -64,15 +65,18 @@ package struct AuditRecord: Sendable, Hashable {
         field("gatehouse.audit.v1")
         field(self.tenant.description)
         field(String(self.sequence))
-        field(self.eventID.uuidString.lowercased())
+        field(self.eventID.lowercasedString)
         field(self.eventType)
         field(self.source)
         field(self.subject ?? "")
         field(self.natsSubject)
         field(WireCoding.format(self.occurredAt))
-        field(SHA256.hash(data: self.raw).hex)
+        field(hex(self.rawDigest))
         return bytes
     }
+
+    /// SHA-256 of raw event bytes.
+    package static func digest(_ raw: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: raw)) }
 
     /// `SHA-256(previousHash || canonicalBytes)`.
     package func computeHash() -> [UInt8] {
@@ -81,8 +85,4 @@ package struct AuditRecord: Sendable, Hashable {
         hasher.update(data: self.canonicalBytes())
         return Array(hasher.finalize())
     }
-}
-
-extension Digest {
-    package var hex: String { self.map { String(format: "%02x", $0) }.joined() }
 }

@@ -100,7 +100,7 @@ package struct AuditWriter: Sendable {
                 }
 
                 // Chain in stream order.
-                var records: [(AuditRecord, UInt64)] = []
+                var records: [(AuditRecord, IncomingEvent)] = []
                 records.reserveCapacity(events.count)
                 for event in events {
                     let head = heads[event.tenant.rawValue] ?? (0, AuditRecord.genesis)
@@ -113,13 +113,13 @@ package struct AuditWriter: Sendable {
                         subject: event.subject,
                         natsSubject: event.natsSubject,
                         occurredAt: WireCoding.parse(WireCoding.format(event.occurredAt)) ?? event.occurredAt,
-                        raw: event.raw,
+                        rawDigest: AuditRecord.digest(event.raw),
                         previousHash: head.hash,
                         hash: []
                     )
                     record.hash = record.computeHash()
                     heads[event.tenant.rawValue] = (record.sequence, record.hash)
-                    records.append((record, event.streamSequence))
+                    records.append((record, event))
                 }
 
                 try await connection.query(
@@ -144,8 +144,8 @@ package struct AuditWriter: Sendable {
                             records.map { $0.0.subject ?? "" },
                             records.map(\.0.natsSubject),
                             records.map { WireCoding.format($0.0.occurredAt) },
-                            records.map { Int64($0.1) },
-                            records.map { hex($0.0.raw) },
+                            records.map { Int64($0.1.streamSequence) },
+                            records.map { hex($0.1.raw) },
                             records.map { hex($0.0.previousHash) },
                             records.map { hex($0.0.hash) }
                         )
@@ -173,15 +173,15 @@ package struct AuditWriter: Sendable {
     }
 }
 
+/// Lower-case hex of `bytes`.
 func hex(_ bytes: [UInt8]) -> String {
-    let digits: [Character] = Array("0123456789abcdef")
-    var text = ""
-    text.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8](repeating: 0, count: bytes.count * 2)
+    for (index, byte) in bytes.enumerated() {
+        text[2 * index] = digits[Int(byte >> 4)]
+        text[2 * index + 1] = digits[Int(byte & 0x0F)]
     }
-    return text
+    return String(decoding: text, as: UTF8.self)
 }
 
 func bindings(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
