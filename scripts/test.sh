@@ -47,5 +47,8 @@ if [ "${1:-}" = "--tsan" ]; then
   exit
 fi
 
+log "audit durability: kill -9 and PostgreSQL restart during ingest"
+"$ROOT/scripts/audit_soak.sh" "$T/pg" "$PG_PORT" "$PASSWORD" "$NATS_URL" "$BIN" "${AUDIT_SOAK_EVENTS:-50000}"
+
 log "running tests"
 (cd "$ROOT" && set -o pipefail && swift test --skip-build 2>&1 | tee "$T/swift-test.log")

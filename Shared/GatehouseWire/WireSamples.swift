@@ -17,6 +17,7 @@ public enum WireSamples {
             ("events/io.gatehouse.system.service_started.v1", try WireCoding.encode(self.serviceStarted)),
             ("events/io.gatehouse.system.service_stopping.v1", try WireCoding.encode(self.serviceStopping)),
             ("events/io.gatehouse.audit.tenant_mismatch.v1", try WireCoding.encode(self.tenantMismatch)),
+            ("events/io.gatehouse.system.probe.v1", try WireCoding.encode(self.probe)),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             (
@@ -60,6 +61,15 @@ public enum WireSamples {
             claimedTenant: "11111111-2222-4333-8444-555555555555",
             streamSequence: 42
         )
+    )
+
+    public static let probe = CloudEvent(
+        id: UUID(uuidString: "c3d2e1f0-5a6b-4c7d-8e9f-0a1b2c3d4e5f")!,
+        source: EventSource(service: "gatehouse-cli", instance: "ops-laptop"),
+        time: time,
+        subject: "probe/run-1",
+        tenant: tenant,
+        data: EventProbe(run: "run-1", number: 1)
     )
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)

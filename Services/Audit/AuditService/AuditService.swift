@@ -14,7 +14,7 @@ public enum AuditService {
         schema: schema,
         migrations: migrations,
         build: { resources in
-            ServiceComponents(services: [AuditIngestor(resources: resources, configuration: .init())])
+            ServiceComponents(services: [AuditIngestor(resources: resources, configuration: try .init(config: resources.config))])
         }
     )
 }

@@ -129,31 +129,104 @@ struct WireCommand: AsyncParsableCommand {
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
-        abstract: "Print events as they are published (core NATS), one JSON line each."
+        abstract: "Watch events, or publish probe events.",
+        subcommands: [Watch.self, Probe.self],
+        defaultSubcommand: Watch.self
     )
+}
 
-    @OptionGroup var nats: NATSOptions
+extension EventsCommand {
+    struct Probe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish probe events for a tenant to JetStream (each acknowledged); print the rate."
+        )
 
-    @Option(help: "Only this tenant's events (a UUID); default: every tenant.")
-    var tenant: String?
+        @OptionGroup var nats: NATSOptions
+        @Option(help: "The tenant (a UUID).") var tenant: String
+        @Option(help: "How many probe events.") var count = 1
+        @Option(help: "Events in flight at once.") var concurrency = 32
+        @Option(help: "Run name (default: a new UUID).") var run: String?
 
-    @Option(help: "Stop after this many events.")
-    var count: Int = .max
+        func validate() throws {
+            guard TenantID(self.tenant) != nil else { throw ValidationError("--tenant must be a UUID") }
+            guard (1...10_000_000).contains(self.count) else { throw ValidationError("--count must be 1…10000000") }
+            guard (1...1024).contains(self.concurrency) else { throw ValidationError("--concurrency must be 1…1024") }
+        }
 
-    func validate() throws {
-        if let tenant, TenantID(tenant) == nil { throw ValidationError("--tenant must be a UUID") }
-        guard self.count > 0 else { throw ValidationError("--count must be positive") }
+        func run() async throws {
+            let (tenant, count, concurrency) = (TenantID(self.tenant)!, self.count, self.concurrency)
+            let run = self.run ?? UUID().lowercasedString
+            let start = ContinuousClock.now
+            try await self.nats.withClient { client in
+                let bus = MessageBus(
+                    transport: NATSTransport(client: client),
+                    source: EventSource(service: "gatehouse-cli", instance: "probe"),
+                    defaultTimeout: .seconds(10)
+                )
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for number in 1...count {
+                        if number > concurrency { try await group.next() }
+                        group.addTask {
+                            // Retried until acknowledged: the stream de-duplicates on the event id.
+                            let event = CloudEvent(
+                                source: bus.source,
+                                subject: "probe/\(run)",
+                                tenant: tenant,
+                                data: EventProbe(run: run, number: number)
+                            )
+                            var attempt = 0
+                            while true {
+                                do {
+                                    try await bus.publish(event)
+                                    return
+                                } catch {
+                                    attempt += 1
+                                    if attempt >= 20 { throw error }
+                                    try await Task.sleep(for: .milliseconds(100 * attempt))
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let seconds =
+                Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
+            print("published \(count) probe events (run \(run)) in \(String(format: "%.2f", seconds)) s")
+        }
     }
+}
 
-    func run() async throws {
-        let subject = self.tenant.flatMap(TenantID.init).map(Subjects.events(of:)) ?? Subjects.allEvents
-        let count = self.count
-        try await self.nats.withClient { client in
-            var seen = 0
-            for await message in try await client.subscribe(to: subject) {
-                print(String(decoding: message.payload, as: UTF8.self))
-                seen += 1
-                if seen >= count { break }
+extension EventsCommand {
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "watch",
+            abstract: "Print events as they are published (core NATS), one JSON line each."
+        )
+
+        @OptionGroup var nats: NATSOptions
+
+        @Option(help: "Only this tenant's events (a UUID); default: every tenant.")
+        var tenant: String?
+
+        @Option(help: "Stop after this many events.")
+        var count: Int = .max
+
+        func validate() throws {
+            if let tenant, TenantID(tenant) == nil { throw ValidationError("--tenant must be a UUID") }
+            guard self.count > 0 else { throw ValidationError("--count must be positive") }
+        }
+
+        func run() async throws {
+            let subject = self.tenant.flatMap(TenantID.init).map(Subjects.events(of:)) ?? Subjects.allEvents
+            let count = self.count
+            try await self.nats.withClient { client in
+                var seen = 0
+                for await message in try await client.subscribe(to: subject) {
+                    print(String(decoding: message.payload, as: UTF8.self))
+                    seen += 1
+                    if seen >= count { break }
+                }
             }
         }
     }

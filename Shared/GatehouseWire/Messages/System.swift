@@ -83,7 +83,24 @@ public enum EventCatalog {
         ServiceStarted.eventType,
         ServiceStopping.eventType,
         AuditTenantMismatch.eventType,
+        EventProbe.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }
+}
+
+/// A probe an operator publishes (`gatehouse events probe`) to check that events flow end to end
+/// for a tenant: into the stream, through the audit log, out to integrators.
+public struct EventProbe: GatehouseEventData {
+    public static let eventType = EventType(domain: "system", name: "probe")
+
+    /// Which probe run it belongs to.
+    public var run: String
+    /// Its number within the run, from 1.
+    public var number: Int
+
+    public init(run: String, number: Int) {
+        self.run = run
+        self.number = number
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import GatehouseWire
 package import Logging
 package import PostgresNIO
+import Synchronization
 
 /// What one batch did.
 package struct WriteOutcome: Sendable, Hashable {
@@ -24,153 +25,224 @@ package struct AuditWriter: Sendable {
         self.schema = schema
     }
 
-    package func write(_ items: [Classified], logger: Logger) async throws -> WriteOutcome {
-        let s = self.schema
-        do {
-            return try await self.client.withTransaction(logger: logger) { connection in
-                var outcome = WriteOutcome()
-
-                let quarantined = items.compactMap { if case .quarantine(let q) = $0 { q } else { nil } }
-                if !quarantined.isEmpty {
-                    var inserted = 0
-                    for try await _ in try await connection.query(
-                        PostgresQuery(
-                            unsafeSQL: """
-                                INSERT INTO \(s).quarantine (stream_seq, nats_subject, reason, raw)
-                                SELECT seq, subject, reason, decode(raw, 'hex')
-                                FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS q (seq, subject, reason, raw)
-                                ON CONFLICT (stream_seq) DO NOTHING
-                                RETURNING id
-                                """,
-                            binds: bindings(
-                                quarantined.map { Int64($0.streamSequence) },
-                                quarantined.map(\.natsSubject),
-                                quarantined.map { "\($0.reason.rawValue): \($0.detail)" },
-                                quarantined.map { hex($0.raw) }
-                            )
-                        ),
-                        logger: logger
-                    ).decode(Int64.self) {
-                        inserted += 1
-                    }
-                    outcome.quarantined = inserted
+    /// Writes one batch in one transaction.
+    ///
+    /// A write still running after `timeout` is abandoned and reported as ``WriteTimedOut``: when
+    /// PostgreSQL restarts mid-transaction, postgres-nio 1.33 can leave the in-flight query waiting
+    /// forever, deaf to cancellation (seen in the audit soak test). The abandoned task stays
+    /// suspended; its connection is already closed and the pool replaces it. The batch is then
+    /// redelivered and de-duplicated by event id.
+    package func write(_ items: [Classified], timeout: Duration = .seconds(10), logger: Logger) async throws -> WriteOutcome {
+        try await abandoning(after: timeout) {
+            do {
+                return try await self.client.withTransaction(logger: logger) { connection in
+                    try await self.writeBatch(items, on: connection, logger: logger)
                 }
-
-                var events = items.compactMap { if case .event(let e) = $0 { e } else { nil } }
-                guard !events.isEmpty else { return outcome }
-
-                // Drop events already recorded (redelivery) and repeats inside the batch.
-                var known = Set<UUID>()
-                for try await id in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "SELECT event_id FROM \(s).records WHERE event_id = ANY($1::uuid[])",
-                        binds: bindings(events.map(\.eventID))
-                    ),
-                    logger: logger
-                ).decode(UUID.self) {
-                    known.insert(id)
-                }
-                let before = events.count
-                events = events.filter { known.insert($0.eventID).inserted }
-                outcome.duplicates = before - events.count
-                guard !events.isEmpty else { return outcome }
-
-                // Lock the heads of the tenants in this batch, creating missing ones.
-                let tenants = Array(Set(events.map(\.tenant.rawValue))).sorted { $0.uuidString < $1.uuidString }
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            INSERT INTO \(s).heads (tenant_id, seq, hash)
-                            SELECT t, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[]) AS t
-                            ON CONFLICT (tenant_id) DO NOTHING
-                            """,
-                        binds: bindings(tenants)
-                    ),
-                    logger: logger
-                )
-                var heads: [UUID: (sequence: Int64, hash: [UInt8])] = [:]
-                for try await (tenant, sequence, hash) in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "SELECT tenant_id, seq, hash FROM \(s).heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE",
-                        binds: bindings(tenants)
-                    ),
-                    logger: logger
-                ).decode((UUID, Int64, ByteBuffer).self) {
-                    heads[tenant] = (sequence, Array(buffer: hash))
-                }
-
-                // Chain in stream order.
-                var records: [(AuditRecord, IncomingEvent)] = []
-                records.reserveCapacity(events.count)
-                for event in events {
-                    let head = heads[event.tenant.rawValue] ?? (0, AuditRecord.genesis)
-                    var record = AuditRecord(
-                        tenant: event.tenant,
-                        sequence: head.sequence + 1,
-                        eventID: event.eventID,
-                        eventType: event.eventType,
-                        source: event.source,
-                        subject: event.subject,
-                        natsSubject: event.natsSubject,
-                        occurredAt: WireCoding.parse(WireCoding.format(event.occurredAt)) ?? event.occurredAt,
-                        rawDigest: AuditRecord.digest(event.raw),
-                        previousHash: head.hash,
-                        hash: []
-                    )
-                    record.hash = record.computeHash()
-                    heads[event.tenant.rawValue] = (record.sequence, record.hash)
-                    records.append((record, event))
-                }
-
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            INSERT INTO \(s).records
-                                (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
-                                 stream_seq, raw, prev_hash, hash)
-                            SELECT tenant_id, seq, event_id, event_type, source, NULLIF(subject, ''), nats_subject,
-                                   occurred_at::timestamptz, stream_seq, decode(raw, 'hex'), decode(prev_hash, 'hex'), decode(hash, 'hex')
-                            FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                        $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[])
-                                AS r (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
-                                      stream_seq, raw, prev_hash, hash)
-                            """,
-                        binds: bindings(
-                            records.map(\.0.tenant.rawValue),
-                            records.map(\.0.sequence),
-                            records.map(\.0.eventID),
-                            records.map(\.0.eventType),
-                            records.map(\.0.source),
-                            records.map { $0.0.subject ?? "" },
-                            records.map(\.0.natsSubject),
-                            records.map { WireCoding.format($0.0.occurredAt) },
-                            records.map { Int64($0.1.streamSequence) },
-                            records.map { hex($0.1.raw) },
-                            records.map { hex($0.0.previousHash) },
-                            records.map { hex($0.0.hash) }
-                        )
-                    ),
-                    logger: logger
-                )
-                let updated = heads.filter { tenants.contains($0.key) }
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE \(s).heads h SET seq = u.seq, hash = decode(u.hash, 'hex'), updated_at = now()
-                            FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u (tenant_id, seq, hash)
-                            WHERE h.tenant_id = u.tenant_id
-                            """,
-                        binds: bindings(Array(updated.keys), updated.values.map(\.sequence), updated.values.map { hex($0.hash) })
-                    ),
-                    logger: logger
-                )
-                outcome.recorded = records.count
-                return outcome
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
         }
     }
+
+    private func writeBatch(_ items: [Classified], on connection: PostgresConnection, logger: Logger) async throws -> WriteOutcome {
+        let s = self.schema
+        var outcome = WriteOutcome()
+
+        let quarantined = items.compactMap { if case .quarantine(let q) = $0 { q } else { nil } }
+        if !quarantined.isEmpty {
+            var inserted = 0
+            for try await _ in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(s).quarantine (stream_seq, nats_subject, reason, raw)
+                        SELECT seq, subject, reason, decode(raw, 'hex')
+                        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS q (seq, subject, reason, raw)
+                        ON CONFLICT (stream_seq) DO NOTHING
+                        RETURNING id
+                        """,
+                    binds: bindings(
+                        quarantined.map { Int64($0.streamSequence) },
+                        quarantined.map(\.natsSubject),
+                        quarantined.map { "\($0.reason.rawValue): \($0.detail)" },
+                        quarantined.map { hex($0.raw) }
+                    )
+                ),
+                logger: logger
+            ).decode(Int64.self) {
+                inserted += 1
+            }
+            outcome.quarantined = inserted
+        }
+
+        var events = items.compactMap { if case .event(let e) = $0 { e } else { nil } }
+        guard !events.isEmpty else { return outcome }
+
+        // Drop events already recorded (redelivery) and repeats inside the batch.
+        var known = Set<UUID>()
+        for try await id in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT event_id FROM \(s).records WHERE event_id = ANY($1::uuid[])",
+                binds: bindings(events.map(\.eventID))
+            ),
+            logger: logger
+        ).decode(UUID.self) {
+            known.insert(id)
+        }
+        let before = events.count
+        events = events.filter { known.insert($0.eventID).inserted }
+        outcome.duplicates = before - events.count
+        guard !events.isEmpty else { return outcome }
+
+        // Lock the heads of the tenants in this batch, creating missing ones.
+        let tenants = Array(Set(events.map(\.tenant.rawValue))).sorted { $0.uuidString < $1.uuidString }
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(s).heads (tenant_id, seq, hash)
+                    SELECT t, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[]) AS t
+                    ON CONFLICT (tenant_id) DO NOTHING
+                    """,
+                binds: bindings(tenants)
+            ),
+            logger: logger
+        )
+        var heads: [UUID: (sequence: Int64, hash: [UInt8])] = [:]
+        for try await (tenant, sequence, hash) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT tenant_id, seq, hash FROM \(s).heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE",
+                binds: bindings(tenants)
+            ),
+            logger: logger
+        ).decode((UUID, Int64, ByteBuffer).self) {
+            heads[tenant] = (sequence, Array(buffer: hash))
+        }
+
+        // Chain in stream order.
+        var records: [(AuditRecord, IncomingEvent)] = []
+        records.reserveCapacity(events.count)
+        for event in events {
+            let head = heads[event.tenant.rawValue] ?? (0, AuditRecord.genesis)
+            var record = AuditRecord(
+                tenant: event.tenant,
+                sequence: head.sequence + 1,
+                eventID: event.eventID,
+                eventType: event.eventType,
+                source: event.source,
+                subject: event.subject,
+                natsSubject: event.natsSubject,
+                occurredAt: WireCoding.parse(WireCoding.format(event.occurredAt)) ?? event.occurredAt,
+                rawDigest: AuditRecord.digest(event.raw),
+                previousHash: head.hash,
+                hash: []
+            )
+            record.hash = record.computeHash()
+            heads[event.tenant.rawValue] = (record.sequence, record.hash)
+            records.append((record, event))
+        }
+
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(s).records
+                        (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
+                         stream_seq, raw, prev_hash, hash)
+                    SELECT tenant_id, seq, event_id, event_type, source, NULLIF(subject, ''), nats_subject,
+                           occurred_at::timestamptz, stream_seq, decode(raw, 'hex'), decode(prev_hash, 'hex'), decode(hash, 'hex')
+                    FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[])
+                        AS r (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
+                              stream_seq, raw, prev_hash, hash)
+                    """,
+                binds: bindings(
+                    records.map(\.0.tenant.rawValue),
+                    records.map(\.0.sequence),
+                    records.map(\.0.eventID),
+                    records.map(\.0.eventType),
+                    records.map(\.0.source),
+                    records.map { $0.0.subject ?? "" },
+                    records.map(\.0.natsSubject),
+                    records.map { WireCoding.format($0.0.occurredAt) },
+                    records.map { Int64($0.1.streamSequence) },
+                    records.map { hex($0.1.raw) },
+                    records.map { hex($0.0.previousHash) },
+                    records.map { hex($0.0.hash) }
+                )
+            ),
+            logger: logger
+        )
+        let updated = heads.filter { tenants.contains($0.key) }
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(s).heads h SET seq = u.seq, hash = decode(u.hash, 'hex'), updated_at = now()
+                    FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u (tenant_id, seq, hash)
+                    WHERE h.tenant_id = u.tenant_id
+                    """,
+                binds: bindings(Array(updated.keys), updated.values.map(\.sequence), updated.values.map { hex($0.hash) })
+            ),
+            logger: logger
+        )
+        outcome.recorded = records.count
+        return outcome
+    }
+
+    /// Runs `body` in its own task and returns its result, or throws ``WriteTimedOut`` after `timeout`
+    /// without waiting for `body` (which is cancelled and left to finish, or not, on its own).
+    func abandoning<T: Sendable>(after timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let once = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let work = Task {
+                do {
+                    once.resume(with: .success(try await body()))
+                } catch {
+                    once.resume(with: .failure(error))
+                }
+            }
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                work.cancel()
+                once.resume(with: .failure(WriteTimedOut(timeout: timeout)))
+            }
+            once.onResume { timer.cancel() }
+        }
+    }
+
+    /// A continuation resumed exactly once, by whichever side comes first.
+    final class ResumeOnce<T: Sendable>: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, onResume: (@Sendable () -> Void)?, done: Bool)>(
+            (nil, nil, false)
+        )
+
+        func set(_ continuation: CheckedContinuation<T, any Error>) { self.state.withLock { $0.continuation = continuation } }
+
+        func onResume(_ action: @escaping @Sendable () -> Void) {
+            let runNow = self.state.withLock { state -> Bool in
+                if state.done { return true }
+                state.onResume = action
+                return false
+            }
+            if runNow { action() }
+        }
+
+        func resume(with result: Result<T, any Error>) {
+            let (continuation, action) = self.state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+                guard !state.done else { return (nil, nil) }
+                state.done = true
+                defer { state.continuation = nil }
+                return (state.continuation, state.onResume)
+            }
+            continuation?.resume(with: result)
+            action?()
+        }
+    }
+
+    /// The batch write missed its deadline.
+    struct WriteTimedOut: Error, CustomStringConvertible {
+        var timeout: Duration
+        var description: String { "batch write did not finish within \(self.timeout)" }
+    }
+
 }
 
 /// Lower-case hex of `bytes`.

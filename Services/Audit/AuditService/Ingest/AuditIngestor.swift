@@ -1,3 +1,4 @@
+package import Configuration
 import Foundation
 import GatehouseNATS
 import GatehouseWire
@@ -11,7 +12,12 @@ import ServiceLifecycle
 /// writes each batch in one PostgreSQL transaction, and acknowledges the batch only after the
 /// commit. Invalid messages go to quarantine (and are acknowledged), so they never stop ingest.
 package struct AuditIngestor: Service {
-    /// Settings (`gatehouse.audit.*`).
+    /// Settings.
+    ///
+    /// ## Configuration keys (under `gatehouse.`)
+    /// - `audit.consumer` (string, default `audit`): the durable consumer's name.
+    /// - `audit.batchSize` (int, default 500, 1…5000): messages per fetch and transaction.
+    /// - `audit.ackWaitSeconds` (int, default 30): how long the server waits for an ack before redelivering.
     package struct Configuration: Sendable {
         package var consumer = "audit"
         /// Messages per fetch and transaction.
@@ -20,8 +26,21 @@ package struct AuditIngestor: Service {
         package var fetchWait: Duration = .milliseconds(500)
         /// Time the server waits for an ack before redelivering.
         package var ackWait: Duration = .seconds(30)
+        /// A batch transaction that takes longer is abandoned (and redelivered): a PostgreSQL
+        /// connection lost mid-transaction must not stall ingest.
+        package var writeTimeout: Duration = .seconds(10)
 
         package init() {}
+
+        package init(config: ConfigReader) throws {
+            self.consumer = config.string(forKey: "audit.consumer", default: "audit")
+            self.batchSize = config.int(forKey: "audit.batchSize", default: 500)
+            self.ackWait = .seconds(config.int(forKey: "audit.ackWaitSeconds", default: 30))
+            guard Subjects.isValidToken(self.consumer) else {
+                throw GatehouseError.invalidConfiguration("audit.consumer must be one subject token")
+            }
+            guard (1...5000).contains(self.batchSize) else { throw GatehouseError.invalidConfiguration("audit.batchSize must be 1…5000") }
+        }
     }
 
     let resources: ServiceResources
@@ -64,11 +83,13 @@ package struct AuditIngestor: Service {
                 continue
             }
             guard !batch.isEmpty else { continue }
+            logger.debug("audit batch fetched", metadata: ["gatehouse.count": "\(batch.count)"])
             let items = batch.map {
                 self.classifier.classify(natsSubject: $0.subject, payload: $0.payload, streamSequence: $0.streamSequence)
             }
             do {
-                let outcome = try await writer.write(items, logger: logger)
+                let outcome = try await writer.write(items, timeout: self.configuration.writeTimeout, logger: logger)
+                logger.debug("audit batch committed", metadata: ["gatehouse.recorded": "\(outcome.recorded)"])
                 for message in batch { try? message.ack() }
                 backoff = .milliseconds(100)
                 self.recorded.increment(by: outcome.recorded)
