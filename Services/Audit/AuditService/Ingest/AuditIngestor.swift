@@ -49,6 +49,11 @@ package struct AuditIngestor: Service {
     let classifier = EventClassifier()
     let recorded = Counter(label: "gatehouse.audit.events.recorded")
     let duplicates = Counter(label: "gatehouse.audit.events.duplicate")
+    let quarantined: [QuarantinedMessage.Reason: Counter] = Dictionary(
+        uniqueKeysWithValues: QuarantinedMessage.Reason.allCases.map {
+            ($0, Counter(label: "gatehouse.audit.events.quarantined", dimensions: [("reason", $0.rawValue)]))
+        }
+    )
 
     package init(resources: ServiceResources, configuration: Configuration, schema: String = AuditService.schema) {
         self.resources = resources
@@ -108,7 +113,7 @@ package struct AuditIngestor: Service {
     /// Counts quarantined messages by reason and raises tenant mismatches as security events.
     private func report(_ items: [Classified], logger: Logger) async {
         for case .quarantine(let message) in items {
-            Counter(label: "gatehouse.audit.events.quarantined", dimensions: [("reason", message.reason.rawValue)]).increment()
+            self.quarantined[message.reason]?.increment()
             logger.notice(
                 "event quarantined",
                 metadata: [
