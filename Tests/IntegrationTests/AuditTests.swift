@@ -115,8 +115,9 @@ struct AuditTests {
             var ingestConfiguration = AuditIngestor.Configuration()
             ingestConfiguration.consumer = "audit-test-\(UUID().uuidString.prefix(8))"
             ingestConfiguration.batchSize = 50
-            let ingestor = AuditIngestor(resources: resources, configuration: ingestConfiguration, schema: schema)
             let tenant = TenantID(UUID())
+            ingestConfiguration.filterSubject = Subjects.events(of: tenant)
+            let ingestor = AuditIngestor(resources: resources, configuration: ingestConfiguration, schema: schema)
             let intruder = TenantID(UUID())
 
             try await withThrowingTaskGroup(of: Void.self) { group in

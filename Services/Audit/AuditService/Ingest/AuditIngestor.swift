@@ -20,6 +20,8 @@ package struct AuditIngestor: Service {
     /// - `audit.ackWaitSeconds` (int, default 30): how long the server waits for an ack before redelivering.
     package struct Configuration: Sendable {
         package var consumer = "audit"
+        /// What the consumer reads: every event by default (tests narrow it to one tenant).
+        package var filterSubject = Subjects.allEvents
         /// Messages per fetch and transaction.
         package var batchSize = 500
         /// How long one fetch waits for the first message.
@@ -69,7 +71,7 @@ package struct AuditIngestor: Service {
             stream: stream,
             ConsumerConfiguration(
                 durableName: self.configuration.consumer,
-                filterSubject: Subjects.allEvents,
+                filterSubject: self.configuration.filterSubject,
                 ackWait: self.configuration.ackWait,
                 maxAckPending: max(self.configuration.batchSize * 4, 2000)
             )
