@@ -22,7 +22,9 @@ struct DatabaseOptions: ParsableArguments {
         }
         var logger = Logger(label: "gatehouse-cli")
         logger.logLevel = .warning
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        var poolLogger = logger
+        poolLogger.logLevel = .error  // the pool warns when a lease races its start-up; harmless here
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()
