@@ -146,6 +146,8 @@ var targets: [Target] = [
             "ServiceKit",
         ]
     ),
+    .testTarget(name: "IdentityServiceTests", dependencies: ["IdentityService"]),
+    .testTarget(name: "AuditServiceTests", dependencies: ["AuditService", "GatehouseWire"]),
     .testTarget(
         name: "GatehouseCLITests",
         dependencies: ["GatehouseCLI", "GatehouseWire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
