@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The audit durability test (audit issue): 50,000 events are published while the audit service is
-# killed with SIGKILL twice and PostgreSQL is restarted once; afterwards exactly 50,000 records exist
+# killed with SIGKILL twice and PostgreSQL is restarted once; afterwards exactly 50,000 probe records exist
 # for the tenant and its chain verifies. Called by scripts/test.sh with the test servers running.
 # Usage: audit_soak.sh PG_DIR PG_PORT PG_PASSWORD NATS_URL BIN_DIR [EVENTS]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,7 +21,7 @@ start_audit() {
     "$BIN/audit" >>"$LOG" 2>&1 &
   AUDIT_PID=$!
 }
-records() { psql_ -d $DB -c "SELECT count(*) FROM audit.records WHERE tenant_id = '$TENANT'" 2>/dev/null || echo 0; }
+records() { psql_ -d $DB -c "SELECT count(*) FROM audit.records WHERE tenant_id = '$TENANT' AND event_type = 'io.gatehouse.system.probe.v1'" 2>/dev/null || echo 0; }
 wait_for() {  # wait_for N SECONDS: until at least N records, polling with a deadline
   local deadline=$((SECONDS + $2))
   until [ "$(records)" -ge "$1" ]; do

@@ -18,6 +18,7 @@ public enum WireSamples {
             ("events/io.gatehouse.system.service_stopping.v1", try WireCoding.encode(self.serviceStopping)),
             ("events/io.gatehouse.audit.tenant_mismatch.v1", try WireCoding.encode(self.tenantMismatch)),
             ("events/io.gatehouse.system.probe.v1", try WireCoding.encode(self.probe)),
+            ("events/io.gatehouse.audit.checkpoint_created.v1", try WireCoding.encode(self.checkpoint)),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             (
@@ -70,6 +71,24 @@ public enum WireSamples {
         subject: "probe/run-1",
         tenant: tenant,
         data: EventProbe(run: "run-1", number: 1)
+    )
+
+    public static let checkpoint = CloudEvent(
+        id: UUID(uuidString: "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70")!,
+        source: EventSource(service: .audit, instance: "audit-1"),
+        time: time,
+        subject: "chain/1000",
+        tenant: tenant,
+        data: AuditCheckpointCreated(
+            fromSequence: 1,
+            sequence: 1000,
+            headHash: String(repeating: "ab", count: 32),
+            merkleRoot: String(repeating: "cd", count: 32),
+            signedAt: time,
+            keyId: "0123456789abcdef",
+            publicKey: "GbTeJhpB0ry6mB8B2f1ytqhnLDqVEl0F7jx3OBJjWLs=",
+            signature: "c2lnbmF0dXJl"
+        )
     )
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)

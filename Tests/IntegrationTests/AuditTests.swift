@@ -180,4 +180,32 @@ struct AuditTests {
             #expect(failed.output.contains("FAILED at sequence 3"))
         }
     }
+
+    @Test(arguments: [
+        ("forge a Merkle root", "UPDATE {s}.checkpoints SET merkle_root = sha256(merkle_root) WHERE tenant_id = '{t}' AND seq = 20", Int64(20)),
+        ("forge a signature", "UPDATE {s}.checkpoints SET signature = sha512(signature) WHERE tenant_id = '{t}' AND seq = 10", 10),
+        ("move a checkpoint's head", "UPDATE {s}.checkpoints SET head_hash = sha256(head_hash) WHERE tenant_id = '{t}' AND seq = 25", 25),
+    ])
+    func signedCheckpointsVerifyAndForgeriesAreNamed(what: String, sql: String, firstBad: Int64) async throws {
+        try await withTestPostgres { client in
+            let schema = "audit_checkpoint_test"
+            try await self.reset(schema, client)
+            let tenant = TenantID(UUID())
+            let store = CheckpointStore(client: client, schema: schema, signer: try CheckpointSigner())
+            try await store.registerKey(logger: self.logger)
+            let writer = AuditWriter(client: client, schema: schema)
+            var made: [Int64] = []
+            for batch in 0..<5 {  // 25 records in batches of 5; a checkpoint every 10
+                _ = try await writer.write(try self.events(5, tenant: tenant, firstSequence: UInt64(batch * 5 + 1)), logger: self.logger)
+                made += try await store.createDue(minimumNewRecords: 10, logger: self.logger).map(\.sequence)
+            }
+            made += try await store.createDue(minimumNewRecords: 1, logger: self.logger).map(\.sequence)  // the timed one
+            #expect(made == [10, 20, 25])
+            let verifier = ChainVerifier(client: client, schema: schema)
+            #expect(try await verifier.verify(tenant: tenant, logger: self.logger).isValid)
+            try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
+            let report = try await verifier.verify(tenant: tenant, logger: self.logger)
+            #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+        }
+    }
 }

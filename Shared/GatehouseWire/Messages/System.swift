@@ -84,6 +84,7 @@ public enum EventCatalog {
         ServiceStopping.eventType,
         AuditTenantMismatch.eventType,
         EventProbe.eventType,
+        AuditCheckpointCreated.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }
@@ -102,5 +103,44 @@ public struct EventProbe: GatehouseEventData {
     public init(run: String, number: Int) {
         self.run = run
         self.number = number
+    }
+}
+
+/// The audit service signed a checkpoint of a tenant's chain (docs/audit.md). Keep these: with the
+/// public key they prove later that records `fromSequence…sequence` were not rewritten.
+public struct AuditCheckpointCreated: GatehouseEventData {
+    public static let eventType = EventType(domain: "audit", name: "checkpoint_created")
+
+    public var fromSequence: Int64
+    public var sequence: Int64
+    /// Hex SHA-256 of record `sequence`.
+    public var headHash: String
+    /// Hex Merkle root of the hashes of records `fromSequence…sequence`.
+    public var merkleRoot: String
+    /// When the checkpoint was made (part of what is signed).
+    public var signedAt: Date
+    public var keyId: String
+    /// Base64 Ed25519 public key and signature.
+    public var publicKey: String
+    public var signature: String
+
+    public init(
+        fromSequence: Int64,
+        sequence: Int64,
+        headHash: String,
+        merkleRoot: String,
+        signedAt: Date,
+        keyId: String,
+        publicKey: String,
+        signature: String
+    ) {
+        self.fromSequence = fromSequence
+        self.sequence = sequence
+        self.headHash = headHash
+        self.merkleRoot = merkleRoot
+        self.signedAt = signedAt
+        self.keyId = keyId
+        self.publicKey = publicKey
+        self.signature = signature
     }
 }

@@ -58,5 +58,30 @@ enum AuditMigrations {
                 """,
             ]
         ),
+        SQLMigration(
+            "0003_checkpoints",
+            [
+                """
+                CREATE TABLE {schema}.signing_keys (
+                    key_id TEXT PRIMARY KEY,
+                    public_key BYTEA NOT NULL CHECK (length(public_key) = 32),
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE {schema}.checkpoints (
+                    tenant_id UUID NOT NULL,
+                    seq BIGINT NOT NULL,
+                    from_seq BIGINT NOT NULL CHECK (from_seq BETWEEN 1 AND seq),
+                    head_hash BYTEA NOT NULL,
+                    merkle_root BYTEA NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    key_id TEXT NOT NULL REFERENCES {schema}.signing_keys (key_id),
+                    signature BYTEA NOT NULL,
+                    PRIMARY KEY (tenant_id, seq)
+                )
+                """,
+            ]
+        ),
     ]
 }

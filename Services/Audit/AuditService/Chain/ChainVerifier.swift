@@ -124,6 +124,13 @@ package struct ChainVerifier: Sendable {
         if expectedSequence - 1 < report.headSequence {
             report.firstBadSequence = expectedSequence
             report.problem = "the chain ends at \(expectedSequence - 1) but the head is \(report.headSequence): records were removed"
+            return report
+        }
+        // The chain is intact: every signed checkpoint must match it.
+        let checkpoints = CheckpointStore(client: self.client, schema: s, signer: try CheckpointSigner())
+        if let bad = try await checkpoints.firstBadCheckpoint(tenant: tenant, from: report.from, logger: logger) {
+            report.firstBadSequence = bad.sequence
+            report.problem = bad.problem
         }
         return report
     }

@@ -31,6 +31,12 @@ package struct AuditIngestor: Service {
         /// A batch transaction that takes longer is abandoned (and redelivered): a PostgreSQL
         /// connection lost mid-transaction must not stall ingest.
         package var writeTimeout: Duration = .seconds(10)
+        /// A tenant gets a signed checkpoint after this many new records…
+        package var checkpointEvery: Int64 = 1000
+        /// …or, if it has any new record, after this long.
+        package var checkpointInterval: Duration = .seconds(60)
+        /// The Ed25519 seed (32 bytes, base64); a new key is made at start when absent.
+        package var signingKey: [UInt8]?
 
         package init() {}
 
@@ -38,6 +44,15 @@ package struct AuditIngestor: Service {
             self.consumer = config.string(forKey: "audit.consumer", default: "audit")
             self.batchSize = config.int(forKey: "audit.batchSize", default: 500)
             self.ackWait = .seconds(config.int(forKey: "audit.ackWaitSeconds", default: 30))
+            self.checkpointEvery = Int64(config.int(forKey: "audit.checkpointEvery", default: 1000))
+            self.checkpointInterval = .seconds(config.int(forKey: "audit.checkpointIntervalSeconds", default: 60))
+            if let key = config.string(forKey: "audit.signingKey", isSecret: true) {
+                guard let raw = Data(base64Encoded: key), raw.count == 32 else {
+                    throw GatehouseError.invalidConfiguration("audit.signingKey must be 32 bytes in base64")
+                }
+                self.signingKey = Array(raw)
+            }
+            guard self.checkpointEvery >= 1 else { throw GatehouseError.invalidConfiguration("audit.checkpointEvery must be positive") }
             guard Subjects.isValidToken(self.consumer) else {
                 throw GatehouseError.invalidConfiguration("audit.consumer must be one subject token")
             }
@@ -78,6 +93,16 @@ package struct AuditIngestor: Service {
         )
         let consumer = try await jetStream.pullConsumer(stream: stream, durable: self.configuration.consumer)
         let writer = AuditWriter(client: self.resources.postgres, schema: self.schema)
+        let signer = try CheckpointSigner(rawKey: self.configuration.signingKey)
+        let checkpoints = CheckpointStore(client: self.resources.postgres, schema: self.schema, signer: signer)
+        try await checkpoints.registerKey(logger: logger)
+        if self.configuration.signingKey == nil {
+            logger.notice(
+                "audit: no audit.signingKey configured; signing checkpoints with a new key",
+                metadata: ["gatehouse.key_id": "\(signer.keyID)"]
+            )
+        }
+        var lastTimedCheckpoint = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let batch: [JetStreamMessage]
@@ -102,6 +127,9 @@ package struct AuditIngestor: Service {
                 self.recorded.increment(by: outcome.recorded)
                 self.duplicates.increment(by: outcome.duplicates)
                 await self.report(items, logger: logger)
+                let timed = ContinuousClock.now - lastTimedCheckpoint >= self.configuration.checkpointInterval
+                if timed { lastTimedCheckpoint = .now }
+                await self.checkpoint(checkpoints, signer: signer, minimum: timed ? 1 : self.configuration.checkpointEvery, logger: logger)
             } catch {
                 // Not acknowledged: the server redelivers after ackWait; the writer skips what is already recorded.
                 logger.warning("audit batch not committed; will be redelivered", metadata: ["error.type": "\(String(reflecting: error))"])
@@ -109,6 +137,30 @@ package struct AuditIngestor: Service {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
+        }
+    }
+
+    /// Signs due checkpoints and publishes them; a failure is retried with the next batch.
+    private func checkpoint(_ store: CheckpointStore, signer: CheckpointSigner, minimum: Int64, logger: Logger) async {
+        do {
+            for checkpoint in try await store.createDue(minimumNewRecords: minimum, logger: logger) {
+                try await self.resources.bus.publish(
+                    AuditCheckpointCreated(
+                        fromSequence: checkpoint.fromSequence,
+                        sequence: checkpoint.sequence,
+                        headHash: hex(checkpoint.headHash),
+                        merkleRoot: hex(checkpoint.merkleRoot),
+                        signedAt: checkpoint.createdAt,
+                        keyId: checkpoint.keyID,
+                        publicKey: Data(signer.publicKey).base64EncodedString(),
+                        signature: Data(checkpoint.signature).base64EncodedString()
+                    ),
+                    tenant: checkpoint.tenant,
+                    subject: "chain/\(checkpoint.sequence)"
+                )
+            }
+        } catch {
+            logger.warning("audit checkpoint not made", metadata: ["error.type": "\(String(reflecting: error))"])
         }
     }
 
