@@ -86,14 +86,7 @@ struct AnyAdminApplication: Service {
     func run() async throws { try await self.body() }
 }
 
+/// A probe that does not answer within `deadline` counts as failing, and is not waited for.
 func withProbeDeadline(_ deadline: Duration, _ probe: @escaping @Sendable () async -> Bool) async -> Bool {
-    await withTaskGroup(of: Bool?.self) { group in
-        group.addTask { await probe() }
-        group.addTask {
-            try? await Task.sleep(for: deadline)
-            return nil
-        }
-        defer { group.cancelAll() }
-        return (await group.next() ?? nil) ?? false
-    }
+    (try? await abandoning(after: deadline) { await probe() }) ?? false
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GatehouseNATS
 import GatehouseWire
@@ -104,5 +105,30 @@ struct MessageBusTests {
     ])
     func subjectMatching(pattern: String, subject: String, matches: Bool) {
         #expect(InMemoryTransport.matches(pattern, subject) == matches)
+    }
+}
+
+@Suite struct DeadlineTests {
+    @Test func returnsTheResultInTime() async throws {
+        #expect(try await abandoning(after: .seconds(5)) { 42 } == 42)
+    }
+
+    @Test func stopsWaitingForWorkThatIgnoresCancellation() async throws {
+        let start = ContinuousClock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await abandoning(after: .milliseconds(100)) {
+                // Deaf to cancellation, like the postgres-nio query it stands for.
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { continuation.resume() }
+                }
+            }
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test func passesErrorsThrough() async {
+        await #expect(throws: WireError(code: .conflict, message: "")) {
+            try await abandoning(after: .seconds(5)) { throw WireError(code: .conflict, message: "x") }
+        }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import GatehouseWire
 package import Logging
 package import PostgresNIO
-import Synchronization
+import ServiceKit
 
 /// What one batch did.
 package struct WriteOutcome: Sendable, Hashable {
@@ -27,7 +27,7 @@ package struct AuditWriter: Sendable {
 
     /// Writes one batch in one transaction.
     ///
-    /// A write still running after `timeout` is abandoned and reported as ``WriteTimedOut``: when
+    /// A write still running after `timeout` is abandoned and reported as ``DeadlineExceeded``: when
     /// PostgreSQL restarts mid-transaction, postgres-nio 1.33 can leave the in-flight query waiting
     /// forever, deaf to cancellation (seen in the audit soak test). The abandoned task stays
     /// suspended; its connection is already closed and the pool replaces it. The batch is then
@@ -185,64 +185,6 @@ package struct AuditWriter: Sendable {
         outcome.recorded = records.count
         return outcome
     }
-
-    /// Runs `body` in its own task and returns its result, or throws ``WriteTimedOut`` after `timeout`
-    /// without waiting for `body` (which is cancelled and left to finish, or not, on its own).
-    func abandoning<T: Sendable>(after timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let once = ResumeOnce<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            once.set(continuation)
-            let work = Task {
-                do {
-                    once.resume(with: .success(try await body()))
-                } catch {
-                    once.resume(with: .failure(error))
-                }
-            }
-            let timer = Task {
-                try await Task.sleep(for: timeout)
-                work.cancel()
-                once.resume(with: .failure(WriteTimedOut(timeout: timeout)))
-            }
-            once.onResume { timer.cancel() }
-        }
-    }
-
-    /// A continuation resumed exactly once, by whichever side comes first.
-    final class ResumeOnce<T: Sendable>: Sendable {
-        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, onResume: (@Sendable () -> Void)?, done: Bool)>(
-            (nil, nil, false)
-        )
-
-        func set(_ continuation: CheckedContinuation<T, any Error>) { self.state.withLock { $0.continuation = continuation } }
-
-        func onResume(_ action: @escaping @Sendable () -> Void) {
-            let runNow = self.state.withLock { state -> Bool in
-                if state.done { return true }
-                state.onResume = action
-                return false
-            }
-            if runNow { action() }
-        }
-
-        func resume(with result: Result<T, any Error>) {
-            let (continuation, action) = self.state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
-                guard !state.done else { return (nil, nil) }
-                state.done = true
-                defer { state.continuation = nil }
-                return (state.continuation, state.onResume)
-            }
-            continuation?.resume(with: result)
-            action?()
-        }
-    }
-
-    /// The batch write missed its deadline.
-    struct WriteTimedOut: Error, CustomStringConvertible {
-        var timeout: Duration
-        var description: String { "batch write did not finish within \(self.timeout)" }
-    }
-
 }
 
 /// Lower-case hex of `bytes`.

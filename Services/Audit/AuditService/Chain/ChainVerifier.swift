@@ -66,22 +66,30 @@ package struct ChainVerifier: Sendable {
             }
         }
 
-        // Pages of rows fetched whole on the event loop: far fewer task switches than a row stream,
-        // and memory stays bounded by the page size.
-        var next = report.from
-        while true {
-            let page = try await self.client.withConnection { connection in
+        // Pages of rows fetched whole on the event loop (far fewer task switches than a row stream,
+        // memory bounded by the page size); the next page is fetched while this one is checked.
+        @Sendable func fetchPage(from start: Int64?) async throws -> PostgresQueryResult? {
+            guard let start else { return nil }
+            return try await self.client.withConnection { connection in
                 try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
                             SELECT seq, event_id, event_type, source, subject, nats_subject, occurred_at, sha256(raw), prev_hash, hash
                             FROM \(s).records WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq LIMIT \(Self.pageSize)
                             """,
-                        binds: bindings(tenant.rawValue, next)
+                        binds: bindings(tenant.rawValue, start)
                     ),
                     logger: logger
                 ).get()
             }
+        }
+        var current = try await fetchPage(from: report.from)
+        while let page = current {
+            var nextStart: Int64?
+            if page.rows.count == Self.pageSize, let last = page.rows.last {
+                nextStart = try last.makeRandomAccess()[0].decode(Int64.self) + 1
+            }
+            async let following = fetchPage(from: nextStart)
             for row in page.rows {
                 let (sequence, eventID, type, source, subject, natsSubject, occurredAt, rawDigest, prev, hash) = try row.decode(
                     (Int64, UUID, String, String, String?, String, Date, ByteBuffer, ByteBuffer, ByteBuffer).self
@@ -117,9 +125,8 @@ package struct ChainVerifier: Sendable {
                 }
                 previousHash = record.hash
                 expectedSequence += 1
-                next = sequence + 1
             }
-            if page.rows.count < Self.pageSize { break }
+            current = try await following
         }
         if expectedSequence - 1 < report.headSequence {
             report.firstBadSequence = expectedSequence

@@ -140,10 +140,14 @@ package struct AuditIngestor: Service {
         }
     }
 
-    /// Signs due checkpoints and publishes them; a failure is retried with the next batch.
+    /// Signs due checkpoints and publishes them; a failure is retried with the next batch. Bounded by
+    /// the write timeout, like the batch itself (see ``AuditWriter/write(_:timeout:logger:)``).
     private func checkpoint(_ store: CheckpointStore, signer: CheckpointSigner, minimum: Int64, logger: Logger) async {
         do {
-            for checkpoint in try await store.createDue(minimumNewRecords: minimum, logger: logger) {
+            let created = try await abandoning(after: self.configuration.writeTimeout) {
+                try await store.createDue(minimumNewRecords: minimum, logger: logger)
+            }
+            for checkpoint in created {
                 try await self.resources.bus.publish(
                     AuditCheckpointCreated(
                         fromSequence: checkpoint.fromSequence,
