@@ -27,6 +27,22 @@ public struct SQLMigration: DatabaseMigration {
     }
 }
 
+extension SQLMigration {
+    /// The first migration of every service: a key-value table for service-level facts.
+    public static let serviceMetadata = SQLMigration(
+        "0001_service_metadata",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """
+        ]
+    )
+}
+
 /// Applies a service's migrations in its own PostgreSQL schema.
 ///
 /// Everything happens in one transaction under `pg_advisory_xact_lock(<key of the schema>)`, so two

@@ -8,18 +8,7 @@ public enum SignalingService {
 
     /// Append only: a shipped migration is never edited or renamed.
     public static let migrations: [any DatabaseMigration] = [
-        SQLMigration(
-            "0001_service_metadata",
-            [
-                """
-                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """
-            ]
-        )
+        SQLMigration.serviceMetadata
     ]
 
     public static let definition = ServiceDefinition(

@@ -3,18 +3,7 @@ import ServiceKit
 /// The audit schema. Append only.
 enum AuditMigrations {
     static let all: [any DatabaseMigration] = [
-        SQLMigration(
-            "0001_service_metadata",
-            [
-                """
-                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """
-            ]
-        ),
+        SQLMigration.serviceMetadata,
         SQLMigration(
             "0002_records_and_quarantine",
             [

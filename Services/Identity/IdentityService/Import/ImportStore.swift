@@ -8,6 +8,15 @@ package struct ImportResult: Sendable, Hashable, Codable {
         package var created = 0
         package var updated = 0
         package var unchanged = 0
+
+        /// Counts of an upsert of `total` rows, of which `written` came back as inserted/updated.
+        init(total: Int, written: (inserted: Int, updated: Int)) {
+            self.created = written.inserted
+            self.updated = written.updated
+            self.unchanged = total - written.inserted - written.updated
+        }
+
+        package init() {}
     }
 
     package var rows = 0
@@ -176,11 +185,7 @@ package struct ImportStore: Sendable {
             ),
             logger
         )
-        result.units = .init(
-            created: unitCounts.inserted,
-            updated: unitCounts.updated,
-            unchanged: units.count - unitCounts.inserted - unitCounts.updated
-        )
+        result.units = .init(total: units.count, written: unitCounts)
         progress(ImportProgress(phase: "units", done: units.count, total: units.count))
 
         // People, by e-mail.
@@ -201,11 +206,7 @@ package struct ImportStore: Sendable {
             binds(tenant.id, residents.map(\.email), residents.map(\.name), residents.map { $0.phone ?? "" }),
             logger
         )
-        result.people = .init(
-            created: peopleCounts.inserted,
-            updated: peopleCounts.updated,
-            unchanged: residents.count - peopleCounts.inserted - peopleCounts.updated
-        )
+        result.people = .init(total: residents.count, written: peopleCounts)
         progress(ImportProgress(phase: "people", done: residents.count, total: residents.count))
 
         // Residences: (unit, person) with a role.
@@ -232,11 +233,7 @@ package struct ImportStore: Sendable {
             ),
             logger
         )
-        result.memberships = .init(
-            created: membershipCounts.inserted,
-            updated: membershipCounts.updated,
-            unchanged: memberships.count - membershipCounts.inserted - membershipCounts.updated
-        )
+        result.memberships = .init(total: memberships.count, written: membershipCounts)
         progress(ImportProgress(phase: "residences", done: memberships.count, total: memberships.count))
         return result
     }

@@ -5,18 +5,7 @@ import ServiceKit
 /// Every row carries `tenant_id`; natural keys are unique within their parent, so imports upsert.
 enum IdentityMigrations {
     static let all: [any DatabaseMigration] = [
-        SQLMigration(
-            "0001_service_metadata",
-            [
-                """
-                CREATE TABLE IF NOT EXISTS {schema}.service_metadata (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """
-            ]
-        ),
+        SQLMigration.serviceMetadata,
         SQLMigration(
             "0002_hierarchy",
             [
