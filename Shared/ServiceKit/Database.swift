@@ -27,6 +27,14 @@ public struct SQLMigration: DatabaseMigration {
     }
 }
 
+extension PostgresBindings {
+    /// Bindings for `$1, $2, …` in order: `PostgresBindings(tenant, slug, names)`.
+    public init(_ values: any PostgresDynamicTypeEncodable...) {
+        self.init(capacity: values.count)
+        for value in values { self.append(value) }
+    }
+}
+
 extension SQLMigration {
     /// The first migration of every service: a key-value table for service-level facts.
     public static let serviceMetadata = SQLMigration(

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseWire
 public import Logging
 
 /// Writes one JSON object per line to standard error: `{"level","logger","message","time",…metadata}`.
@@ -19,7 +20,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: Any] = [
-            "time": ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
+            "time": WireCoding.format(Date()),
             "level": event.level.rawValue,
             "logger": self.label,
             "message": event.message.description,

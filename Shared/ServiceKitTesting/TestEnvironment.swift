@@ -30,6 +30,18 @@ public enum TestEnvironment {
 
     public static var natsURL: String { get throws { try self.require("NATS_URL") } }
 
+    /// The `GATEHOUSE_POSTGRES_*` variables that point a service or the CLI at the test database,
+    /// merged into this process's environment.
+    public static func serviceEnvironment() throws -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["GATEHOUSE_POSTGRES_HOST"] = try self.require("POSTGRES_HOSTNAME")
+        environment["GATEHOUSE_POSTGRES_PORT"] = self.value("POSTGRES_PORT")
+        environment["GATEHOUSE_POSTGRES_USER"] = self.value("POSTGRES_USER")
+        environment["GATEHOUSE_POSTGRES_PASSWORD"] = self.value("POSTGRES_PASSWORD")
+        environment["GATEHOUSE_POSTGRES_DATABASE"] = self.value("POSTGRES_DB")
+        return environment
+    }
+
     public static func postgresConfiguration() throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: try self.require("POSTGRES_HOSTNAME"),

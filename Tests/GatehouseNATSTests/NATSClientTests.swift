@@ -9,26 +9,10 @@ final class AtomicCounter: Sendable {
     let value = Atomic<Int>(0)
 }
 
-/// Runs `body` with a client connected to `url`, then shuts the client down.
-func withClient<R: Sendable>(
-    _ url: String,
-    configure: (inout NATSConfiguration) -> Void = { _ in },
-    _ body: @Sendable (NATSClient) async throws -> R
-) async throws -> R {
-    var configuration = NATSConfiguration(servers: [url], reconnectWait: .milliseconds(100))
-    configure(&configuration)
-    let client = NATSClient(configuration: configuration, logger: Logger(label: "test"))
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
-    }
-}
-
 @Suite(.enabled(if: TestEnvironment.enabled("NATS_URL"), "set NATS_URL (make test does)"), .timeLimit(.minutes(1)))
 struct NATSClientTests {
     @Test func publishSubscribeWithHeaders() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let subject = "test.\(UUID().uuidString).pub"
             let subscription = try await client.subscribe(to: subject)
             try await client.flush()
@@ -42,7 +26,7 @@ struct NATSClientTests {
     }
 
     @Test func queueGroupDeliversEachMessageOnce() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let subject = "test.\(UUID().uuidString).queue"
             let first = try await client.subscribe(to: subject, queue: "workers")
             let second = try await client.subscribe(to: subject, queue: "workers")
@@ -64,7 +48,7 @@ struct NATSClientTests {
     }
 
     @Test func requestReply() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let subject = "test.\(UUID().uuidString).echo"
             let subscription = try await client.subscribe(to: subject)
             try await client.flush()
@@ -82,7 +66,7 @@ struct NATSClientTests {
     }
 
     @Test func requestWithoutResponderFailsFast() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let start = ContinuousClock.now
             await #expect(throws: NATSError(code: .noResponders, message: "")) {
                 _ = try await client.request([], to: "test.\(UUID().uuidString).nobody", timeout: .seconds(5))
@@ -92,7 +76,7 @@ struct NATSClientTests {
     }
 
     @Test func requestTimesOutWithAClearError() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let subject = "test.\(UUID().uuidString).silent"
             let subscription = try await client.subscribe(to: subject)  // listens, never answers
             try await client.flush()
@@ -106,7 +90,7 @@ struct NATSClientTests {
     }
 
     @Test func jetStreamPublishIsDeduplicatedAndConsumedWithAcks() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let name = "TEST_\(UUID().uuidString.prefix(8))"
             let subject = "jstest.\(name).>"
             try await client.jetStream.ensureStream(StreamConfiguration(name: name, subjects: [subject], storage: .memory))
@@ -132,7 +116,7 @@ struct NATSClientTests {
     }
 
     @Test func keyValueGetPutDeleteWatch() async throws {
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let bucket = "test_\(UUID().uuidString.prefix(8))"
             let kv = try await client.jetStream.createKeyValue(KeyValueConfiguration(bucket: bucket, history: 5, storage: .memory))
             #expect(try await kv.get("door") == nil)
@@ -162,7 +146,7 @@ struct NATSRestartTests {
     @Test func subscriptionKeepsReceivingAfterServerRestart() async throws {
         let server = try NATSServerProcess()
         try server.start()
-        try await withClient(server.url) { client in
+        try await withNATSClient(server.url) { client in
             let subject = "restart.test"
             let subscription = try await client.subscribe(to: subject)
             var iterator = subscription.makeAsyncIterator()
@@ -183,7 +167,7 @@ struct NATSRestartTests {
     @Test func acknowledgedJetStreamPublishSurvivesRestart() async throws {
         let server = try NATSServerProcess()
         try server.start()
-        try await withClient(server.url) { client in
+        try await withNATSClient(server.url) { client in
             try await client.jetStream.ensureStream(StreamConfiguration(name: "DURABLE", subjects: ["durable.>"]))
             let ack = try await client.jetStream.publish(Array("kept".utf8), to: "durable.one", messageID: "m-1")
             #expect(ack.sequence == 1)
@@ -241,7 +225,7 @@ struct NATSSecurityTests {
             authorization { user: gatehouse, password: "s3cret-pass" }
             """
         try server.start()
-        try await withClient(
+        try await withNATSClient(
             "tls://127.0.0.1:\(server.port)",
             configure: {
                 $0.tls = .init(caFile: certificates.ca, expectedHostname: "localhost")
@@ -263,7 +247,7 @@ struct NATSSecurityTests {
         let server = try NATSServerProcess()
         server.extraConfiguration = #"authorization { user: gatehouse, password: "right" }"#
         try server.start()
-        try await withClient(
+        try await withNATSClient(
             server.url,
             configure: {
                 $0.user = "gatehouse"; $0.password = "wrong"
@@ -274,7 +258,7 @@ struct NATSSecurityTests {
             }
             #expect(!client.isConnected)
         }
-        try await withClient(
+        try await withNATSClient(
             server.url,
             configure: {
                 $0.user = "gatehouse"; $0.password = "right"

@@ -68,13 +68,7 @@ func runGatehouse(_ arguments: [String]) throws -> (status: Int32, output: Strin
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
     process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
-    environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
-    environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
-    environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
-    environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
-    process.environment = environment
+    process.environment = try TestEnvironment.serviceEnvironment()
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice

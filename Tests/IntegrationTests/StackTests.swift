@@ -30,14 +30,9 @@ struct StackTests {
             for name in StackTests.executables {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-                var environment = ProcessInfo.processInfo.environment
+                var environment = try TestEnvironment.serviceEnvironment()
                 environment["GATEHOUSE_HTTP_PORT"] = "\(self.port(name))"
                 environment["GATEHOUSE_NATS_SERVERS"] = try TestEnvironment.natsURL
-                environment["GATEHOUSE_POSTGRES_HOST"] = try TestEnvironment.require("POSTGRES_HOSTNAME")
-                environment["GATEHOUSE_POSTGRES_PORT"] = TestEnvironment.value("POSTGRES_PORT")
-                environment["GATEHOUSE_POSTGRES_USER"] = TestEnvironment.value("POSTGRES_USER")
-                environment["GATEHOUSE_POSTGRES_PASSWORD"] = TestEnvironment.value("POSTGRES_PASSWORD")
-                environment["GATEHOUSE_POSTGRES_DATABASE"] = TestEnvironment.value("POSTGRES_DB")
                 environment["GATEHOUSE_INSTANCE"] = "\(name)-stacktest"
                 environment["GATEHOUSE_LOG_FORMAT"] = "json"
                 process.environment = environment
@@ -73,7 +68,7 @@ struct StackTests {
             let port = stack.port(name)
             #expect(try await eventually(timeout: .seconds(60)) { await Self.ready(port: port) }, "\(name) never became ready")
         }
-        try await withClient(try TestEnvironment.natsURL) { client in
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
             let bus = MessageBus(transport: NATSTransport(client: client), source: EventSource(service: "test", instance: "t"))
             for service in ServiceName.all {
                 let reply = try await bus.request(Ping(service: service), timeout: .seconds(5))
@@ -91,14 +86,5 @@ struct StackTests {
         identity.terminate()
         identity.waitUntilExit()
         #expect(identity.terminationStatus == 0)
-    }
-}
-
-func withClient<R: Sendable>(_ url: String, _ body: @Sendable (NATSClient) async throws -> R) async throws -> R {
-    let client = NATSClient(configuration: NATSConfiguration(servers: [url]), logger: Logger(label: "test"))
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
     }
 }

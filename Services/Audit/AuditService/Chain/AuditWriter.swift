@@ -60,7 +60,7 @@ package struct AuditWriter: Sendable {
                         ON CONFLICT (stream_seq) DO NOTHING
                         RETURNING id
                         """,
-                    binds: bindings(
+                    binds: PostgresBindings(
                         quarantined.map { Int64($0.streamSequence) },
                         quarantined.map(\.natsSubject),
                         quarantined.map { "\($0.reason.rawValue): \($0.detail)" },
@@ -82,7 +82,7 @@ package struct AuditWriter: Sendable {
         for try await id in try await connection.query(
             PostgresQuery(
                 unsafeSQL: "SELECT event_id FROM \(s).records WHERE event_id = ANY($1::uuid[])",
-                binds: bindings(events.map(\.eventID))
+                binds: PostgresBindings(events.map(\.eventID))
             ),
             logger: logger
         ).decode(UUID.self) {
@@ -102,7 +102,7 @@ package struct AuditWriter: Sendable {
                     SELECT t, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[]) AS t
                     ON CONFLICT (tenant_id) DO NOTHING
                     """,
-                binds: bindings(tenants)
+                binds: PostgresBindings(tenants)
             ),
             logger: logger
         )
@@ -110,7 +110,7 @@ package struct AuditWriter: Sendable {
         for try await (tenant, sequence, hash) in try await connection.query(
             PostgresQuery(
                 unsafeSQL: "SELECT tenant_id, seq, hash FROM \(s).heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE",
-                binds: bindings(tenants)
+                binds: PostgresBindings(tenants)
             ),
             logger: logger
         ).decode((UUID, Int64, ByteBuffer).self) {
@@ -153,7 +153,7 @@ package struct AuditWriter: Sendable {
                         AS r (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
                               stream_seq, raw, prev_hash, hash)
                     """,
-                binds: bindings(
+                binds: PostgresBindings(
                     records.map(\.0.tenant.rawValue),
                     records.map(\.0.sequence),
                     records.map(\.0.eventID),
@@ -178,7 +178,7 @@ package struct AuditWriter: Sendable {
                     FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u (tenant_id, seq, hash)
                     WHERE h.tenant_id = u.tenant_id
                     """,
-                binds: bindings(Array(updated.keys), updated.values.map(\.sequence), updated.values.map { hex($0.hash) })
+                binds: PostgresBindings(Array(updated.keys), updated.values.map(\.sequence), updated.values.map { hex($0.hash) })
             ),
             logger: logger
         )
@@ -196,10 +196,4 @@ func hex(_ bytes: [UInt8]) -> String {
         text[2 * index + 1] = digits[Int(byte & 0x0F)]
     }
     return String(decoding: text, as: UTF8.self)
-}
-
-func bindings(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
-    var result = PostgresBindings()
-    for value in values { result.append(value) }
-    return result
 }

@@ -2,6 +2,7 @@ import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
+import ServiceKit
 
 /// The outcome of recomputing a tenant's chain.
 package struct VerificationReport: Sendable, Hashable, Codable {
@@ -39,7 +40,7 @@ package struct ChainVerifier: Sendable {
         let s = self.schema
         var report = VerificationReport(tenant: tenant, from: max(from, 1), checked: 0, headSequence: 0)
         for try await (sequence, _) in try await self.client.query(
-            PostgresQuery(unsafeSQL: "SELECT seq, hash FROM \(s).heads WHERE tenant_id = $1", binds: bindings(tenant.rawValue)),
+            PostgresQuery(unsafeSQL: "SELECT seq, hash FROM \(s).heads WHERE tenant_id = $1", binds: PostgresBindings(tenant.rawValue)),
             logger: logger
         ).decode((Int64, ByteBuffer).self) {
             report.headSequence = sequence
@@ -52,7 +53,7 @@ package struct ChainVerifier: Sendable {
             for try await hash in try await self.client.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq = $2",
-                    binds: bindings(tenant.rawValue, report.from - 1)
+                    binds: PostgresBindings(tenant.rawValue, report.from - 1)
                 ),
                 logger: logger
             ).decode(ByteBuffer.self) {
@@ -77,7 +78,7 @@ package struct ChainVerifier: Sendable {
                             SELECT seq, event_id, event_type, source, subject, nats_subject, occurred_at, sha256(raw), prev_hash, hash
                             FROM \(s).records WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq LIMIT \(Self.pageSize)
                             """,
-                        binds: bindings(tenant.rawValue, start)
+                        binds: PostgresBindings(tenant.rawValue, start)
                     ),
                     logger: logger
                 ).get()

@@ -2,6 +2,7 @@ package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
+import ServiceKit
 
 /// Creates, stores and reads signed checkpoints.
 package struct CheckpointStore: Sendable {
@@ -20,7 +21,7 @@ package struct CheckpointStore: Sendable {
         try await self.client.query(
             PostgresQuery(
                 unsafeSQL: "INSERT INTO \(self.schema).signing_keys (key_id, public_key) VALUES ($1, decode($2, 'hex')) ON CONFLICT DO NOTHING",
-                binds: bindings(self.signer.keyID, hex(self.signer.publicKey))
+                binds: PostgresBindings(self.signer.keyID, hex(self.signer.publicKey))
             ),
             logger: logger
         )
@@ -37,7 +38,7 @@ package struct CheckpointStore: Sendable {
                     FROM \(s).heads h
                     WHERE h.seq - COALESCE((SELECT max(seq) FROM \(s).checkpoints c WHERE c.tenant_id = h.tenant_id), 0) >= $1
                     """,
-                binds: bindings(max(minimumNewRecords, 1))
+                binds: PostgresBindings(max(minimumNewRecords, 1))
             ),
             logger: logger
         ).decode((UUID, Int64, Int64).self) {
@@ -49,7 +50,7 @@ package struct CheckpointStore: Sendable {
             for try await hash in try await self.client.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-                    binds: bindings(tenant, last, head)
+                    binds: PostgresBindings(tenant, last, head)
                 ),
                 logger: logger
             ).decode(ByteBuffer.self) {
@@ -75,7 +76,7 @@ package struct CheckpointStore: Sendable {
                         VALUES ($1, $2, $3, decode($4, 'hex'), decode($5, 'hex'), $6::timestamptz, $7, decode($8, 'hex'))
                         ON CONFLICT DO NOTHING RETURNING seq
                         """,
-                    binds: bindings(
+                    binds: PostgresBindings(
                         tenant,
                         checkpoint.sequence,
                         checkpoint.fromSequence,
@@ -114,7 +115,7 @@ package struct CheckpointStore: Sendable {
                     SELECT seq, from_seq, head_hash, merkle_root, created_at, key_id, signature FROM \(s).checkpoints
                     WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq
                     """,
-                binds: bindings(tenant.rawValue, from)
+                binds: PostgresBindings(tenant.rawValue, from)
             ),
             logger: logger
         ).decode((Int64, Int64, ByteBuffer, ByteBuffer, Date, String, ByteBuffer).self) {
@@ -139,7 +140,7 @@ package struct CheckpointStore: Sendable {
             for try await hash in try await self.client.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
-                    binds: bindings(tenant.rawValue, checkpoint.fromSequence, checkpoint.sequence)
+                    binds: PostgresBindings(tenant.rawValue, checkpoint.fromSequence, checkpoint.sequence)
                 ),
                 logger: logger
             ).decode(ByteBuffer.self) {

@@ -1,6 +1,7 @@
 import Foundation
 package import Logging
 package import PostgresNIO
+import ServiceKit
 
 /// What an import changed (or, for a dry run, would change).
 package struct ImportResult: Sendable, Hashable, Codable {
@@ -97,7 +98,10 @@ package struct ImportStore: Sendable {
         // The tenant, locked: two imports for one tenant run one after the other.
         var tenant: (id: UUID, timeZone: String)?
         for try await row in try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT id, default_time_zone FROM \(s).tenants WHERE slug = $1 FOR UPDATE", binds: binds(tenantSlug)),
+            PostgresQuery(
+                unsafeSQL: "SELECT id, default_time_zone FROM \(s).tenants WHERE slug = $1 FOR UPDATE",
+                binds: PostgresBindings(tenantSlug)
+            ),
             logger: logger
         ).decode((UUID, String).self) {
             tenant = (row.0, row.1)
@@ -117,7 +121,7 @@ package struct ImportStore: Sendable {
             ON CONFLICT (tenant_id, name) DO NOTHING
             RETURNING true
             """,
-            binds(tenant.id, tenant.timeZone, tenantSlug, siteNames),
+            PostgresBindings(tenant.id, tenant.timeZone, tenantSlug, siteNames),
             logger
         ).inserted
         result.sites.unchanged = siteNames.count - result.sites.created
@@ -126,7 +130,7 @@ package struct ImportStore: Sendable {
         for try await (id, name) in try await connection.query(
             PostgresQuery(
                 unsafeSQL: "SELECT id, name FROM \(s).sites WHERE tenant_id = $1 AND name = ANY($2::text[])",
-                binds: binds(tenant.id, siteNames)
+                binds: PostgresBindings(tenant.id, siteNames)
             ),
             logger: logger
         ).decode((UUID, String).self) {
@@ -145,7 +149,7 @@ package struct ImportStore: Sendable {
             ON CONFLICT (site_id, name) DO NOTHING
             RETURNING true
             """,
-            binds(tenant.id, buildingKeys.map { siteIDs[$0.site]! }, buildingKeys.map(\.name)),
+            PostgresBindings(tenant.id, buildingKeys.map { siteIDs[$0.site]! }, buildingKeys.map(\.name)),
             logger
         ).inserted
         result.buildings.unchanged = buildingKeys.count - result.buildings.created
@@ -154,7 +158,7 @@ package struct ImportStore: Sendable {
         for try await (id, siteID, name) in try await connection.query(
             PostgresQuery(
                 unsafeSQL: "SELECT id, site_id, name FROM \(s).buildings WHERE tenant_id = $1 AND site_id = ANY($2::uuid[])",
-                binds: binds(tenant.id, Array(siteIDs.values))
+                binds: PostgresBindings(tenant.id, Array(siteIDs.values))
             ),
             logger: logger
         ).decode((UUID, UUID, String).self) {
@@ -176,7 +180,7 @@ package struct ImportStore: Sendable {
                 WHERE (units.building_id, units.floor) IS DISTINCT FROM (EXCLUDED.building_id, EXCLUDED.floor)
             RETURNING (xmax = 0)
             """,
-            binds(
+            PostgresBindings(
                 tenant.id,
                 units.map { siteIDs[$0.site]! },
                 units.map { buildingIDs[BuildingKey(site: $0.site, name: $0.building)]! },
@@ -203,7 +207,7 @@ package struct ImportStore: Sendable {
                 WHERE (people.display_name, people.phone) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.phone)
             RETURNING (xmax = 0)
             """,
-            binds(tenant.id, residents.map(\.email), residents.map(\.name), residents.map { $0.phone ?? "" }),
+            PostgresBindings(tenant.id, residents.map(\.email), residents.map(\.name), residents.map { $0.phone ?? "" }),
             logger
         )
         result.people = .init(total: residents.count, written: peopleCounts)
@@ -224,7 +228,7 @@ package struct ImportStore: Sendable {
                 WHERE unit_residents.role IS DISTINCT FROM EXCLUDED.role
             RETURNING (xmax = 0)
             """,
-            binds(
+            PostgresBindings(
                 tenant.id,
                 memberships.map { siteIDs[$0.0.site]! },
                 memberships.map(\.0.unit),
@@ -257,10 +261,4 @@ package struct ImportStore: Sendable {
 private struct BuildingKey: Hashable {
     var site: String
     var name: String
-}
-
-private func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
-    var bindings = PostgresBindings()
-    for value in values { bindings.append(value) }
-    return bindings
 }

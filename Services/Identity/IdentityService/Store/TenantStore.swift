@@ -2,6 +2,7 @@ package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
+import ServiceKit
 
 /// A tenant: one customer of the deployment.
 package struct Tenant: Sendable, Hashable, Codable {
@@ -23,11 +24,7 @@ package struct TenantStore: Sendable {
 
     /// Creates the tenant, or returns the existing one with that slug (idempotent by slug).
     package func ensure(slug: String, name: String, defaultTimeZone: String = "UTC", logger: Logger) async throws -> Tenant {
-        var bindings = PostgresBindings()
-        bindings.append(UUID())
-        bindings.append(slug)
-        bindings.append(name)
-        bindings.append(defaultTimeZone)
+        let bindings = PostgresBindings(UUID(), slug, name, defaultTimeZone)
         let rows = try await self.client.query(
             PostgresQuery(
                 unsafeSQL: """
@@ -73,12 +70,7 @@ package struct SiteStore: Sendable {
 
     /// Creates the site, or sets the time zone and SIP domain of the tenant's site with that name.
     package func ensure(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> Site {
-        var bindings = PostgresBindings()
-        bindings.append(UUID())
-        bindings.append(tenant.rawValue)
-        bindings.append(name)
-        bindings.append(timeZone)
-        bindings.append(sipDomain.lowercased())
+        let bindings = PostgresBindings(UUID(), tenant.rawValue, name, timeZone, sipDomain.lowercased())
         let rows = try await self.client.query(
             PostgresQuery(
                 unsafeSQL: """
@@ -96,11 +88,11 @@ package struct SiteStore: Sendable {
         var id: UUID?
         for try await value in rows.decode(UUID.self) { id = value }
         if id == nil {  // unchanged: read it
-            var lookup = PostgresBindings()
-            lookup.append(tenant.rawValue)
-            lookup.append(name)
             for try await value in try await self.client.query(
-                PostgresQuery(unsafeSQL: "SELECT id FROM \(self.schema).sites WHERE tenant_id = $1 AND name = $2", binds: lookup),
+                PostgresQuery(
+                    unsafeSQL: "SELECT id FROM \(self.schema).sites WHERE tenant_id = $1 AND name = $2",
+                    binds: PostgresBindings(tenant.rawValue, name)
+                ),
                 logger: logger
             ).decode(UUID.self) {
                 id = value

@@ -1,0 +1,18 @@
+public import GatehouseNATS
+import Logging
+
+/// Runs `body` with a client connected to `url` (configured by `configure`), then shuts it down.
+public func withNATSClient<R: Sendable>(
+    _ url: String,
+    configure: (inout NATSConfiguration) -> Void = { _ in },
+    _ body: @Sendable (NATSClient) async throws -> R
+) async throws -> R {
+    var configuration = NATSConfiguration(servers: [url], reconnectWait: .milliseconds(100))
+    configure(&configuration)
+    let client = NATSClient(configuration: configuration, logger: Logger(label: "test"))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
