@@ -41,6 +41,13 @@ ensure_deps() {
   fi
 }
 
+# secret NAME: a random 32-byte key in base64, made once and kept in $STATE/secrets/NAME (mode 600).
+secret() {
+  local file="$STATE/secrets/$1"
+  if [ ! -s "$file" ]; then mkdir -p "$STATE/secrets"; (umask 077; head -c 32 /dev/urandom | base64 >"$file"); fi
+  cat "$file"
+}
+
 # pg_start DIR PORT PASSWORD [extra postgres -c options...]: creates the cluster once, starts it.
 pg_start() {
   local dir="$1" port="$2" password="$3"; shift 3
@@ -72,6 +79,8 @@ SELECT format('CREATE ROLE gatehouse LOGIN PASSWORD %L', :'pw') WHERE NOT EXISTS
 SELECT format('ALTER ROLE gatehouse PASSWORD %L', :'pw') \gexec
 SELECT 'CREATE DATABASE gatehouse OWNER gatehouse' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'gatehouse') \gexec
 SQL
+  runuser -u postgres -- "$PGBIN/../bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+    -f - >/dev/null <"$ROOT/deploy/postgres/roles.sql"
 }
 
 pg_stop() {

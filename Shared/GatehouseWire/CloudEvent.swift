@@ -30,8 +30,89 @@ public protocol GatehouseEventData: Codable, Sendable, Hashable {
     static var eventType: EventType { get }
 }
 
-/// An event in the CloudEvents 1.0 JSON structured format, with Gatehouse's two extensions
-/// `tenantid` and `traceparent`.
+/// Who, what and where an event is about, as CloudEvents extension attributes beside `tenantid`:
+/// `siteid`, `buildingid`, `doorid`, `unitid`, `personid`, `callid`, `passid` (lower-case UUIDs),
+/// `outcome` (`granted`, `denied`, `answered`, `failed`…) and `reason` (a fixed vocabulary per
+/// domain, e.g. access control's decision reasons). Every attribute is optional; producers set the
+/// ones that apply. The audit log indexes them, and `personid` names the person whose personal data
+/// the event carries (the audit log encrypts the event under that person's key: docs/audit.md).
+public struct EventContext: Codable, Sendable, Hashable {
+    public var siteid: UUID?
+    public var buildingid: UUID?
+    public var doorid: UUID?
+    public var unitid: UUID?
+    public var personid: UUID?
+    public var callid: UUID?
+    public var passid: UUID?
+    public var outcome: String?
+    public var reason: String?
+
+    public init(
+        site: UUID? = nil,
+        building: UUID? = nil,
+        door: UUID? = nil,
+        unit: UUID? = nil,
+        person: UUID? = nil,
+        call: UUID? = nil,
+        pass: UUID? = nil,
+        outcome: String? = nil,
+        reason: String? = nil
+    ) {
+        self.siteid = site
+        self.buildingid = building
+        self.doorid = door
+        self.unitid = unit
+        self.personid = person
+        self.callid = call
+        self.passid = pass
+        self.outcome = outcome
+        self.reason = reason
+    }
+
+    /// Longest `outcome` or `reason` accepted (they are vocabulary words, not text).
+    public static let maxWordLength = 64
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case siteid, buildingid, doorid, unitid, personid, callid, passid, outcome, reason
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        for (key, id) in [
+            (CodingKeys.siteid, self.siteid), (.buildingid, self.buildingid), (.doorid, self.doorid),
+            (.unitid, self.unitid), (.personid, self.personid), (.callid, self.callid), (.passid, self.passid),
+        ] {
+            try container.encodeIfPresent(id?.lowercasedString, forKey: key)
+        }
+        try container.encodeIfPresent(self.outcome, forKey: .outcome)
+        try container.encodeIfPresent(self.reason, forKey: .reason)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.siteid = try container.decodeIfPresent(UUID.self, forKey: .siteid)
+        self.buildingid = try container.decodeIfPresent(UUID.self, forKey: .buildingid)
+        self.doorid = try container.decodeIfPresent(UUID.self, forKey: .doorid)
+        self.unitid = try container.decodeIfPresent(UUID.self, forKey: .unitid)
+        self.personid = try container.decodeIfPresent(UUID.self, forKey: .personid)
+        self.callid = try container.decodeIfPresent(UUID.self, forKey: .callid)
+        self.passid = try container.decodeIfPresent(UUID.self, forKey: .passid)
+        self.outcome = try container.decodeIfPresent(String.self, forKey: .outcome)
+        self.reason = try container.decodeIfPresent(String.self, forKey: .reason)
+        for (key, word) in [(CodingKeys.outcome, self.outcome), (.reason, self.reason)] {
+            if let word, word.isEmpty || word.utf8.count > Self.maxWordLength {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key,
+                    in: container,
+                    debugDescription: "must be 1…\(Self.maxWordLength) bytes"
+                )
+            }
+        }
+    }
+}
+
+/// An event in the CloudEvents 1.0 JSON structured format, with Gatehouse's extensions `tenantid`,
+/// `traceparent` and the ``EventContext`` attributes.
 public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashable {
     public var specversion: String
     /// A UUID; also the JetStream `Nats-Msg-Id`, so a republished event is stored once.
@@ -47,6 +128,8 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
     public var tenantid: TenantID
     /// W3C trace context of the work that caused the event, if any.
     public var traceparent: String?
+    /// The `siteid`, `doorid`, `personid`… attributes.
+    public var context: EventContext
     public var data: Payload
 
     public init(
@@ -56,6 +139,7 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
         subject: String? = nil,
         tenant: TenantID,
         traceparent: String? = nil,
+        context: EventContext = EventContext(),
         data: Payload
     ) {
         self.specversion = "1.0"
@@ -67,6 +151,7 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
         self.datacontenttype = "application/json"
         self.tenantid = tenant
         self.traceparent = traceparent
+        self.context = context
         self.data = data
     }
 
@@ -84,6 +169,7 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
         try container.encode(self.datacontenttype, forKey: .datacontenttype)
         try container.encode(self.tenantid, forKey: .tenantid)
         try container.encodeIfPresent(self.traceparent, forKey: .traceparent)
+        try self.context.encode(to: encoder)
         try container.encode(self.data, forKey: .data)
     }
 
@@ -112,6 +198,7 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
         self.datacontenttype = try container.decode(String.self, forKey: .datacontenttype)
         self.tenantid = try container.decode(TenantID.self, forKey: .tenantid)
         self.traceparent = try container.decodeIfPresent(String.self, forKey: .traceparent)
+        self.context = try EventContext(from: decoder)
         self.data = try container.decode(Payload.self, forKey: .data)
     }
 
@@ -132,6 +219,39 @@ public struct CloudEventHeader: Codable, Sendable, Hashable {
     public var datacontenttype: String?
     public var tenantid: TenantID
     public var traceparent: String?
+    public var context: EventContext
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.specversion = try container.decode(String.self, forKey: .specversion)
+        self.id = try container.decode(UUID.self, forKey: .id)
+        self.source = try container.decode(String.self, forKey: .source)
+        self.type = try container.decode(String.self, forKey: .type)
+        self.time = try container.decode(Date.self, forKey: .time)
+        self.subject = try container.decodeIfPresent(String.self, forKey: .subject)
+        self.datacontenttype = try container.decodeIfPresent(String.self, forKey: .datacontenttype)
+        self.tenantid = try container.decode(TenantID.self, forKey: .tenantid)
+        self.traceparent = try container.decodeIfPresent(String.self, forKey: .traceparent)
+        self.context = try EventContext(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.specversion, forKey: .specversion)
+        try container.encode(self.id.lowercasedString, forKey: .id)
+        try container.encode(self.source, forKey: .source)
+        try container.encode(self.type, forKey: .type)
+        try container.encode(self.time, forKey: .time)
+        try container.encodeIfPresent(self.subject, forKey: .subject)
+        try container.encodeIfPresent(self.datacontenttype, forKey: .datacontenttype)
+        try container.encode(self.tenantid, forKey: .tenantid)
+        try container.encodeIfPresent(self.traceparent, forKey: .traceparent)
+        try self.context.encode(to: encoder)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case specversion, id, source, type, time, subject, datacontenttype, tenantid, traceparent
+    }
 }
 
 /// The `source` of events a service instance emits: `gatehouse/<service>/<instance>`.

@@ -48,9 +48,16 @@ public enum WireCoding {
     /// nearest millisecond (so a time that went through a database with microsecond precision, or
     /// through a `Double`, formats the same again). Years 0001–9999.
     public static func format(_ date: Date) -> String {
-        let totalMilliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-        var milliseconds = Int64(totalMilliseconds) % 86_400_000
-        var days = Int64(totalMilliseconds) / 86_400_000
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        self.appendTimestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()), to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the 24 bytes of ``format(_:)`` for `milliseconds` since 1970-01-01T00:00:00Z.
+    public static func appendTimestamp(milliseconds totalMilliseconds: Int64, to bytes: inout [UInt8]) {
+        var milliseconds = totalMilliseconds % 86_400_000
+        var days = totalMilliseconds / 86_400_000
         if milliseconds < 0 {
             milliseconds += 86_400_000
             days -= 1
@@ -66,29 +73,29 @@ public enum WireCoding {
         let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
 
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int64, _ width: Int, at offset: Int) {
+        let offset = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(0), count: 24))
+        func put(_ value: Int64, _ width: Int, at position: Int) {
             var value = value
-            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+            for index in stride(from: offset + position + width - 1, through: offset + position, by: -1) {
                 bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
                 value /= 10
             }
         }
         put(year, 4, at: 0)
-        bytes[4] = UInt8(ascii: "-")
+        bytes[offset + 4] = UInt8(ascii: "-")
         put(month, 2, at: 5)
-        bytes[7] = UInt8(ascii: "-")
+        bytes[offset + 7] = UInt8(ascii: "-")
         put(day, 2, at: 8)
-        bytes[10] = UInt8(ascii: "T")
+        bytes[offset + 10] = UInt8(ascii: "T")
         put(milliseconds / 3_600_000, 2, at: 11)
-        bytes[13] = UInt8(ascii: ":")
+        bytes[offset + 13] = UInt8(ascii: ":")
         put(milliseconds / 60_000 % 60, 2, at: 14)
-        bytes[16] = UInt8(ascii: ":")
+        bytes[offset + 16] = UInt8(ascii: ":")
         put(milliseconds / 1000 % 60, 2, at: 17)
-        bytes[19] = UInt8(ascii: ".")
+        bytes[offset + 19] = UInt8(ascii: ".")
         put(milliseconds % 1000, 3, at: 20)
-        bytes[23] = UInt8(ascii: "Z")
-        return String(decoding: bytes, as: UTF8.self)
+        bytes[offset + 23] = UInt8(ascii: "Z")
     }
 
     public static func parse(_ text: String) -> Date? {

@@ -19,6 +19,7 @@ public enum WireSamples {
             ("events/io.gatehouse.audit.tenant_mismatch.v1", try WireCoding.encode(self.tenantMismatch)),
             ("events/io.gatehouse.system.probe.v1", try WireCoding.encode(self.probe)),
             ("events/io.gatehouse.audit.checkpoint_created.v1", try WireCoding.encode(self.checkpoint)),
+            ("events/io.gatehouse.identity.person_erased.v1", try WireCoding.encode(self.personErased)),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             (
@@ -89,6 +90,20 @@ public enum WireSamples {
             publicKey: "GbTeJhpB0ry6mB8B2f1ytqhnLDqVEl0F7jx3OBJjWLs=",
             signature: "c2lnbmF0dXJl"
         )
+    )
+
+    public static let personErased = CloudEvent(
+        id: UUID(uuidString: "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a81")!,
+        source: source,
+        time: time,
+        subject: "person/0f1e2d3c-4b5a-4968-8776-655443322110",
+        tenant: tenant,
+        context: EventContext(
+            site: UUID(uuidString: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")!,
+            person: UUID(uuidString: "0f1e2d3c-4b5a-4968-8776-655443322110")!,
+            outcome: "erased"
+        ),
+        data: PersonErased(personId: UUID(uuidString: "0f1e2d3c-4b5a-4968-8776-655443322110")!, erasedAt: time)
     )
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)

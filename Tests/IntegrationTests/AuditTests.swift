@@ -47,7 +47,7 @@ struct AuditTests {
         try await withTestPostgres { client in
             let schema = "audit_chain_test"
             try await self.reset(schema, client)
-            let writer = AuditWriter(client: client, schema: schema)
+            let writer = AuditWriter(client: client, schema: schema, keyring: .ephemeral())
             let a = TenantID(UUID())
             let b = TenantID(UUID())
             let first = try self.events(5, tenant: a) + self.events(3, tenant: b, firstSequence: 6)
@@ -83,7 +83,10 @@ struct AuditTests {
             let schema = "audit_tamper_test"
             try await self.reset(schema, client)
             let tenant = TenantID(UUID())
-            _ = try await AuditWriter(client: client, schema: schema).write(try self.events(10, tenant: tenant), logger: self.logger)
+            _ = try await AuditWriter(client: client, schema: schema, keyring: .ephemeral()).write(
+                try self.events(10, tenant: tenant),
+                logger: self.logger
+            )
             let verifier = ChainVerifier(client: client, schema: schema)
             #expect(try await verifier.verify(tenant: tenant, logger: self.logger).isValid)
             for statement in sql.split(separator: ";") {
@@ -170,7 +173,7 @@ struct AuditTests {
         try await withTestPostgres { client in
             try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: self.logger)
             let tenant = TenantID(UUID())
-            _ = try await AuditWriter(client: client).write(try self.events(6, tenant: tenant), logger: self.logger)
+            _ = try await AuditWriter(client: client, keyring: .ephemeral()).write(try self.events(6, tenant: tenant), logger: self.logger)
             let ok = try runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
             #expect(ok.status == 0)
             #expect(ok.output.contains("verified 6 records"))
@@ -193,7 +196,7 @@ struct AuditTests {
             let tenant = TenantID(UUID())
             let store = CheckpointStore(client: client, schema: schema, signer: try CheckpointSigner())
             try await store.registerKey(logger: self.logger)
-            let writer = AuditWriter(client: client, schema: schema)
+            let writer = AuditWriter(client: client, schema: schema, keyring: .ephemeral())
             var made: [Int64] = []
             for batch in 0..<5 {  // 25 records in batches of 5; a checkpoint every 10
                 _ = try await writer.write(try self.events(5, tenant: tenant, firstSequence: UInt64(batch * 5 + 1)), logger: self.logger)

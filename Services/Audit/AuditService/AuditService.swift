@@ -14,7 +14,13 @@ public enum AuditService {
         schema: schema,
         migrations: migrations,
         build: { resources in
-            ServiceComponents(services: [AuditIngestor(resources: resources, configuration: try .init(config: resources.config))])
+            let configuration = try AuditIngestor.Configuration(config: resources.config)
+            return ServiceComponents(
+                services: [
+                    AuditIngestor(resources: resources, configuration: configuration),
+                    RetentionService(resources: resources, configuration: configuration),
+                ]
+            )
         }
     )
 }

@@ -85,6 +85,7 @@ public enum EventCatalog {
         AuditTenantMismatch.eventType,
         EventProbe.eventType,
         AuditCheckpointCreated.eventType,
+        PersonErased.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

@@ -62,7 +62,7 @@ let report = try await withThrowingTaskGroup(of: String?.self) { group in
     let clock = ContinuousClock()
 
     // Gatehouse: classify → chain → one transaction per batch (what the ingestor does after fetch).
-    let writer = AuditWriter(client: client, schema: schema)
+    let writer = AuditWriter(client: client, schema: schema, keyring: .ephemeral())
     var start = clock.now
     for offset in stride(from: 0, to: events.count, by: batchSize) {
         _ = try await writer.write(Array(events[offset..<min(offset + batchSize, events.count)]), logger: logger)
@@ -109,13 +109,17 @@ let report = try await withThrowingTaskGroup(of: String?.self) { group in
     }
     start = clock.now
     var verified: Int64 = 0
-    for tenant in tenants {
-        let result = try await ChainVerifier(client: client, schema: schema).verify(tenant: tenant, logger: logger)
-        precondition(result.isValid, "benchmark chain does not verify")
-        verified += result.checked
+    for _ in 0..<(Int(environment["AUDIT_BENCH_VERIFY_ROUNDS"] ?? "1") ?? 1) {
+        for tenant in tenants {
+            let result = try await ChainVerifier(client: client, schema: schema).verify(tenant: tenant, logger: logger)
+            precondition(result.isValid, "benchmark chain does not verify")
+            verified += result.checked
+        }
     }
     let verification = seconds(clock.now - start)
-    try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+    if environment["AUDIT_BENCH_KEEP"] == nil {
+        try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+    }
     return String(
         format: #"{"events":%d,"chained_per_s":%.0f,"plain_insert_per_s":%.0f,"verified_per_s":%.0f}"#,
         count,

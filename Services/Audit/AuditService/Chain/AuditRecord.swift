@@ -19,6 +19,15 @@ package struct AuditRecord: Sendable, Hashable {
     package var rawDigest: [UInt8]
     package var previousHash: [UInt8]
     package var hash: [UInt8]
+    /// The canonical form's version: 1 (records written before the context columns) or 2.
+    package var format: Int16
+    /// Who, what and where (the event's context attributes), as indexed columns.
+    package var context: EventContext
+    /// Whether the stored bytes are the event encrypted under `context.personid`'s key.
+    package var sealed: Bool
+
+    /// The canonical form written now.
+    package static let currentFormat: Int16 = 2
 
     package init(
         tenant: TenantID,
@@ -31,7 +40,10 @@ package struct AuditRecord: Sendable, Hashable {
         occurredAt: Date,
         rawDigest: [UInt8],
         previousHash: [UInt8],
-        hash: [UInt8]
+        hash: [UInt8],
+        format: Int16 = AuditRecord.currentFormat,
+        context: EventContext = EventContext(),
+        sealed: Bool = false
     ) {
         self.tenant = tenant
         self.sequence = sequence
@@ -44,35 +56,19 @@ package struct AuditRecord: Sendable, Hashable {
         self.rawDigest = rawDigest
         self.previousHash = previousHash
         self.hash = hash
+        self.format = format
+        self.context = context
+        self.sealed = sealed
     }
 
     /// The hash before the first record of every tenant: 32 zero bytes.
     package static let genesis = [UInt8](repeating: 0, count: 32)
 
-    /// The canonical bytes of a record (docs/audit.md): each field as a 4-byte big-endian length and
-    /// its UTF-8 bytes, in this order: format tag `gatehouse.audit.v1`, tenant id, sequence (decimal),
-    /// event id, type, source, subject (empty when absent), NATS subject, occurred-at (ISO 8601 UTC with
-    /// milliseconds), and the SHA-256 of the raw event bytes (lower-case hex).
+    /// The canonical bytes of a record (docs/audit.md): see ``CanonicalField``.
     package func canonicalBytes() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
-        func field(_ text: String) {
-            let utf8 = Array(text.utf8)
-            let count = UInt32(utf8.count)
-            bytes.append(contentsOf: [UInt8(count >> 24), UInt8((count >> 16) & 0xFF), UInt8((count >> 8) & 0xFF), UInt8(count & 0xFF)])
-            bytes.append(contentsOf: utf8)
-        }
-        field("gatehouse.audit.v1")
-        field(self.tenant.description)
-        field(String(self.sequence))
-        field(self.eventID.lowercasedString)
-        field(self.eventType)
-        field(self.source)
-        field(self.subject ?? "")
-        field(self.natsSubject)
-        field(WireCoding.format(self.occurredAt))
-        field(hex(self.rawDigest))
-        return bytes
+        var encoder = CanonicalEncoder()
+        encoder.encode(self)
+        return encoder.bytes
     }
 
     /// SHA-256 of raw event bytes.
@@ -84,5 +80,114 @@ package struct AuditRecord: Sendable, Hashable {
         hasher.update(data: self.previousHash)
         hasher.update(data: self.canonicalBytes())
         return Array(hasher.finalize())
+    }
+}
+
+/// The fields of a record's canonical bytes, in order (docs/audit.md). Each is written as a 4-byte
+/// big-endian length and its UTF-8 bytes: first the format tag `gatehouse.audit.v<format>`, then
+/// tenant id, sequence (decimal), event id, type, source, subject (empty when absent), NATS
+/// subject, occurred-at (ISO 8601 UTC with milliseconds); format 2 adds the site, building, door,
+/// unit, person, call and pass ids, outcome and reason (each empty when absent) and `1`/`0` for
+/// sealed; last, the SHA-256 of the stored event bytes (lower-case hex). Ids are lower-case UUIDs.
+package enum CanonicalField: CaseIterable, Sendable {
+    case tenant, sequence, eventID, eventType, source, subject, natsSubject, occurredAt
+    case site, building, door, unit, person, call, pass, outcome, reason, sealed
+    case rawDigest
+
+    static let format1: [CanonicalField] = [.tenant, .sequence, .eventID, .eventType, .source, .subject, .natsSubject, .occurredAt, .rawDigest]
+    static let format2: [CanonicalField] = allCases
+
+    static func fields(format: Int16) -> [CanonicalField] { format >= 2 ? self.format2 : self.format1 }
+}
+
+/// Something that can write each canonical field: a record in memory, or a row being verified.
+package protocol CanonicalSource {
+    var format: Int16 { get }
+    func write(_ field: CanonicalField, to encoder: inout CanonicalEncoder)
+}
+
+/// Appends length-prefixed fields to a reusable buffer.
+package struct CanonicalEncoder {
+    package var bytes: [UInt8] = []
+
+    package init() { self.bytes.reserveCapacity(512) }
+
+    /// The canonical bytes of `source`, replacing what the buffer held.
+    package mutating func encode(_ source: some CanonicalSource) {
+        self.bytes.removeAll(keepingCapacity: true)
+        var start = self.beginField()
+        self.text("gatehouse.audit.v\(source.format)")
+        self.endField(start)
+        for field in CanonicalField.fields(format: source.format) {
+            start = self.beginField()
+            source.write(field, to: &self)
+            self.endField(start)
+        }
+    }
+
+    /// Reserves a field's length prefix; ``endField(_:)`` fills it in.
+    private mutating func beginField() -> Int {
+        let start = self.bytes.count
+        self.bytes.append(contentsOf: [0, 0, 0, 0])
+        return start
+    }
+
+    private mutating func endField(_ start: Int) {
+        let count = UInt32(self.bytes.count - start - 4)
+        self.bytes[start] = UInt8(count >> 24)
+        self.bytes[start + 1] = UInt8((count >> 16) & 0xFF)
+        self.bytes[start + 2] = UInt8((count >> 8) & 0xFF)
+        self.bytes[start + 3] = UInt8(count & 0xFF)
+    }
+
+    package mutating func text(_ text: String) { self.bytes.append(contentsOf: text.utf8) }
+
+    package mutating func raw(_ bytes: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: bytes) }
+
+    package mutating func decimal(_ value: Int64) { self.bytes.append(contentsOf: String(value).utf8) }
+
+    package mutating func timestamp(milliseconds: Int64) { WireCoding.appendTimestamp(milliseconds: milliseconds, to: &self.bytes) }
+
+    /// Lower-case hex of `bytes`; with `uuid`, in the 8-4-4-4-12 layout.
+    package mutating func hex(_ bytes: UnsafeRawBufferPointer, uuid: Bool = false) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digits in
+            for (index, byte) in bytes.enumerated() {
+                if uuid && (index == 4 || index == 6 || index == 8 || index == 10) { self.bytes.append(UInt8(ascii: "-")) }
+                self.bytes.append(digits[Int(byte >> 4)])
+                self.bytes.append(digits[Int(byte & 0x0F)])
+            }
+        }
+    }
+
+    package mutating func uuid(_ id: UUID?) {
+        guard let id else { return }
+        withUnsafeBytes(of: id.uuid) { self.hex($0, uuid: true) }
+    }
+}
+
+extension AuditRecord: CanonicalSource {
+    package func write(_ field: CanonicalField, to encoder: inout CanonicalEncoder) {
+        switch field {
+        case .tenant: encoder.uuid(self.tenant.rawValue)
+        case .sequence: encoder.decimal(self.sequence)
+        case .eventID: encoder.uuid(self.eventID)
+        case .eventType: encoder.text(self.eventType)
+        case .source: encoder.text(self.source)
+        case .subject: encoder.text(self.subject ?? "")
+        case .natsSubject: encoder.text(self.natsSubject)
+        case .occurredAt: encoder.timestamp(milliseconds: Int64((self.occurredAt.timeIntervalSince1970 * 1000).rounded()))
+        case .site: encoder.uuid(self.context.siteid)
+        case .building: encoder.uuid(self.context.buildingid)
+        case .door: encoder.uuid(self.context.doorid)
+        case .unit: encoder.uuid(self.context.unitid)
+        case .person: encoder.uuid(self.context.personid)
+        case .call: encoder.uuid(self.context.callid)
+        case .pass: encoder.uuid(self.context.passid)
+        case .outcome: encoder.text(self.context.outcome ?? "")
+        case .reason: encoder.text(self.context.reason ?? "")
+        case .sealed: encoder.text(self.sealed ? "1" : "0")
+        case .rawDigest: self.rawDigest.withUnsafeBytes { encoder.hex($0) }
+        }
     }
 }

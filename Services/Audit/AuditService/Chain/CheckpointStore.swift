@@ -96,9 +96,16 @@ package struct CheckpointStore: Sendable {
         return created
     }
 
-    /// The first checkpoint at or after `from` that does not verify against the stored records and
-    /// keys: its sequence and why; `nil` when all verify.
-    package func firstBadCheckpoint(tenant: TenantID, from: Int64, logger: Logger) async throws -> (sequence: Int64, problem: String)? {
+    /// Checks the tenant's signed checkpoints at or after `from`: each signature, that each one
+    /// continues where the one before ended, and (unless its records were pruned) its head hash and
+    /// Merkle root against the stored records, read in one ordered pass. Returns how many were
+    /// checked and the first that does not verify.
+    package func verify(
+        tenant: TenantID,
+        from: Int64,
+        prunedThrough: Int64 = 0,
+        logger: Logger
+    ) async throws -> (count: Int, firstBad: (sequence: Int64, problem: String)?) {
         let s = self.schema
         var keys: [String: [UInt8]] = [:]
         for try await (id, key) in try await self.client.query(
@@ -132,24 +139,62 @@ package struct CheckpointStore: Sendable {
                 )
             )
         }
+        var previous: Checkpoint?
         for checkpoint in checkpoints {
             guard let key = keys[checkpoint.keyID], CheckpointSigner.isValid(checkpoint, publicKey: key) else {
-                return (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) has no valid signature")
+                return (checkpoints.count, (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) has no valid signature"))
             }
-            var hashes: [[UInt8]] = []
-            for try await hash in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
-                    binds: PostgresBindings(tenant.rawValue, checkpoint.fromSequence, checkpoint.sequence)
-                ),
-                logger: logger
-            ).decode(ByteBuffer.self) {
-                hashes.append(Array(buffer: hash))
+            if let previous, checkpoint.fromSequence != previous.sequence + 1 {
+                return (
+                    checkpoints.count,
+                    (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not continue the one at \(previous.sequence)")
+                )
             }
-            guard hashes.last == checkpoint.headHash, Checkpoint.merkleRoot(of: hashes) == checkpoint.merkleRoot else {
-                return (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not match the records it signs")
-            }
+            previous = checkpoint
         }
-        return nil
+
+        // Head hashes and Merkle roots of the checkpoints whose records are kept.
+        let kept = checkpoints.filter { $0.fromSequence > prunedThrough }
+        guard let first = kept.first, let last = kept.last else { return (checkpoints.count, nil) }
+        var index = 0
+        var segment: [[UInt8]] = []
+        let page: Int64 = 20_000
+        var lower = first.fromSequence
+        while lower <= last.sequence, index < kept.count {
+            let upper = min(last.sequence, lower + page - 1)
+            let rows = try await self.client.withConnection { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT seq, hash FROM \(s).records WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+                        binds: PostgresBindings(tenant.rawValue, lower, upper)
+                    ),
+                    logger: logger
+                ).get()
+            }
+            for row in rows.rows {
+                let (sequence, hash) = try row.decode((Int64, ByteBuffer).self)
+                if index < kept.count, sequence > kept[index].sequence {
+                    // The segment ended without its last record.
+                    return (checkpoints.count, (kept[index].sequence, "checkpoint at \(kept[index].sequence) does not match the records it signs"))
+                }
+                guard index < kept.count, sequence >= kept[index].fromSequence else { continue }
+                segment.append(Array(buffer: hash))
+                if sequence == kept[index].sequence {
+                    let checkpoint = kept[index]
+                    guard segment.count == checkpoint.sequence - checkpoint.fromSequence + 1, segment.last == checkpoint.headHash,
+                        Checkpoint.merkleRoot(of: segment) == checkpoint.merkleRoot
+                    else {
+                        return (checkpoints.count, (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not match the records it signs"))
+                    }
+                    segment.removeAll(keepingCapacity: true)
+                    index += 1
+                }
+            }
+            lower = upper + 1
+        }
+        if index < kept.count {
+            return (checkpoints.count, (kept[index].sequence, "checkpoint at \(kept[index].sequence) does not match the records it signs"))
+        }
+        return (checkpoints.count, nil)
     }
 }

@@ -18,6 +18,8 @@ package struct AuditIngestor: Service {
     /// - `audit.consumer` (string, default `audit`): the durable consumer's name.
     /// - `audit.batchSize` (int, default 500, 1…5000): messages per fetch and transaction.
     /// - `audit.ackWaitSeconds` (int, default 30): how long the server waits for an ack before redelivering.
+    /// - `audit.dataKey` (secret, required): 32 bytes in base64 that wrap the per-person keys.
+    /// - `audit.retentionDays` (int, default 90, 1…3650), `audit.retentionIntervalSeconds` (default 3600).
     package struct Configuration: Sendable {
         package var consumer = "audit"
         /// What the consumer reads: every event by default (tests narrow it to one tenant).
@@ -37,6 +39,13 @@ package struct AuditIngestor: Service {
         package var checkpointInterval: Duration = .seconds(60)
         /// The Ed25519 seed (32 bytes, base64); a new key is made at start when absent.
         package var signingKey: [UInt8]?
+        /// Wraps the per-person data keys (crypto-shredding). Required in a deployment; the
+        /// memberwise default is a random key, for tests only.
+        package var keyring = PersonKeyring.ephemeral()
+        /// Days a tenant's records are kept unless it has its own setting (`gatehouse audit retention`).
+        package var retentionDays = 90
+        /// How often the retention job runs.
+        package var retentionInterval: Duration = .seconds(3600)
 
         package init() {}
 
@@ -52,11 +61,32 @@ package struct AuditIngestor: Service {
                 }
                 self.signingKey = Array(raw)
             }
+            self.keyring = try Self.keyring(config: config)
+            self.retentionDays = config.int(forKey: "audit.retentionDays", default: 90)
+            self.retentionInterval = .seconds(config.int(forKey: "audit.retentionIntervalSeconds", default: 3600))
+            guard (1...3650).contains(self.retentionDays) else { throw GatehouseError.invalidConfiguration("audit.retentionDays must be 1…3650") }
+            guard self.retentionInterval >= .seconds(1) else {
+                throw GatehouseError.invalidConfiguration("audit.retentionIntervalSeconds must be positive")
+            }
             guard self.checkpointEvery >= 1 else { throw GatehouseError.invalidConfiguration("audit.checkpointEvery must be positive") }
             guard Subjects.isValidToken(self.consumer) else {
                 throw GatehouseError.invalidConfiguration("audit.consumer must be one subject token")
             }
             guard (1...5000).contains(self.batchSize) else { throw GatehouseError.invalidConfiguration("audit.batchSize must be 1…5000") }
+        }
+
+        /// The keyring from `audit.dataKey` (32 bytes, base64; secret), which a deployment must set:
+        /// without it, sealed records could not be read after a restart.
+        package static func keyring(config: ConfigReader) throws -> PersonKeyring {
+            guard let text = config.string(forKey: "audit.dataKey", isSecret: true) else {
+                throw GatehouseError.invalidConfiguration(
+                    "audit.dataKey (GATEHOUSE_AUDIT_DATA_KEY) is required: 32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64`"
+                )
+            }
+            guard let raw = Data(base64Encoded: text), raw.count == 32 else {
+                throw GatehouseError.invalidConfiguration("audit.dataKey must be 32 bytes in base64")
+            }
+            return PersonKeyring(keyEncryptionKey: Array(raw))
         }
     }
 
@@ -92,7 +122,7 @@ package struct AuditIngestor: Service {
             )
         )
         let consumer = try await jetStream.pullConsumer(stream: stream, durable: self.configuration.consumer)
-        let writer = AuditWriter(client: self.resources.postgres, schema: self.schema)
+        let writer = AuditWriter(client: self.resources.postgres, schema: self.schema, keyring: self.configuration.keyring)
         let signer = try CheckpointSigner(rawKey: self.configuration.signingKey)
         let checkpoints = CheckpointStore(client: self.resources.postgres, schema: self.schema, signer: signer)
         try await checkpoints.registerKey(logger: logger)

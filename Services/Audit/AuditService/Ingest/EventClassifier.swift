@@ -18,6 +18,10 @@ package struct IncomingEvent: Sendable, Hashable {
     package var occurredAt: Date
     package var raw: [UInt8]
     package var streamSequence: UInt64
+    package var context = EventContext()
+
+    /// Erasure events are kept readable: they carry only the (pseudonymous) person id.
+    package var isSealable: Bool { self.context.personid != nil && self.eventType != PersonErased.eventType.type }
 }
 
 /// A message that is not a valid event, kept with its bytes and why.
@@ -91,7 +95,8 @@ package struct EventClassifier: Sendable {
                 natsSubject: natsSubject,
                 occurredAt: header.time,
                 raw: payload,
-                streamSequence: streamSequence
+                streamSequence: streamSequence,
+                context: header.context
             )
         )
     }
