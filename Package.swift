@@ -13,12 +13,14 @@ let services: [(module: String, folder: String, executable: String)] = [
 
 let serviceKitDependencies: [Target.Dependency] = [
     "GatehouseWire",
+    "GatehouseAuth",
     "GatehouseNATS",
     "ServiceKit",
     .product(name: "Configuration", package: "swift-configuration"),
     .product(name: "Logging", package: "swift-log"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     .product(name: "PostgresNIO", package: "postgres-nio"),
+    .product(name: "Hummingbird", package: "hummingbird"),
 ]
 
 var targets: [Target] = [
@@ -30,6 +32,11 @@ var targets: [Target] = [
         providers: [.apt(["libnats-dev"])]
     ),
     .target(name: "GatehouseWire", path: "Shared/GatehouseWire"),
+    .target(
+        name: "GatehouseAuth",
+        dependencies: ["GatehouseWire", .product(name: "Crypto", package: "swift-crypto")],
+        path: "Shared/GatehouseAuth"
+    ),
     .target(
         name: "GatehouseNATS",
         dependencies: [
@@ -43,6 +50,7 @@ var targets: [Target] = [
         name: "ServiceKit",
         dependencies: [
             "GatehouseWire",
+            "GatehouseAuth",
             "GatehouseNATS",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -77,6 +85,7 @@ var targets: [Target] = [
         name: "GatehouseCLI",
         dependencies: [
             "GatehouseWire",
+            "GatehouseAuth",
             "GatehouseNATS",
             "ServiceKit",
             "IdentityService",
@@ -118,6 +127,7 @@ var targets: [Target] = [
 
     // MARK: - Tests
     .testTarget(name: "GatehouseWireTests", dependencies: ["GatehouseWire"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "GatehouseAuthTests", dependencies: ["GatehouseAuth", "GatehouseWire"]),
     .testTarget(
         name: "GatehouseNATSTests",
         dependencies: [
@@ -156,12 +166,15 @@ var targets: [Target] = [
         name: "IntegrationTests",
         dependencies: services.map { .target(name: $0.module) } + [
             "GatehouseWire",
+            "GatehouseAuth",
             "GatehouseNATS",
             "ServiceKit",
             "ServiceKitTesting",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]
     ),
 ]
@@ -198,6 +211,7 @@ let package = Package(
     products: services.map { .executable(name: $0.executable, targets: [$0.executable]) } + [
         .executable(name: "gatehouse", targets: ["gatehouse"]),
         .library(name: "GatehouseWire", targets: ["GatehouseWire"]),
+        .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseNATS", targets: ["GatehouseNATS"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "ServiceKitTesting", targets: ["ServiceKitTesting"]),

@@ -84,11 +84,9 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = try encoder.encode(problem)
-        return Response(
-            status: self.status,
-            headers: [.contentType: "application/problem+json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-        )
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if self.status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="gatehouse""# }
+        return Response(status: self.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

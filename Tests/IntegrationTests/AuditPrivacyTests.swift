@@ -1,5 +1,6 @@
 import AuditService
 import Foundation
+import GatehouseAuth
 import GatehouseWire
 import Logging
 import PostgresNIO
@@ -205,6 +206,50 @@ extension AuditTests {
             try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
             let report = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+        }
+    }
+}
+
+extension AuditTests {
+    @Test func cliExportsSetsRetentionAndIssuesTokens() async throws {
+        try await withTestPostgres { client in
+            try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: self.logger)
+            let tenant = TenantID(UUID())
+            // Sealed with the key the CLI gets from GATEHOUSE_AUDIT_DATA_KEY, as the service would.
+            let key = try #require(Data(base64Encoded: try TestEnvironment.require("GATEHOUSE_AUDIT_DATA_KEY")))
+            _ = try await AuditWriter(client: client, keyring: PersonKeyring(keyEncryptionKey: Array(key))).write(
+                try self.contextEvents(6, tenant: tenant, person: UUID()),
+                logger: self.logger
+            )
+            let jsonl = try runGatehouse(["audit", "export", "--tenant", "\(tenant)"])
+            #expect(jsonl.status == 0)
+            let lines = jsonl.output.split(separator: "\n")
+            #expect(lines.count == 6)
+            #expect(lines.allSatisfy { $0.contains("Müller") && $0.contains(#""sealed":true"#) })
+            let csv = try runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "csv", "--outcome", "granted"])
+            #expect(csv.status == 0 && csv.output.split(separator: "\r\n").count == 7)
+            #expect(try runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "xml"]).status != 0)
+
+            #expect(try runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "48"]).status == 0)
+            var days: Int?
+            for try await value in try await client.query(
+                "SELECT days FROM audit.retention WHERE tenant_id = \(tenant.rawValue)",
+                logger: self.logger
+            )
+            .decode(Int.self) {
+                days = value
+            }
+            #expect(days == 48)
+            #expect(try runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "0"]).status != 0)
+
+            let issued = try runGatehouse(["token", "issue", "--tenant", "\(tenant)", "--role", "staff", "--building", "\(UUID())"])
+            #expect(issued.status == 0)
+            let seed = try #require(Data(base64Encoded: try TestEnvironment.require("GATEHOUSE_AUTH_ISSUER_KEY")))
+            let issuer = try TokenSigner(seed: Array(seed))
+            let principal = try TokenVerifier(keySet: JWKS(keys: [issuer.publicJWK])).verify(
+                issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+            #expect(principal.role == .staff && principal.claims.tid == tenant && principal.claims.buildings?.count == 1)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseAuth
 import GatehouseNATS
 import GatehouseWire
 import Logging
@@ -60,6 +61,13 @@ struct StackTests {
         }
     }
 
+    static func fetch(port: Int, path: String, token: String? = nil) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
     @Test func allSixServicesBootAndAnswerPingOverNATS() async throws {
         let stack = Stack()
         try stack.start()
@@ -80,6 +88,21 @@ struct StackTests {
             #expect(stream.config.subjects == [Subjects.allEvents])
             #expect(stream.state.messages >= 6)  // six service_started events at least
         }
+
+        // Identity publishes its key set; audit trusts tokens signed with the issuer key, across processes.
+        let jwks = try await Self.fetch(port: stack.port("identity"), path: "/.well-known/jwks.json")
+        #expect(jwks.status == 200 && jwks.body.contains(#""crv":"Ed25519""#))
+        let seed = try #require(Data(base64Encoded: try TestEnvironment.require("GATEHOUSE_AUTH_ISSUER_KEY")))
+        let tenant = TenantID(UUID())
+        let token = try TokenSigner(seed: Array(seed)).sign(AccessClaims(subject: "stack", tenant: tenant, role: .tenantAdmin))
+        let auditPort = stack.port("audit")
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                (try? await Self.fetch(port: auditPort, path: "/v1/tenants/\(tenant)/audit/records", token: token).status) == 200
+            },
+            "audit never accepted the issuer's token"
+        )
+        #expect(try await Self.fetch(port: auditPort, path: "/v1/tenants/\(tenant)/audit/records").status == 401)
 
         // SIGTERM: each service shuts down gracefully and exits 0.
         let identity = try #require(stack.processes["identity"])

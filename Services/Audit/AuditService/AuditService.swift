@@ -15,11 +15,15 @@ public enum AuditService {
         migrations: migrations,
         build: { resources in
             let configuration = try AuditIngestor.Configuration(config: resources.config)
+            let keys = AuthKeys()
+            let api = AuditAPI(client: resources.postgres, keyring: configuration.keyring, keys: keys)
             return ServiceComponents(
                 services: [
                     AuditIngestor(resources: resources, configuration: configuration),
                     RetentionService(resources: resources, configuration: configuration),
-                ]
+                    AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                ],
+                routes: { router in api.register(on: router) }
             )
         }
     )

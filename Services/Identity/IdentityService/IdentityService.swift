@@ -13,6 +13,12 @@ public enum IdentityService {
         name: .identity,
         schema: schema,
         migrations: migrations,
-        build: { _ in ServiceComponents() }
+        build: { resources in
+            let keys = try IssuerKeys(config: resources.config)
+            return ServiceComponents(
+                services: [KeySetPublisher(resources: resources, keys: keys)],
+                routes: { router in keys.register(on: router) }
+            )
+        }
     )
 }

@@ -135,7 +135,7 @@ package struct AuditEntry: Sendable, Hashable {
         return bytes
     }
 
-    static let csvHeader =
+    package static let csvHeader =
         "tenant_id,sequence,event_id,type,occurred_at,recorded_at,source,subject,site_id,building_id,door_id,unit_id,person_id,call_id,pass_id,outcome,reason,sealed,erased"
 
     /// One CSV line (RFC 4180), without the event body.
@@ -164,7 +164,7 @@ package struct AuditPage: Sendable {
 package struct AuditReader: Sendable {
     /// Largest page.
     package static let maxPageSize = 500
-    /// Person keys kept in memory during one export.
+    /// Person keys kept in memory while reading one page.
     static let keyCacheLimit = 10_000
 
     let client: PostgresClient
@@ -227,20 +227,27 @@ package struct AuditReader: Sendable {
         return found
     }
 
-    /// Every matching record in chain order, streamed (memory bounded by the key cache, not by the
-    /// number of records). `emit` is called once per record.
-    package func export(_ filter: AuditFilter, logger: Logger, emit: (AuditEntry) async throws -> Void) async throws {
-        let (conditions, binds) = filter.conditions()
+    /// Records exported per page.
+    package static let exportPageSize = 1000
+
+    /// The next page of an export: matching records after sequence `after`, in chain order. An
+    /// export walks pages until one comes back short; memory is bounded by the page, whatever the
+    /// number of records, and no transaction stays open between pages.
+    package func exportPage(_ filter: AuditFilter, after: Int64, limit: Int = AuditReader.exportPageSize, logger: Logger) async throws -> [AuditEntry]
+    {
+        var (conditions, binds) = filter.conditions()
+        binds.append(after)
+        conditions += " AND seq > $\(binds.count)"
+        let sql =
+            "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions) ORDER BY seq LIMIT \(min(max(limit, 1), 10_000))"
+        var entries: [AuditEntry] = []
         var keys = KeyCache()
         try await self.readOnly(logger: logger) { connection in
-            let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions) ORDER BY seq", binds: binds),
-                logger: logger
-            )
-            for try await row in rows {
-                try await emit(try await self.entry(row, tenant: filter.tenant, keys: &keys, on: connection, logger: logger))
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+                entries.append(try await self.entry(row, tenant: filter.tenant, keys: &keys, on: connection, logger: logger))
             }
         }
+        return entries
     }
 
     private func readOnly(logger: Logger, _ body: (PostgresConnection) async throws -> Void) async throws {

@@ -1,0 +1,88 @@
+import Foundation
+public import GatehouseAuth
+public import GatehouseNATS
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Where services find the issuer's public keys: the JetStream key-value bucket `gatehouse_auth`,
+/// key `jwks` (a JWKS document). Identity writes it at start; every service watches it, so keys
+/// rotate without restarts and tokens are verified locally.
+public enum AuthKeyDistribution {
+    public static let bucket = "gatehouse_auth"
+    public static let key = "jwks"
+    public static let configuration = KeyValueConfiguration(bucket: bucket, history: 1)
+}
+
+/// The key set a service currently trusts.
+public final class AuthKeys: Sendable {
+    private let verifier: Mutex<TokenVerifier>
+
+    public init(_ keySet: JWKS = JWKS(keys: [])) { self.verifier = Mutex(TokenVerifier(keySet: keySet)) }
+
+    public func update(_ keySet: JWKS) { self.verifier.withLock { $0 = TokenVerifier(keySet: keySet) } }
+
+    public var current: TokenVerifier { self.verifier.withLock { $0 } }
+
+    /// The principal of a request's `Authorization: Bearer …` header, or a 401 problem. The token
+    /// itself is never logged.
+    public func authenticate(_ request: Request, logger: Logger) throws -> Principal {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw Problem.unauthorized("a bearer token is required")
+        }
+        do {
+            return try self.current.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        } catch let error as TokenError {
+            logger.info("token refused", metadata: ["gatehouse.reason": "\(error)"])
+            throw Problem.unauthorized(error == .expired ? "the token has expired" : "the token is not valid")
+        }
+    }
+}
+
+/// Keeps ``AuthKeys`` equal to the published key set.
+public struct AuthKeyWatcher: Service {
+    let nats: NATSClient
+    let keys: AuthKeys
+    let logger: Logger
+
+    public init(nats: NATSClient, keys: AuthKeys, logger: Logger) {
+        self.nats = nats
+        self.keys = keys
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var backoff = Duration.milliseconds(200)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let store = try await self.nats.jetStream.createKeyValue(AuthKeyDistribution.configuration)
+                for try await entry in try await store.watch(AuthKeyDistribution.key).cancelOnGracefulShutdown() {
+                    guard entry.operation == .put else { continue }
+                    do {
+                        let keySet = try JSONDecoder().decode(JWKS.self, from: Data(entry.value))
+                        self.keys.update(keySet)
+                        self.logger.info("auth keys loaded", metadata: ["gatehouse.keys": "\(keySet.keys.map(\.kid))"])
+                    } catch {
+                        self.logger.error("published auth keys are not a JWKS; keeping the previous ones")
+                    }
+                    backoff = .milliseconds(200)
+                }
+            } catch {
+                self.logger.warning("auth key watch failed; retrying", metadata: ["error.type": "\(error)"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(10))
+        }
+    }
+}
+
+extension Problem {
+    public static func unauthorized(_ detail: String) -> Problem {
+        Problem(slug: "unauthorized", title: "Unauthorized", status: .unauthorized, detail: detail)
+    }
+
+    public static func forbidden(_ detail: String) -> Problem {
+        Problem(slug: "forbidden", title: "Forbidden", status: .forbidden, detail: detail)
+    }
+}
