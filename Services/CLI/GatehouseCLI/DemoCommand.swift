@@ -1,9 +1,11 @@
 import ArgumentParser
+import AuditService
 import Foundation
 import GatehouseWire
 import IdentityService
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// `gatehouse demo seed`: the demo tenant `make up` creates, idempotently.
 struct DemoCommand: AsyncParsableCommand {
@@ -25,6 +27,8 @@ struct DemoCommand: AsyncParsableCommand {
         static let siteName = "Demo Residences"
         static let sipDomain = "demo.gatehouse.test"
         static let timeZone = "Europe/Berlin"
+        /// The demo tenant keeps audit records for 60 days (the service default is 90).
+        static let auditRetentionDays = 60
 
         /// The demo's units and residents as provisioning CSV (the same path an operator uses).
         static var csv: String {
@@ -59,11 +63,20 @@ struct DemoCommand: AsyncParsableCommand {
                 )
                 let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
+                try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: logger)
+                try await client.query(
+                    """
+                    INSERT INTO audit.retention (tenant_id, days) VALUES (\(tenant.id.rawValue), \(Self.auditRetentionDays))
+                    ON CONFLICT (tenant_id) DO UPDATE SET days = excluded.days, updated_at = now()
+                    """,
+                    logger: logger
+                )
                 return DemoSummary(
                     tenant: .init(id: tenant.id, slug: tenant.slug, name: tenant.name),
                     site: .init(id: site.id.uuidString.lowercased(), name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain),
                     units: (101...110).map(String.init),
-                    created: result.units.created + result.people.created
+                    created: result.units.created + result.people.created,
+                    auditRetentionDays: Self.auditRetentionDays
                 )
             }
             let encoder = JSONEncoder()
@@ -99,4 +112,6 @@ struct DemoSummary: Codable, Sendable {
     var site: Site
     var units: [String]
     var created: Int
+    /// Days the demo tenant's audit records are kept.
+    var auditRetentionDays: Int
 }
