@@ -31,6 +31,12 @@ var targets: [Target] = [
         pkgConfig: "libnats",
         providers: [.apt(["libnats-dev"])]
     ),
+    .systemLibrary(
+        name: "CArgon2",
+        path: "Shared/CArgon2",
+        pkgConfig: "libargon2",
+        providers: [.apt(["libargon2-dev"])]
+    ),
     .target(name: "GatehouseWire", path: "Shared/GatehouseWire"),
     .target(
         name: "GatehouseAuth",
@@ -175,6 +181,7 @@ var targets: [Target] = [
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]
     ),
 ]
@@ -184,7 +191,12 @@ let serviceDependencies: [String: [Target.Dependency]] = [
     "AuditService": [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Metrics", package: "swift-metrics"),
-    ]
+    ],
+    "IdentityService": [
+        "CArgon2",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+    ],
 ]
 
 // MARK: - Services: a library with all the logic plus a thin executable each

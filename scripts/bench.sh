@@ -129,6 +129,18 @@ INGEST_EVENTS="${BENCH_INGEST_EVENTS:-100000}"
 BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
 TENANT="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 log "audit end to end: publishing $INGEST_EVENTS events to JetStream, then draining them with the audit service"
+start_audit() {
+  GATEHOUSE_HTTP_PORT=58286 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUDIT_CONSUMER=audit-bench \
+  GATEHOUSE_AUDIT_DATA_KEY="$(head -c 32 /dev/urandom | base64)" GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=audit-bench \
+    "$BIN/audit" >>"$B/audit.log" 2>&1 &
+  AUDIT_PID=$!
+}
+trap 'kill $ECHO_PID ${AUDIT_PID:-} 2>/dev/null; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
+# A first start creates the events stream, the consumer and the schema; then the backlog is published
+# with the service stopped, and the second start is timed until the backlog is committed.
+start_audit
+wait_http "http://127.0.0.1:58286/health/ready" 60 || { tail -5 "$B/audit.log" >&2; die "audit did not start"; }
+kill -TERM "$AUDIT_PID"; wait "$AUDIT_PID" 2>/dev/null || true
 pub_start=$(date +%s.%N)
 "$GATEHOUSE" events probe --nats "$URL" --tenant "$TENANT" --count "$INGEST_EVENTS" --concurrency 64 >"$B/probe.out" 2>&1 \
   || { cat "$B/probe.out" >&2; die "publishing the backlog failed"; }
@@ -138,11 +150,7 @@ count_records() {
     -c "SELECT count(*) FROM audit.records WHERE tenant_id = '$TENANT'" 2>/dev/null || echo 0
 }
 ingest_start=$(date +%s.%N)
-GATEHOUSE_HTTP_PORT=58286 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUDIT_CONSUMER=audit-bench \
-GATEHOUSE_AUDIT_DATA_KEY="$(head -c 32 /dev/urandom | base64)" GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=audit-bench \
-  "$BIN/audit" >"$B/audit.log" 2>&1 &
-AUDIT_PID=$!
-trap 'kill $ECHO_PID $AUDIT_PID 2>/dev/null; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
+start_audit
 deadline=$((SECONDS + 600))
 until [ "$(count_records)" -ge "$INGEST_EVENTS" ]; do
   ((SECONDS < deadline)) || { tail -5 "$B/audit.log" >&2; die "audit ingest did not finish in 600 s"; }

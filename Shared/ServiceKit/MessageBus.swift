@@ -112,6 +112,7 @@ public struct MessageBus: Sendable {
         subject: String? = nil,
         id: UUID = UUID(),
         time: Date = Date(),
+        context: EventContext = EventContext(),
         timeout: Duration? = nil
     ) async throws -> CloudEvent<E> {
         let event = CloudEvent(
@@ -121,6 +122,7 @@ public struct MessageBus: Sendable {
             subject: subject,
             tenant: tenant,
             traceparent: TraceContext.outgoing().description,
+            context: context,
             data: data
         )
         try await self.publish(event, timeout: timeout)

@@ -105,6 +105,13 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             throw problem
+        } catch is NIOTooManyBytesError {
+            throw Problem(
+                slug: "payload-too-large",
+                title: "Content too large",
+                status: .contentTooLarge,
+                detail: "the request body is larger than this endpoint accepts"
+            )
         } catch let error as HTTPError {
             let slug: String
             switch error.status {
@@ -120,5 +127,13 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["error.type": "\(String(reflecting: error))"])
             throw Problem.internalError
         }
+    }
+}
+
+extension StringProtocol {
+    /// Whether the text holds a control character (Unicode category Cc, NUL among them), which no
+    /// name, address or vocabulary word has and PostgreSQL's `text` cannot store (NUL).
+    public var containsControlCharacters: Bool {
+        self.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }

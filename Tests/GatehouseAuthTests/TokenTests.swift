@@ -69,7 +69,7 @@ struct TokenTests {
     @Test func rolesMapToScopes() {
         #expect(Role.operatorAdmin.scopes == Set(Scope.allCases))
         for role in [Role.integrator, .resident, .guest] { #expect(role.scopes.isEmpty) }
-        #expect(Role.staff.scopes == [.auditRead])
+        #expect(Role.staff.scopes == [.auditRead, .identityRead])
         #expect(Role.propertyManager.scopes.contains(.auditExport) && !Role.propertyManager.scopes.contains(.auditVerify))
         // Every role's scopes are a subset of the tenant admin's, except the operator's.
         for role in Role.allCases where role != .operatorAdmin {

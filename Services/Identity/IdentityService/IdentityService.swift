@@ -1,3 +1,4 @@
+import GatehouseAuth
 import GatehouseWire
 public import ServiceKit
 
@@ -14,10 +15,21 @@ public enum IdentityService {
         schema: schema,
         migrations: migrations,
         build: { resources in
-            let keys = try IssuerKeys(config: resources.config)
+            let issuer = try IssuerKeys(config: resources.config)
+            let keys = AuthKeys(issuer.keySet)
+            let people = PeopleAPI(client: resources.postgres, keys: keys, bus: resources.bus)
+            let logins = AuthAPI(client: resources.postgres, signer: issuer.signer, keys: keys)
             return ServiceComponents(
-                services: [KeySetPublisher(resources: resources, keys: keys)],
-                routes: { router in keys.register(on: router) }
+                services: [
+                    KeySetPublisher(resources: resources, keys: issuer),
+                    AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                ],
+                routes: { router in
+                    issuer.register(on: router)
+                    people.register(on: router)
+                    logins.register(on: router)
+                    IdentityOpenAPI.register(on: router)
+                }
             )
         }
     )

@@ -138,11 +138,7 @@ package struct AuditAPI: Sendable {
     /// The caller, checked against the tenant in the path and the scope, and the filter of the
     /// query parameters narrowed to the caller's places.
     func authorize(_ request: Request, _ context: BasicRequestContext, _ scope: Scope) throws -> (AuditFilter, Principal) {
-        let principal = try self.keys.authenticate(request, logger: context.logger)
-        guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant) else {
-            throw Problem.notFound("no such tenant")
-        }
-        guard principal.has(scope) else { throw Problem.forbidden("the \(principal.role.rawValue) role may not \(scope.rawValue)") }
+        let (tenant, principal) = try self.keys.authorize(request, context: context, scope: scope)
         var filter = try Self.filter(tenant: tenant, query: request.uri.queryParameters)
         switch principal.role {
         case .propertyManager: filter.allowedSites = principal.claims.sites ?? []
@@ -183,14 +179,14 @@ package struct AuditAPI: Sendable {
         filter.from = time("from")
         filter.to = time("to")
         if let type = query["type"] {
-            if type.isEmpty || type.utf8.count > Self.maxTypeLength {
+            if type.isEmpty || type.utf8.count > Self.maxTypeLength || type.containsControlCharacters {
                 errors.append(.init(field: "type", message: "must be 1…\(Self.maxTypeLength) bytes"))
             } else {
                 filter.eventType = String(type)
             }
         }
         if let outcome = query["outcome"] {
-            if outcome.isEmpty || outcome.utf8.count > EventContext.maxWordLength {
+            if outcome.isEmpty || outcome.utf8.count > EventContext.maxWordLength || outcome.containsControlCharacters {
                 errors.append(.init(field: "outcome", message: "must be 1…\(EventContext.maxWordLength) bytes"))
             } else {
                 filter.outcome = String(outcome)

@@ -194,13 +194,7 @@ package struct AuditReader: Sendable {
         }
         let limit = min(max(limit, 1), Self.maxPageSize)
         let sql = "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions) ORDER BY occurred_at DESC, seq DESC LIMIT \(limit + 1)"
-        var entries: [AuditEntry] = []
-        var keys = KeyCache()
-        try await self.readOnly(logger: logger) { connection in
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
-                entries.append(try await self.entry(row, tenant: filter.tenant, keys: &keys, on: connection, logger: logger))
-            }
-        }
+        var entries = try await self.fetch(PostgresQuery(unsafeSQL: sql, binds: binds), tenant: filter.tenant, logger: logger)
         var next: String?
         if entries.count > limit {
             entries.removeLast()
@@ -214,17 +208,8 @@ package struct AuditReader: Sendable {
         var (conditions, binds) = filter.conditions()
         binds.append(sequence)
         conditions += " AND seq = $\(binds.count)"
-        var found: AuditEntry?
-        var keys = KeyCache()
-        try await self.readOnly(logger: logger) { connection in
-            for try await row in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions)", binds: binds),
-                logger: logger
-            ) {
-                found = try await self.entry(row, tenant: filter.tenant, keys: &keys, on: connection, logger: logger)
-            }
-        }
-        return found
+        let sql = "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions)"
+        return try await self.fetch(PostgresQuery(unsafeSQL: sql, binds: binds), tenant: filter.tenant, logger: logger).first
     }
 
     /// Records exported per page.
@@ -240,11 +225,20 @@ package struct AuditReader: Sendable {
         conditions += " AND seq > $\(binds.count)"
         let sql =
             "SELECT \(Self.columns) FROM \(self.schema).records WHERE \(conditions) ORDER BY seq LIMIT \(min(max(limit, 1), 10_000))"
+        return try await self.fetch(PostgresQuery(unsafeSQL: sql, binds: binds), tenant: filter.tenant, logger: logger)
+    }
+
+    /// The entries of a query, in one read-only transaction. The rows are read to the end before
+    /// any person key is looked up: a second query on the connection while the first still streams
+    /// would wait for it forever.
+    private func fetch(_ query: PostgresQuery, tenant: TenantID, logger: Logger) async throws -> [AuditEntry] {
         var entries: [AuditEntry] = []
         var keys = KeyCache()
         try await self.readOnly(logger: logger) { connection in
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
-                entries.append(try await self.entry(row, tenant: filter.tenant, keys: &keys, on: connection, logger: logger))
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            for row in rows {
+                entries.append(try await self.entry(row, tenant: tenant, keys: &keys, on: connection, logger: logger))
             }
         }
         return entries

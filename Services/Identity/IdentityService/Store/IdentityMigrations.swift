@@ -96,5 +96,56 @@ enum IdentityMigrations {
                 "CREATE INDEX ON {schema}.unit_residents (tenant_id, person_id)",
             ]
         ),
+        SQLMigration(
+            "0003_erasure_and_idempotency",
+            [
+                // An erased person keeps their id (records elsewhere refer to it) and nothing else.
+                "ALTER TABLE {schema}.people ADD COLUMN erased_at TIMESTAMPTZ",
+                """
+                CREATE TABLE {schema}.idempotency_keys (
+                    tenant_id UUID NOT NULL,
+                    key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+                    operation TEXT NOT NULL,
+                    request_hash BYTEA NOT NULL,
+                    status INT NOT NULL,
+                    body BYTEA NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (tenant_id, key)
+                )
+                """,
+                "CREATE INDEX ON {schema}.idempotency_keys (created_at)",
+            ]
+        ),
+        SQLMigration(
+            "0004_logins",
+            [
+                """
+                ALTER TABLE {schema}.people
+                    ADD COLUMN password_hash TEXT,
+                    ADD COLUMN failed_logins INT NOT NULL DEFAULT 0,
+                    ADD COLUMN locked_until TIMESTAMPTZ,
+                    ADD COLUMN staff_role TEXT CHECK (staff_role IN ('tenant-admin', 'property-manager', 'staff')),
+                    ADD COLUMN site_ids UUID[] NOT NULL DEFAULT '{}',
+                    ADD COLUMN building_ids UUID[] NOT NULL DEFAULT '{}'
+                """,
+                "CREATE INDEX ON {schema}.people (tenant_id, email)",
+                """
+                CREATE TABLE {schema}.refresh_tokens (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL,
+                    person_id UUID NOT NULL,
+                    family_id UUID NOT NULL,
+                    token_hash BYTEA NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    used_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    FOREIGN KEY (tenant_id, person_id) REFERENCES {schema}.people (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX ON {schema}.refresh_tokens (family_id)",
+                "CREATE INDEX ON {schema}.refresh_tokens (tenant_id, person_id)",
+            ]
+        ),
     ]
 }

@@ -1,0 +1,365 @@
+import Foundation
+import GatehouseAuth
+import GatehouseWire
+import HTTPTypes
+package import Hummingbird
+import Logging
+import NIOCore
+package import PostgresNIO
+package import ServiceKit
+
+/// `/v1/tenants/{tenant}/people`: list, create, read, change and erase people (docs/operations.md,
+/// "Identity API"; the OpenAPI document at `/openapi.json`).
+package struct PeopleAPI: Sendable {
+    /// Largest request body.
+    package static let maxBodyBytes = 16 * 1024
+    package static let maxPageSize = 500
+    package static let maxIdempotencyKeyLength = 255
+
+    let store: PeopleStore
+    let idempotency: IdempotencyStore
+    let keys: AuthKeys
+    let bus: MessageBus
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema, keys: AuthKeys, bus: MessageBus) {
+        self.store = PeopleStore(client: client, schema: schema)
+        self.idempotency = IdempotencyStore(client: client, schema: schema)
+        self.keys = keys
+        self.bus = bus
+    }
+
+    /// A person as the API shows it.
+    struct Resource: Codable {
+        var id: String
+        var kind: String
+        var displayName: String
+        var email: String?
+        var phone: String?
+        var staffRole: String?
+        var erased: Bool
+        var erasedAt: String?
+        var version: Int
+        var createdAt: String
+        var updatedAt: String
+
+        init(_ person: Person) {
+            self.id = person.id.lowercasedString
+            self.kind = person.kind.rawValue
+            self.displayName = person.displayName
+            self.email = person.email
+            self.phone = person.phone
+            self.staffRole = person.staffRole
+            self.erased = person.erasedAt != nil
+            self.erasedAt = person.erasedAt.map(WireCoding.format)
+            self.version = person.version
+            self.createdAt = WireCoding.format(person.createdAt)
+            self.updatedAt = WireCoding.format(person.updatedAt)
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ByteBuffer(bytes: try encoder.encode(value))
+    }
+
+    static func etag(_ person: Person) -> String { "\"v\(person.version)\"" }
+
+    static func response(_ status: HTTPResponse.Status, _ person: Person, location: String? = nil) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .eTag: Self.etag(person)]
+        if let location { headers[.location] = location }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: try Self.json(Resource(person))))
+    }
+
+    package func register(on router: Router<BasicRequestContext>) {
+        let people = router.group("/v1/tenants/:tenant/people")
+        people.get { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let query = request.uri.queryParameters
+            var errors: [Problem.FieldError] = []
+            var limit = 50
+            if let text = query["limit"] {
+                if let value = Int(text), (1...Self.maxPageSize).contains(value) {
+                    limit = value
+                } else {
+                    errors.append(.init(field: "limit", message: "must be an integer from 1 to \(Self.maxPageSize)"))
+                }
+            }
+            var kind: Person.Kind?
+            if let text = query["kind"] {
+                kind = Person.Kind(rawValue: String(text))
+                if kind == nil { errors.append(.init(field: "kind", message: "must be resident, staff or guest")) }
+            }
+            var after: UUID?
+            if let cursor = query["cursor"] {
+                after = Base64URL.decode(String(cursor)).flatMap { UUID(uuidString: String(decoding: $0, as: UTF8.self)) }
+                if after == nil { errors.append(.init(field: "cursor", message: "is not a cursor this API returned")) }
+            }
+            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
+            var page = try await self.store.list(tenant: tenant, kind: kind, after: after, limit: limit + 1, logger: context.logger)
+            var next: String?
+            if page.count > limit {
+                page.removeLast()
+                next = page.last.map { Base64URL.encode(Array($0.id.lowercasedString.utf8)) }
+            }
+            struct Page: Encodable {
+                var people: [Resource]
+                var nextCursor: String?
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: try Self.json(Page(people: page.map(Resource.init), nextCursor: next)))
+            )
+        }
+        people.post { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let body = try await Self.jsonBody(request)
+            let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+            if let key, key.isEmpty || key.utf8.count > Self.maxIdempotencyKeyLength {
+                throw Problem.badRequest(
+                    "invalid header",
+                    errors: [.init(field: "Idempotency-Key", message: "must be 1…\(Self.maxIdempotencyKeyLength) bytes")]
+                )
+            }
+            let input = try Self.createInput(body.object)
+            guard let key else {
+                let person = try await self.create(tenant: tenant, input, logger: context.logger)
+                return try Self.response(.created, person, location: Self.location(tenant, person))
+            }
+            let hash = IdempotencyStore.hash(operation: "people.create", body: body.bytes)
+            switch try await self.idempotency.begin(tenant: tenant, key: key, operation: "people.create", requestHash: hash, logger: context.logger) {
+            case .replay(let status, let stored):
+                let person = try JSONDecoder().decode(Resource.self, from: Data(stored))
+                return Response(
+                    status: HTTPResponse.Status(code: status),
+                    headers: [
+                        .contentType: "application/json", .eTag: "\"v\(person.version)\"",
+                        .location: "/v1/tenants/\(tenant)/people/\(person.id)",
+                    ],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: stored))
+                )
+            case .conflict:
+                throw Problem(
+                    slug: "idempotency-key-reused",
+                    title: "Idempotency key reused",
+                    status: .unprocessableContent,
+                    detail: "this Idempotency-Key was used with another request"
+                )
+            case .inProgress:
+                throw Problem(
+                    slug: "idempotency-in-progress",
+                    title: "Request in progress",
+                    status: .conflict,
+                    detail: "a request with this Idempotency-Key is still being processed; retry shortly"
+                )
+            case .proceed:
+                do {
+                    let person = try await self.create(tenant: tenant, input, logger: context.logger)
+                    let body = Array(buffer: try Self.json(Resource(person)))
+                    try await self.idempotency.complete(tenant: tenant, key: key, status: 201, body: body, logger: context.logger)
+                    return try Self.response(.created, person, location: Self.location(tenant, person))
+                } catch {
+                    try? await self.idempotency.abandon(tenant: tenant, key: key, logger: context.logger)
+                    throw error
+                }
+            }
+        }
+        people.get(":person") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let person = try await self.find(tenant, context)
+            if request.headers[.ifNoneMatch] == Self.etag(person) {
+                return Response(status: .notModified, headers: [.eTag: Self.etag(person)])
+            }
+            return try Self.response(.ok, person)
+        }
+        people.patch(":person") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let person = try await self.find(tenant, context)
+            guard let ifMatch = request.headers[.ifMatch] else {
+                throw Problem(
+                    slug: "precondition-required",
+                    title: "Precondition required",
+                    status: .preconditionRequired,
+                    detail: "send If-Match with the ETag of the person you read"
+                )
+            }
+            guard ifMatch.hasPrefix("\"v"), ifMatch.hasSuffix("\""), let version = Int(ifMatch.dropFirst(2).dropLast()) else {
+                throw Self.stale(current: person)
+            }
+            let patch = try Self.patch(try await Self.jsonBody(request).object)
+            do {
+                let updated = try await self.store.update(
+                    tenant: tenant,
+                    id: person.id,
+                    expectedVersion: version,
+                    change: patch,
+                    logger: context.logger
+                )
+                return try Self.response(.ok, updated)
+            } catch PeopleStoreError.versionMismatch {
+                throw Self.stale(current: person)
+            } catch PeopleStoreError.emailTaken {
+                throw Self.emailTaken
+            } catch PeopleStoreError.erased {
+                throw Problem(slug: "erased", title: "Erased", status: .conflict, detail: "this person was erased and cannot be changed")
+            }
+        }
+        people.delete(":person") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityErase)
+            let person = try await self.find(tenant, context)
+            let erased = try await self.store.erase(tenant: tenant, id: person.id, logger: context.logger)
+            // After the commit; a failure answers 503 and a retry (idempotent) publishes again with
+            // the same event id, which JetStream and the audit log store once.
+            do {
+                try await self.bus.publish(
+                    PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
+                    tenant: tenant,
+                    subject: "person/\(erased.id.lowercasedString)",
+                    id: PeopleStore.erasureEventID(tenant: tenant, person: erased.id),
+                    context: EventContext(person: erased.id)
+                )
+            } catch {
+                context.logger.error("person erased but the event was not published", metadata: ["error.type": "\(error)"])
+                throw Problem.unavailable("the erasure is stored but could not be announced; retry the request")
+            }
+            return Response(status: .noContent)
+        }
+    }
+
+    func find(_ tenant: TenantID, _ context: BasicRequestContext) async throws -> Person {
+        guard let id = context.parameters.get("person").flatMap(UUID.init(uuidString:)),
+            let person = try await self.store.get(tenant: tenant, id: id, logger: context.logger)
+        else { throw Problem.notFound("no such person") }
+        return person
+    }
+
+    func create(tenant: TenantID, _ input: PersonInput, logger: Logger) async throws -> Person {
+        do {
+            return try await self.store.create(tenant: tenant, input, logger: logger)
+        } catch PeopleStoreError.emailTaken {
+            throw Self.emailTaken
+        }
+    }
+
+    static func location(_ tenant: TenantID, _ person: Person) -> String { "/v1/tenants/\(tenant)/people/\(person.id.lowercasedString)" }
+
+    static let emailTaken = Problem(
+        slug: "conflict",
+        title: "Conflict",
+        status: .conflict,
+        detail: "another person of this tenant has this e-mail address",
+        errors: [.init(field: "email", message: "is already used in this tenant")]
+    )
+
+    static func stale(current: Person) -> Problem {
+        Problem(
+            slug: "precondition-failed",
+            title: "Precondition failed",
+            status: .preconditionFailed,
+            detail: "the person changed since you read it (now \(Self.etag(current))); read it again"
+        )
+    }
+
+    /// The request body as JSON object, checked for type and size.
+    static func jsonBody(_ request: Request) async throws -> (object: [String: Any], bytes: [UInt8]) {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" || type == "application/merge-patch+json" else {
+            throw Problem(
+                slug: "unsupported-media-type",
+                title: "Unsupported media type",
+                status: .unsupportedMediaType,
+                detail: "send application/json"
+            )
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
+        let bytes = Array(buffer: buffer)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw Problem.badRequest("the body is not a JSON object")
+        }
+        return (object, bytes)
+    }
+
+    static func createInput(_ object: [String: Any]) throws -> PersonInput {
+        var errors: [Problem.FieldError] = []
+        let kind = (object["kind"] as? String).flatMap(Person.Kind.init(rawValue:))
+        if kind == nil { errors.append(.init(field: "kind", message: "is required: resident, staff or guest")) }
+        let name = object["displayName"] as? String
+        if name == nil { errors.append(.init(field: "displayName", message: "is required")) }
+        let email = try Self.optionalString(object, "email", &errors)
+        let phone = try Self.optionalString(object, "phone", &errors)
+        let staffRole = try Self.optionalString(object, "staffRole", &errors)
+        for (field, message) in PersonInput.problems(displayName: name, email: email ?? nil, phone: phone ?? nil) {
+            errors.append(.init(field: field, message: message))
+        }
+        if let role = staffRole ?? nil {
+            if kind != .staff {
+                errors.append(.init(field: "staffRole", message: "is for staff only"))
+            } else if !PersonInput.staffRoles.contains(role) {
+                errors.append(.init(field: "staffRole", message: "must be tenant-admin, property-manager or staff"))
+            }
+        }
+        for key in object.keys where !Self.fields.contains(key) {
+            errors.append(.init(field: key, message: "is not a field of a person"))
+        }
+        guard errors.isEmpty, let kind, let name else { throw Problem.badRequest("invalid person", errors: errors) }
+        return PersonInput(
+            kind: kind,
+            displayName: name.trimmingCharacters(in: .whitespacesAndNewlines),
+            email: (email ?? nil)?.lowercased(),
+            phone: phone ?? nil,
+            staffRole: staffRole ?? nil
+        )
+    }
+
+    static let fields: Set<String> = ["kind", "displayName", "email", "phone", "staffRole"]
+
+    /// A JSON merge patch (RFC 7396) of a person: absent keys stay, `null` clears e-mail or phone.
+    static func patch(_ object: [String: Any]) throws -> @Sendable (inout PersonInput) -> Void {
+        var errors: [Problem.FieldError] = []
+        var kind: Person.Kind?
+        if let value = object["kind"] {
+            kind = (value as? String).flatMap(Person.Kind.init(rawValue:))
+            if kind == nil { errors.append(.init(field: "kind", message: "must be resident, staff or guest")) }
+        }
+        var name: String?
+        if let value = object["displayName"] {
+            name = value as? String
+            if name == nil { errors.append(.init(field: "displayName", message: "must be a string")) }
+        }
+        let email = try Self.optionalString(object, "email", &errors)
+        let phone = try Self.optionalString(object, "phone", &errors)
+        let staffRole = try Self.optionalString(object, "staffRole", &errors)
+        for (field, message) in PersonInput.problems(displayName: name, email: email ?? nil, phone: phone ?? nil) {
+            errors.append(.init(field: field, message: message))
+        }
+        if let role = staffRole ?? nil, !PersonInput.staffRoles.contains(role) {
+            errors.append(.init(field: "staffRole", message: "must be tenant-admin, property-manager or staff"))
+        }
+        for key in object.keys where !Self.fields.contains(key) {
+            errors.append(.init(field: key, message: "is not a field of a person"))
+        }
+        if !errors.isEmpty { throw Problem.badRequest("invalid patch", errors: errors) }
+        let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let newKind = kind
+        return { input in
+            if let newKind { input.kind = newKind }
+            if let trimmed { input.displayName = trimmed }
+            if let email { input.email = email?.lowercased() }
+            if let phone { input.phone = phone }
+            if let staffRole { input.staffRole = staffRole }
+        }
+    }
+
+    /// `nil`: absent; `.some(nil)`: JSON null; `.some(text)`: a string. Anything else is an error.
+    static func optionalString(_ object: [String: Any], _ key: String, _ errors: inout [Problem.FieldError]) throws -> String?? {
+        guard let value = object[key] else { return nil }
+        if value is NSNull { return .some(nil) }
+        guard let text = value as? String else {
+            errors.append(.init(field: key, message: "must be a string or null"))
+            return nil
+        }
+        return .some(text)
+    }
+}

@@ -1,0 +1,295 @@
+import Crypto
+package import Foundation
+package import GatehouseWire
+package import Logging
+package import PostgresNIO
+import ServiceKit
+
+/// A person of a tenant: resident, staff or guest.
+package struct Person: Sendable, Hashable, Codable {
+    package enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case resident, staff, guest
+    }
+
+    package var id: UUID
+    package var kind: Kind
+    package var displayName: String
+    package var email: String?
+    package var phone: String?
+    /// For staff: `tenant-admin`, `property-manager` or `staff` (the role their logins carry).
+    package var staffRole: String?
+    /// Set once the person's personal data was erased.
+    package var erasedAt: Date?
+    /// Increases with every change; the HTTP `ETag` is `"v<version>"`.
+    package var version: Int
+    package var createdAt: Date
+    package var updatedAt: Date
+}
+
+/// The fields a client may set, validated.
+package struct PersonInput: Sendable, Hashable {
+    package var kind: Person.Kind
+    package var displayName: String
+    package var email: String?
+    package var phone: String?
+    package var staffRole: String?
+
+    /// The roles staff may hold.
+    package static let staffRoles = ["tenant-admin", "property-manager", "staff"]
+
+    package init(kind: Person.Kind, displayName: String, email: String? = nil, phone: String? = nil, staffRole: String? = nil) {
+        self.kind = kind
+        self.displayName = displayName
+        self.email = email
+        self.phone = phone
+        self.staffRole = staffRole
+    }
+
+    /// Limits (docs/operations.md).
+    package static let maxNameLength = 200
+    package static let maxEmailLength = 254
+    package static let maxPhoneLength = 32
+
+    /// Every problem with the fields, by name; empty when valid.
+    package static func problems(displayName: String?, email: String?, phone: String?) -> [(field: String, message: String)] {
+        var problems: [(String, String)] = []
+        if let displayName {
+            let trimmed = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || trimmed.count > Self.maxNameLength {
+                problems.append(("displayName", "must be 1…\(Self.maxNameLength) characters"))
+            } else if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                problems.append(("displayName", "must not contain control characters"))
+            }
+        }
+        if let email {
+            let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+            if email.utf8.count > Self.maxEmailLength || parts.count != 2 || parts[0].isEmpty || !parts[1].contains(".")
+                || email.contains(where: { $0.isWhitespace || $0.isNewline }) || email.containsControlCharacters || parts[1].hasPrefix(".")
+                || parts[1].hasSuffix(".")
+            {
+                problems.append(("email", "must be an e-mail address of at most \(Self.maxEmailLength) bytes"))
+            }
+        }
+        if let phone {
+            let allowed = Set("+0123456789 ()-./")
+            if phone.isEmpty || phone.count > Self.maxPhoneLength || !phone.allSatisfy({ allowed.contains($0) })
+                || phone.filter(\.isNumber).count < 3
+            {
+                problems.append(("phone", "must be a phone number of at most \(Self.maxPhoneLength) characters (digits, spaces, + ( ) - . /)"))
+            }
+        }
+        return problems
+    }
+}
+
+/// Why a write did not happen.
+package enum PeopleStoreError: Error, Hashable {
+    case notFound
+    case versionMismatch(current: Int)
+    case emailTaken
+    case erased
+}
+
+/// People in the identity schema; every query is scoped to the tenant.
+package struct PeopleStore: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    /// `values`, then the e-mail, phone and staff role (NULL when absent), then `trailing`.
+    static func bindings(_ values: [any PostgresDynamicTypeEncodable], _ input: PersonInput, _ trailing: Int? = nil) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: values.count + 4)
+        for value in values { binds.append(value) }
+        for text in [input.email, input.phone, input.kind == .staff ? input.staffRole : nil] {
+            if let text { binds.append(text) } else { binds.appendNull() }
+        }
+        if let trailing { binds.append(trailing) }
+        return binds
+    }
+
+    static let columns = "id, kind, display_name, email, phone, staff_role, erased_at, version, created_at, updated_at"
+
+    static func person(_ row: PostgresRow) throws -> Person {
+        let (id, kind, name, email, phone, staffRole, erasedAt, version, created, updated) = try row.decode(
+            (UUID, String, String, String?, String?, String?, Date?, Int, Date, Date).self
+        )
+        return Person(
+            id: id,
+            kind: Person.Kind(rawValue: kind) ?? .resident,
+            displayName: name,
+            email: email,
+            phone: phone,
+            staffRole: staffRole,
+            erasedAt: erasedAt,
+            version: version,
+            createdAt: created,
+            updatedAt: updated
+        )
+    }
+
+    /// A page in id order after `after`, optionally of one kind.
+    package func list(tenant: TenantID, kind: Person.Kind?, after: UUID?, limit: Int, logger: Logger) async throws -> [Person] {
+        var binds = PostgresBindings(tenant.rawValue)
+        var conditions = ["tenant_id = $1"]
+        if let kind {
+            binds.append(kind.rawValue)
+            conditions.append("kind = $\(binds.count)")
+        }
+        if let after {
+            binds.append(after)
+            conditions.append("id > $\(binds.count)")
+        }
+        var people: [Person] = []
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.columns) FROM \(self.schema).people WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY id LIMIT \(max(1, min(limit, 501)))
+                    """,
+                binds: binds
+            ),
+            logger: logger
+        ) {
+            people.append(try Self.person(row))
+        }
+        return people
+    }
+
+    package func get(tenant: TenantID, id: UUID, logger: Logger) async throws -> Person? {
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).people WHERE tenant_id = $1 AND id = $2",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ) {
+            return try Self.person(row)
+        }
+        return nil
+    }
+
+    package func create(tenant: TenantID, _ input: PersonInput, logger: Logger) async throws -> Person {
+        do {
+            for try await row in try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(self.schema).people (id, tenant_id, kind, display_name, email, phone, staff_role)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
+                        """,
+                    binds: Self.bindings([UUID(), tenant.rawValue, input.kind.rawValue, input.displayName], input)
+                ),
+                logger: logger
+            ) {
+                return try Self.person(row)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw PeopleStoreError.emailTaken
+        }
+        throw StoreInvariantViolated(message: "insert of a person returned no row")
+    }
+
+    /// Applies `change` when the stored version is `expectedVersion`.
+    package func update(
+        tenant: TenantID,
+        id: UUID,
+        expectedVersion: Int,
+        change: @Sendable (inout PersonInput) -> Void,
+        logger: Logger
+    ) async throws -> Person {
+        guard let current = try await self.get(tenant: tenant, id: id, logger: logger) else { throw PeopleStoreError.notFound }
+        guard current.erasedAt == nil else { throw PeopleStoreError.erased }
+        guard current.version == expectedVersion else { throw PeopleStoreError.versionMismatch(current: current.version) }
+        var input = PersonInput(
+            kind: current.kind,
+            displayName: current.displayName,
+            email: current.email,
+            phone: current.phone,
+            staffRole: current.staffRole
+        )
+        change(&input)
+        do {
+            for try await row in try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).people SET kind = $3, display_name = $4, email = $5, phone = $6, staff_role = $7,
+                            version = version + 1, updated_at = now()
+                        WHERE tenant_id = $1 AND id = $2 AND version = $8 AND erased_at IS NULL
+                        RETURNING \(Self.columns)
+                        """,
+                    binds: Self.bindings([tenant.rawValue, id, input.kind.rawValue, input.displayName], input, expectedVersion)
+                ),
+                logger: logger
+            ) {
+                return try Self.person(row)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw PeopleStoreError.emailTaken
+        }
+        // Changed between the read and the write.
+        let latest = try await self.get(tenant: tenant, id: id, logger: logger)
+        throw PeopleStoreError.versionMismatch(current: latest?.version ?? expectedVersion)
+    }
+
+    /// Erases the person's personal data (name, e-mail, phone, residences) in one transaction; the
+    /// id stays. Returns the erased person, also when they were erased before (idempotent).
+    package func erase(tenant: TenantID, id: UUID, logger: Logger) async throws -> Person {
+        do {
+            return try await self.eraseInTransaction(tenant: tenant, id: id, logger: logger)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
+    private func eraseInTransaction(tenant: TenantID, id: UUID, logger: Logger) async throws -> Person {
+        try await self.client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "DELETE FROM \(self.schema).unit_residents WHERE tenant_id = $1 AND person_id = $2",
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            )
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        "UPDATE \(self.schema).refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL",
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            )
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).people SET display_name = 'Erased person', email = NULL, phone = NULL,
+                            password_hash = NULL, staff_role = NULL, site_ids = '{}', building_ids = '{}',
+                            erased_at = COALESCE(erased_at, now()), version = version + CASE WHEN erased_at IS NULL THEN 1 ELSE 0 END,
+                            updated_at = now()
+                        WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            ) {
+                return try Self.person(row)
+            }
+            throw PeopleStoreError.notFound
+        }
+    }
+
+    /// The id of the erasure event for a person: the same on every retry, so the event is stored once.
+    package static func erasureEventID(tenant: TenantID, person: UUID) -> UUID {
+        var bytes = Array(SHA256.hash(data: Array("identity.person_erased|\(tenant)|\(person.lowercasedString)".utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50  // version 5 layout (name-based)
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            )
+        )
+    }
+}

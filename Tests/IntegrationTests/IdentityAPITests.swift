@@ -1,0 +1,372 @@
+import AuditService
+import Configuration
+import Foundation
+import GatehouseAuth
+import GatehouseNATS
+import GatehouseWire
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import IdentityService
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceKit
+import ServiceKitTesting
+import Testing
+
+/// Identity's people API over HTTP, against real PostgreSQL and NATS (JetStream).
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_URL"), "run through make test"),
+    .timeLimit(.minutes(2))
+)
+struct IdentityAPITests {
+    let logger = Logger(label: "test")
+    let signer = try! TokenSigner(seed: Array(repeating: 43, count: 32))
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var body: String
+        var headers: HTTPFields
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(self.body.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    func token(_ role: Role, tenant: TenantID) throws -> String {
+        try self.signer.sign(AccessClaims(subject: "test", tenant: tenant, role: role))
+    }
+
+    /// A tenant, the API on a test router, and a NATS client whose JetStream holds the events stream.
+    func withAPI(_ body: @Sendable (TenantID, NATSClient, PostgresClient, any TestClientProtocol) async throws -> Void) async throws {
+        try await withNATSClient(try TestEnvironment.natsURL) { nats in
+            try await nats.jetStream.ensureStream(EventStream.configuration())
+            try await withTestPostgres { postgres in
+                try await MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations).run(
+                    on: postgres,
+                    logger: self.logger
+                )
+                let slug = "api-\(UUID().uuidString.prefix(8).lowercased())"
+                let tenant = try await TenantStore(client: postgres).ensure(slug: slug, name: "API test", logger: self.logger).id
+                let bus = MessageBus(transport: NATSTransport(client: nats), source: EventSource(service: .identity, instance: "test"))
+                let router = Router()
+                router.add(middleware: ProblemMiddleware())
+                let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
+                PeopleAPI(client: postgres, keys: keys, bus: bus).register(on: router)
+                AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
+                try await Application(router: router).test(.router) { client in try await body(tenant, nats, postgres, client) }
+            }
+        }
+    }
+
+    func call(
+        _ client: any TestClientProtocol,
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        token: String?,
+        json: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+            Reply(status: response.status, body: String(buffer: response.body), headers: response.headers)
+        }
+    }
+
+    @Test func everyRouteAnswersEachRoleAsDocumented() async throws {
+        try await self.withAPI { tenant, _, _, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let created = try await self.call(
+                client,
+                .post,
+                "/v1/tenants/\(tenant)/people",
+                token: admin,
+                json: #"{"kind":"resident","displayName":"Ada"}"#
+            )
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"] as? String)
+            let base = "/v1/tenants/\(tenant)/people"
+            let patch = #"{"displayName":"Ada L."}"#
+            // (method, path, body) → expected status per caller below.
+            let routes: [(HTTPRequest.Method, String, String?)] = [
+                (.get, base, nil), (.get, "\(base)/\(id)", nil), (.post, base, #"{"kind":"guest","displayName":"G"}"#),
+                (.patch, "\(base)/\(id)", patch),
+            ]
+            let callers: [(String, String?, [HTTPResponse.Status])] = [
+                ("no token", nil, [.unauthorized, .unauthorized, .unauthorized, .unauthorized]),
+                ("property manager", try self.token(.propertyManager, tenant: tenant), [.ok, .ok, .forbidden, .forbidden]),
+                ("staff", try self.token(.staff, tenant: tenant), [.ok, .ok, .forbidden, .forbidden]),
+                ("resident", try self.token(.resident, tenant: tenant), [.forbidden, .forbidden, .forbidden, .forbidden]),
+                ("guest", try self.token(.guest, tenant: tenant), [.forbidden, .forbidden, .forbidden, .forbidden]),
+                ("integrator", try self.token(.integrator, tenant: tenant), [.forbidden, .forbidden, .forbidden, .forbidden]),
+                ("another tenant's admin", try self.token(.tenantAdmin, tenant: TenantID(UUID())), [.notFound, .notFound, .notFound, .notFound]),
+                ("operator", try self.token(.operatorAdmin, tenant: .operator), [.ok, .ok, .created, .preconditionRequired]),
+            ]
+            for (who, token, statuses) in callers {
+                for ((method, path, body), status) in zip(routes, statuses) {
+                    let reply = try await self.call(client, method, path, token: token, json: body)
+                    #expect(reply.status == status, "\(who) \(method) \(path): \(reply.body.prefix(160))")
+                }
+            }
+            // Erasure is the tenant admin's (and operator's) alone.
+            for token in [try self.token(.propertyManager, tenant: tenant), try self.token(.staff, tenant: tenant)] {
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: token).status == .forbidden)
+            }
+        }
+    }
+
+    @Test func createReadChangeWithETagsIdempotencyAndFieldErrors() async throws {
+        try await self.withAPI { tenant, _, _, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let base = "/v1/tenants/\(tenant)/people"
+            let body = #"{"kind":"resident","displayName":"  Grace Hopper ","email":"Grace@Example.org","phone":"+1 555 0100"}"#
+            let first = try await self.call(client, .post, base, token: admin, json: body, headers: [HTTPField.Name("Idempotency-Key")!: "k-1"])
+            #expect(first.status == .created && first.headers[.eTag] == "\"v1\"")
+            #expect(first.json["displayName"] as? String == "Grace Hopper" && first.json["email"] as? String == "grace@example.org")
+            // The same key and body: the same person again, not a second one.
+            let again = try await self.call(client, .post, base, token: admin, json: body, headers: [HTTPField.Name("Idempotency-Key")!: "k-1"])
+            #expect(again.status == .created && again.json["id"] as? String == first.json["id"] as? String)
+            let reused = try await self.call(
+                client,
+                .post,
+                base,
+                token: admin,
+                json: #"{"kind":"guest","displayName":"Other"}"#,
+                headers: [HTTPField.Name("Idempotency-Key")!: "k-1"]
+            )
+            #expect(reused.status == .unprocessableContent && reused.json["type"] as? String == "urn:gatehouse:problem:idempotency-key-reused")
+            // The e-mail is unique in the tenant.
+            #expect(
+                try await self.call(client, .post, base, token: admin, json: #"{"kind":"staff","displayName":"X","email":"grace@example.org"}"#)
+                    .status == .conflict
+            )
+
+            let id = try #require(first.json["id"] as? String)
+            let read = try await self.call(client, .get, "\(base)/\(id)", token: admin)
+            #expect(read.status == .ok && read.headers[.eTag] == "\"v1\"")
+            #expect(try await self.call(client, .get, "\(base)/\(id)", token: admin, headers: [.ifNoneMatch: "\"v1\""]).status == .notModified)
+            // Changes need the ETag read; a stale one is refused.
+            #expect(try await self.call(client, .patch, "\(base)/\(id)", token: admin, json: #"{"phone":null}"#).status == .preconditionRequired)
+            let changed = try await self.call(
+                client,
+                .patch,
+                "\(base)/\(id)",
+                token: admin,
+                json: #"{"phone":null,"kind":"staff"}"#,
+                headers: [.ifMatch: "\"v1\""]
+            )
+            #expect(
+                changed.status == .ok && changed.headers[.eTag] == "\"v2\"" && changed.json["phone"] == nil
+                    && changed.json["kind"] as? String == "staff"
+            )
+            #expect(
+                try await self.call(client, .patch, "\(base)/\(id)", token: admin, json: #"{"displayName":"Y"}"#, headers: [.ifMatch: "\"v1\""])
+                    .status == .preconditionFailed
+            )
+
+            // Every bad field is named.
+            let bad = try await self.call(
+                client,
+                .post,
+                base,
+                token: admin,
+                json: #"{"kind":"alien","displayName":"","email":"no-at","phone":"call me","extra":1}"#
+            )
+            #expect(bad.status == .badRequest)
+            let fields = Set((bad.json["errors"] as? [[String: String]] ?? []).compactMap { $0["field"] })
+            #expect(fields == ["kind", "displayName", "email", "phone", "extra"])
+            #expect(try await self.call(client, .post, base, token: admin, json: "[1,2]").status == .badRequest)
+            #expect(
+                try await self.call(client, .post, base, token: admin, json: "{}", headers: [.contentType: "text/plain"]).status
+                    == .unsupportedMediaType
+            )
+            let huge = #"{"kind":"guest","displayName":""# + String(repeating: "x", count: 20_000) + #""}"#
+            let tooLarge = try await self.call(client, .post, base, token: admin, json: huge)
+            #expect(tooLarge.status == .contentTooLarge, "\(tooLarge.status) \(tooLarge.body)")
+            #expect(try await self.call(client, .get, "\(base)/not-a-uuid", token: admin).status == .notFound)
+            #expect(try await self.call(client, .get, "\(base)/\(UUID())", token: admin).status == .notFound)
+        }
+    }
+
+    @Test func pagesCoverEveryPersonOnce() async throws {
+        try await self.withAPI { tenant, _, _, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let base = "/v1/tenants/\(tenant)/people"
+            var created: Set<String> = []
+            for index in 0..<12 {
+                let reply = try await self.call(client, .post, base, token: admin, json: #"{"kind":"resident","displayName":"P\#(index)"}"#)
+                created.insert(try #require(reply.json["id"] as? String))
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let reply = try await self.call(client, .get, "\(base)?limit=5" + (cursor.map { "&cursor=\($0)" } ?? ""), token: admin)
+                seen += (reply.json["people"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = reply.json["nextCursor"] as? String
+            } while cursor != nil && seen.count < 100
+            #expect(seen.count == 12 && Set(seen) == created && seen == seen.sorted())
+            #expect(try await self.call(client, .get, "\(base)?limit=0", token: admin).status == .badRequest)
+            #expect(try await self.call(client, .get, "\(base)?cursor=@@", token: admin).status == .badRequest)
+        }
+    }
+
+    @Test func loginsRefreshRotationLockoutAndErasure() async throws {
+        try await self.withAPI { tenant, _, postgres, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let base = "/v1/tenants/\(tenant)/people"
+            var slug = ""
+            for try await value in try await postgres.query("SELECT slug FROM identity.tenants WHERE id = \(tenant.rawValue)", logger: self.logger)
+                .decode(String.self)
+            {
+                slug = value
+            }
+            let created = try await self.call(
+                client,
+                .post,
+                base,
+                token: admin,
+                json: #"{"kind":"staff","displayName":"Ops","email":"ops@example.org","staffRole":"tenant-admin"}"#
+            )
+            #expect(created.status == .created && created.json["staffRole"] as? String == "tenant-admin")
+            let id = try #require(created.json["id"] as? String)
+            let password = "correct horse battery staple"
+            #expect(try await self.call(client, .put, "\(base)/\(id)/password", token: admin, json: #"{"password":"short"}"#).status == .badRequest)
+            #expect(
+                try await self.call(client, .put, "\(base)/\(id)/password", token: admin, json: #"{"password":"\#(password)"}"#).status == .noContent
+            )
+            // Someone else's token may not set it; the person's own may.
+            let other = try self.signer.sign(AccessClaims(subject: UUID().lowercasedString, tenant: tenant, role: .resident))
+            #expect(
+                try await self.call(client, .put, "\(base)/\(id)/password", token: other, json: #"{"password":"\#(password)"}"#).status == .forbidden
+            )
+
+            func login(_ secret: String, email: String = "ops@example.org") async throws -> Reply {
+                try await self.call(
+                    client,
+                    .post,
+                    "/v1/auth/login",
+                    token: nil,
+                    json: #"{"tenant":"\#(slug)","email":"\#(email)","password":"\#(secret)"}"#
+                )
+            }
+            #expect(try await login("wrong password!").json["type"] as? String == "urn:gatehouse:problem:invalid-credentials")
+            #expect(try await login(password, email: "nobody@example.org").status == .unauthorized)
+            let session = try await login(password)
+            #expect(session.status == .ok && session.headers[.cacheControl] == "no-store")
+            let access = try #require(session.json["accessToken"] as? String)
+            let principal = try TokenVerifier(keySet: JWKS(keys: [self.signer.publicJWK])).verify(access)
+            #expect(principal.role == .tenantAdmin && principal.claims.sub == id && principal.claims.tid == tenant)
+            #expect(try await self.call(client, .get, base, token: access).status == .ok)
+
+            // Refresh tokens rotate; presenting a used one revokes the whole family.
+            let first = try #require(session.json["refreshToken"] as? String)
+            let refreshed = try await self.call(client, .post, "/v1/auth/refresh", token: nil, json: #"{"refreshToken":"\#(first)"}"#)
+            let second = try #require(refreshed.json["refreshToken"] as? String)
+            #expect(refreshed.status == .ok && second != first)
+            #expect(
+                try await self.call(client, .post, "/v1/auth/refresh", token: nil, json: #"{"refreshToken":"\#(first)"}"#).status == .unauthorized
+            )
+            #expect(
+                try await self.call(client, .post, "/v1/auth/refresh", token: nil, json: #"{"refreshToken":"\#(second)"}"#).status == .unauthorized
+            )
+            // Logout ends a session.
+            let third = try #require(try await login(password).json["refreshToken"] as? String)
+            #expect(try await self.call(client, .post, "/v1/auth/logout", token: nil, json: #"{"refreshToken":"\#(third)"}"#).status == .noContent)
+            #expect(
+                try await self.call(client, .post, "/v1/auth/refresh", token: nil, json: #"{"refreshToken":"\#(third)"}"#).status == .unauthorized
+            )
+
+            // Five failures are free; the sixth locks the account, and then even the right password is refused.
+            for _ in 0..<6 { #expect(try await login("not the password").status == .unauthorized) }
+            #expect(try await login(password).status == .unauthorized)
+            var locked: Date?
+            for try await value in try await postgres.query(
+                "SELECT locked_until FROM identity.people WHERE id = \(UUID(uuidString: id)!)",
+                logger: self.logger
+            ).decode(Date?.self) {
+                locked = value
+            }
+            #expect(locked.map { $0 > Date() } == true)
+
+            // An erased person cannot log in at all.
+            try await postgres.query(
+                "UPDATE identity.people SET locked_until = NULL, failed_logins = 0 WHERE id = \(UUID(uuidString: id)!)",
+                logger: self.logger
+            )
+            #expect(try await login(password).status == .ok)
+            #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)
+            #expect(try await login(password).status == .unauthorized)
+        }
+    }
+
+    /// Erasure end to end: identity erases and announces it on JetStream; the audit service, reading
+    /// the stream, destroys the person's key, and their audit records become pseudonymous.
+    @Test func erasureReachesTheAuditLogThroughJetStream() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let base = "/v1/tenants/\(tenant)/people"
+            let created = try await self.call(
+                client,
+                .post,
+                base,
+                token: admin,
+                json: #"{"kind":"resident","displayName":"Zoë","email":"zoe@example.org"}"#
+            )
+            let id = try #require((created.json["id"] as? String).flatMap(UUID.init(uuidString:)))
+
+            // The audit service, on this tenant's events.
+            let schema = "audit_erasure_e2e"
+            try await postgres.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: self.logger)
+            try await MigrationRunner(schema: schema, migrations: AuditService.migrations).run(on: postgres, logger: self.logger)
+            let config = ConfigReader(provider: InMemoryProvider(values: [:]))
+            let bus = MessageBus(transport: NATSTransport(client: nats), source: EventSource(service: .access, instance: "test"))
+            let resources = ServiceResources(
+                configuration: try ServiceConfiguration(service: .audit, config: config),
+                config: config,
+                logger: self.logger,
+                bus: bus,
+                nats: nats,
+                postgres: postgres
+            )
+            var configuration = AuditIngestor.Configuration()
+            configuration.consumer = "audit-erasure-\(UUID().uuidString.prefix(8))"
+            configuration.filterSubject = Subjects.events(of: tenant)
+            let ingestor = AuditIngestor(resources: resources, configuration: configuration, schema: schema)
+            let reader = AuditReader(client: postgres, schema: schema, keyring: configuration.keyring)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await ingestor.run() }
+                defer { group.cancelAll() }
+                // An access event about her, with personal data in `data`.
+                try await bus.publish(EventProbe(run: "Zoë at the front door", number: 1), tenant: tenant, context: EventContext(person: id))
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        let page = try await reader.records(AuditFilter(tenant: tenant, person: id), logger: self.logger)
+                        return page.records.first?.event.map { String(decoding: $0, as: UTF8.self).contains("Zoë") } == true
+                    }
+                )
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)  // idempotent
+                let erased = try await self.call(client, .get, "\(base)/\(id)", token: admin)
+                #expect(
+                    erased.json["erased"] as? Bool == true && erased.json["email"] == nil && erased.json["displayName"] as? String == "Erased person"
+                )
+                #expect(
+                    try await self.call(client, .patch, "\(base)/\(id)", token: admin, json: #"{"displayName":"Z"}"#, headers: [.ifMatch: "\"v2\""])
+                        .status == .conflict
+                )
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        let page = try await reader.records(AuditFilter(tenant: tenant, person: id), logger: self.logger)
+                        let probe = page.records.first { $0.eventType == EventProbe.eventType.type }
+                        return probe?.erased == true && probe?.event == nil
+                            && page.records.filter { $0.eventType == PersonErased.eventType.type }.count == 1
+                    },
+                    "the audit log did not shred the erased person's records"
+                )
+                let report = try await ChainVerifier(client: postgres, schema: schema).verify(tenant: tenant, logger: self.logger)
+                #expect(report.isValid)
+            }
+        }
+    }
+}
