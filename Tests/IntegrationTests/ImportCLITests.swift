@@ -1,4 +1,7 @@
 import Foundation
+import IdentityService
+import Logging
+import PostgresNIO
 import ServiceKitTesting
 import Testing
 
@@ -76,4 +79,33 @@ func runGatehouse(_ arguments: [String]) throws -> (status: Int32, output: Strin
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+extension ImportCLITests {
+    /// `make up`'s seed: idempotent, and its admin login works.
+    @Test func demoSeedIsIdempotentAndItsAdminCanLogIn() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())")
+        let out = directory.appendingPathComponent("demo.json").path
+        let first = try self.gatehouse(["demo", "seed", "--out", out])
+        #expect(first.status == 0)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        let again = try self.gatehouse(["demo", "seed", "--out", out])
+        #expect(again.status == 0)
+        let repeated = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        #expect((summary["tenant"] as? [String: Any])?["id"] as? String == (repeated["tenant"] as? [String: Any])?["id"] as? String)
+        let admin = try #require(repeated["admin"] as? [String: String])
+        #expect(admin["email"] == "admin@demo.gatehouse.test" && (admin["password"]?.count ?? 0) >= 12)
+        #expect(repeated["auditRetentionDays"] as? Int == 60)
+        try await withTestPostgres { client in
+            var hash: String?
+            for try await value in try await client.query(
+                "SELECT password_hash FROM identity.people WHERE email = 'admin@demo.gatehouse.test' AND staff_role = 'tenant-admin'",
+                logger: Logger(label: "test")
+            ).decode(String?.self) {
+                hash = value
+            }
+            let stored = try #require(hash)
+            #expect(await PasswordHasher().verify(admin["password"] ?? "", encoded: stored))
+        }
+    }
 }

@@ -45,6 +45,40 @@ struct DemoCommand: AsyncParsableCommand {
             return lines.joined(separator: "\n") + "\n"
         }
 
+        static let adminEmail = "admin@demo.gatehouse.test"
+
+        /// The demo's tenant admin, with a password made once and kept in `.gatehouse/secrets/demo-admin.password`
+        /// (this is a local demo: the password is also written to the summary, for the tour).
+        static func ensureAdmin(tenant: TenantID, client: PostgresClient, logger: Logger) async throws -> DemoSummary.Login {
+            let file = ".gatehouse/secrets/demo-admin.password"
+            var password = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if password.count < PasswordHasher.minimumLength {
+                var generator = SystemRandomNumberGenerator()
+                let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+                password = String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+                try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
+                _ = FileManager.default.createFile(atPath: file, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+            }
+            let people = PeopleStore(client: client)
+            var id: UUID?
+            for try await value in try await client.query(
+                "SELECT id FROM identity.people WHERE tenant_id = \(tenant.rawValue) AND email = \(Self.adminEmail)",
+                logger: logger
+            ).decode(UUID.self) {
+                id = value
+            }
+            if id == nil {
+                id = try await people.create(
+                    tenant: tenant,
+                    PersonInput(kind: .staff, displayName: "Demo Admin", email: Self.adminEmail, staffRole: "tenant-admin"),
+                    logger: logger
+                ).id
+            }
+            let hash = try await PasswordHasher().hash(password)
+            _ = try await AuthStore(client: client).setPassword(tenant: tenant, person: id!, hash: hash, logger: logger)
+            return DemoSummary.Login(personId: id!.lowercasedString, tenant: Self.slug, email: Self.adminEmail, password: password)
+        }
+
         func run() async throws {
             let out = self.out
             let summary = try await self.database.withClient { client, logger in
@@ -63,6 +97,7 @@ struct DemoCommand: AsyncParsableCommand {
                 )
                 let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
+                let admin = try await Self.ensureAdmin(tenant: tenant.id, client: client, logger: logger)
                 try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: logger)
                 try await client.query(
                     """
@@ -76,7 +111,8 @@ struct DemoCommand: AsyncParsableCommand {
                     site: .init(id: site.id.uuidString.lowercased(), name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain),
                     units: (101...110).map(String.init),
                     created: result.units.created + result.people.created,
-                    auditRetentionDays: Self.auditRetentionDays
+                    auditRetentionDays: Self.auditRetentionDays,
+                    admin: admin
                 )
             }
             let encoder = JSONEncoder()
@@ -114,4 +150,13 @@ struct DemoSummary: Codable, Sendable {
     var created: Int
     /// Days the demo tenant's audit records are kept.
     var auditRetentionDays: Int
+    /// The demo tenant admin's login (`POST /v1/auth/login` on identity).
+    var admin: Login
+
+    struct Login: Codable, Sendable {
+        var personId: String
+        var tenant: String
+        var email: String
+        var password: String
+    }
 }
