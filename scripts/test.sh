@@ -65,7 +65,7 @@ export GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATE
 GATEHOUSE_HTTP_PORT=$ST_PORT GATEHOUSE_NATS_SERVERS="$NATS_URL" GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-schemathesis \
   "$BIN/identity" >"$T/identity-schemathesis.log" 2>&1 &
 ID_PID=$!
-trap 'kill $ID_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $ID_PID 2>/dev/null || true; cleanup' EXIT
 wait_http "http://127.0.0.1:$ST_PORT/health/ready" 60 || { tail -20 "$T/identity-schemathesis.log" >&2; die "identity did not start"; }
 ST_TENANT="$("$BIN/gatehouse" tenants ensure --slug schemathesis --name Schemathesis | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 ST_TOKEN="$("$BIN/gatehouse" token issue --tenant "$ST_TENANT" --role tenant-admin --minutes 60)"

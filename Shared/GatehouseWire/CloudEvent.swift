@@ -158,52 +158,58 @@ public struct CloudEvent<Payload: GatehouseEventData>: Codable, Sendable, Hashab
     /// The NATS subject this event is published on.
     public var natsSubject: String { Subjects.event(Payload.eventType, tenant: self.tenantid) }
 
+    /// The attributes without the payload.
+    public var header: CloudEventHeader {
+        CloudEventHeader(
+            specversion: self.specversion,
+            id: self.id,
+            source: self.source,
+            type: self.type,
+            time: self.time,
+            subject: self.subject,
+            datacontenttype: self.datacontenttype,
+            tenantid: self.tenantid,
+            traceparent: self.traceparent,
+            context: self.context
+        )
+    }
+
     public func encode(to encoder: any Encoder) throws {
+        try self.header.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.specversion, forKey: .specversion)
-        try container.encode(self.id.lowercasedString, forKey: .id)
-        try container.encode(self.source, forKey: .source)
-        try container.encode(self.type, forKey: .type)
-        try container.encode(self.time, forKey: .time)
-        try container.encodeIfPresent(self.subject, forKey: .subject)
-        try container.encode(self.datacontenttype, forKey: .datacontenttype)
-        try container.encode(self.tenantid, forKey: .tenantid)
-        try container.encodeIfPresent(self.traceparent, forKey: .traceparent)
-        try self.context.encode(to: encoder)
         try container.encode(self.data, forKey: .data)
     }
 
     public init(from decoder: any Decoder) throws {
+        let header = try CloudEventHeader(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.specversion = try container.decode(String.self, forKey: .specversion)
-        guard self.specversion == "1.0" else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .specversion,
-                in: container,
-                debugDescription: "unsupported CloudEvents specversion"
+        guard header.specversion == "1.0" else {
+            throw DecodingError.dataCorruptedError(forKey: .data, in: container, debugDescription: "unsupported CloudEvents specversion")
+        }
+        guard header.type == Payload.eventType.type else {
+            throw DecodingError.dataCorruptedError(forKey: .data, in: container, debugDescription: "expected type \(Payload.eventType.type)")
+        }
+        guard let contentType = header.datacontenttype else {
+            throw DecodingError.keyNotFound(
+                CloudEventHeader.CodingKeys.datacontenttype,
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "datacontenttype is required")
             )
         }
-        self.id = try container.decode(UUID.self, forKey: .id)
-        self.source = try container.decode(String.self, forKey: .source)
-        self.type = try container.decode(String.self, forKey: .type)
-        guard self.type == Payload.eventType.type else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .type,
-                in: container,
-                debugDescription: "expected type \(Payload.eventType.type)"
-            )
-        }
-        self.time = try container.decode(Date.self, forKey: .time)
-        self.subject = try container.decodeIfPresent(String.self, forKey: .subject)
-        self.datacontenttype = try container.decode(String.self, forKey: .datacontenttype)
-        self.tenantid = try container.decode(TenantID.self, forKey: .tenantid)
-        self.traceparent = try container.decodeIfPresent(String.self, forKey: .traceparent)
-        self.context = try EventContext(from: decoder)
+        self.specversion = header.specversion
+        self.id = header.id
+        self.source = header.source
+        self.type = header.type
+        self.time = header.time
+        self.subject = header.subject
+        self.datacontenttype = contentType
+        self.tenantid = header.tenantid
+        self.traceparent = header.traceparent
+        self.context = header.context
         self.data = try container.decode(Payload.self, forKey: .data)
     }
 
     enum CodingKeys: String, CodingKey {
-        case specversion, id, source, type, time, subject, datacontenttype, tenantid, traceparent, data
+        case data
     }
 }
 
@@ -220,6 +226,30 @@ public struct CloudEventHeader: Codable, Sendable, Hashable {
     public var tenantid: TenantID
     public var traceparent: String?
     public var context: EventContext
+
+    init(
+        specversion: String,
+        id: UUID,
+        source: String,
+        type: String,
+        time: Date,
+        subject: String?,
+        datacontenttype: String?,
+        tenantid: TenantID,
+        traceparent: String?,
+        context: EventContext
+    ) {
+        self.specversion = specversion
+        self.id = id
+        self.source = source
+        self.type = type
+        self.time = time
+        self.subject = subject
+        self.datacontenttype = datacontenttype
+        self.tenantid = tenantid
+        self.traceparent = traceparent
+        self.context = context
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -137,3 +137,28 @@ extension StringProtocol {
         self.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
+
+extension Request {
+    /// The body as a JSON object, with its bytes: a 415 problem for another content type, 413
+    /// beyond `maxBytes` (through ``ProblemMiddleware``), 400 for anything but a JSON object.
+    public func jsonObject(
+        maxBytes: Int,
+        contentTypes: Set<String> = ["application/json"]
+    ) async throws -> (object: [String: Any], bytes: [UInt8]) {
+        let type = self.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let type, contentTypes.contains(type) else {
+            throw Problem(
+                slug: "unsupported-media-type",
+                title: "Unsupported media type",
+                status: .unsupportedMediaType,
+                detail: "send \(contentTypes.sorted().joined(separator: " or "))"
+            )
+        }
+        var request = self
+        let bytes = Array(buffer: try await request.collectBody(upTo: maxBytes))
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw Problem.badRequest("the body is not a JSON object")
+        }
+        return (object, bytes)
+    }
+}

@@ -289,6 +289,12 @@ struct IdentityAPITests {
             }
             #expect(locked.map { $0 > Date() } == true)
 
+            // Their own data, for them (self token) and a tenant admin; not for others.
+            let own = try await self.call(client, .get, "\(base)/\(id)/export", token: access)
+            #expect(own.status == .ok && own.json["format"] as? String == "gatehouse.person-export.v1")
+            #expect((own.json["person"] as? [String: Any])?["email"] as? String == "ops@example.org")
+            #expect(try await self.call(client, .get, "\(base)/\(id)/export", token: other).status == .forbidden)
+
             // An erased person cannot log in at all.
             try await postgres.query(
                 "UPDATE identity.people SET locked_until = NULL, failed_logins = 0 WHERE id = \(UUID(uuidString: id)!)",

@@ -1,7 +1,10 @@
 import Foundation
+import GatehouseNATS
+import GatehouseWire
 import IdentityService
 import Logging
 import PostgresNIO
+import ServiceKit
 import ServiceKitTesting
 import Testing
 
@@ -107,5 +110,28 @@ extension ImportCLITests {
             let stored = try #require(hash)
             #expect(await PasswordHasher().verify(admin["password"] ?? "", encoded: stored))
         }
+    }
+}
+
+extension ImportCLITests {
+    @Test func peopleExportAndEraseFromTheCLI() async throws {
+        let natsURL = try TestEnvironment.natsURL
+        _ = try await withNATSClient(natsURL) { nats in try await nats.jetStream.ensureStream(EventStream.configuration()) }
+        let slug = "cli-people-\(UUID().uuidString.prefix(6).lowercased())"
+        let person = try await withTestPostgres { client in
+            let tenant = try await TenantStore(client: client).ensure(slug: slug, name: "CLI people", logger: Logger(label: "test"))
+            return try await PeopleStore(client: client).create(
+                tenant: tenant.id,
+                PersonInput(kind: .resident, displayName: "Erin Export", email: "erin@example.org"),
+                logger: Logger(label: "test")
+            )
+        }
+        let export = try self.gatehouse(["people", "export", "--tenant", slug, "--person", person.id.lowercasedString])
+        #expect(export.status == 0 && export.output.contains("erin@example.org") && export.output.contains("gatehouse.person-export.v1"))
+        let erase = try self.gatehouse(["people", "erase", "--tenant", slug, "--person", person.id.lowercasedString, "--nats", natsURL])
+        #expect(erase.status == 0)
+        let after = try self.gatehouse(["people", "export", "--tenant", slug, "--person", person.id.lowercasedString])
+        #expect(after.status == 0 && !after.output.contains("erin@example.org") && after.output.contains(#""erased" : true"#))
+        #expect(try self.gatehouse(["people", "export", "--tenant", slug, "--person", UUID().uuidString]).status != 0)
     }
 }

@@ -134,11 +134,35 @@ package struct AuditIngestor: Service {
         }
         var lastTimedCheckpoint = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let batch: [JetStreamMessage]
+        // The next batch is fetched and classified while the current one is written, so JetStream,
+        // JSON decoding and PostgreSQL work at the same time; acks still follow each commit.
+        let classifier = self.classifier
+        let batchSize = self.configuration.batchSize
+        let fetchWait = self.configuration.fetchWait
+        @Sendable func fetchNext() async -> Result<(batch: [JetStreamMessage], items: [Classified]), any Error> {
             do {
-                batch = try await consumer.fetch(batch: self.configuration.batchSize, timeout: self.configuration.fetchWait)
+                let batch = try await consumer.fetch(batch: batchSize, timeout: fetchWait)
+                return .success(
+                    (batch, batch.map { classifier.classify(natsSubject: $0.subject, payload: $0.payload, streamSequence: $0.streamSequence) })
+                )
             } catch {
+                return .failure(error)
+            }
+        }
+        var prefetched: Result<(batch: [JetStreamMessage], items: [Classified]), any Error>?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let fetched: Result<(batch: [JetStreamMessage], items: [Classified]), any Error>
+            if let prefetched {
+                fetched = prefetched
+            } else {
+                fetched = await fetchNext()
+            }
+            prefetched = nil
+            let batch: [JetStreamMessage]
+            let items: [Classified]
+            switch fetched {
+            case .success(let result): (batch, items) = result
+            case .failure(let error):
                 logger.warning("audit fetch failed", metadata: ["error.type": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
@@ -146,9 +170,7 @@ package struct AuditIngestor: Service {
             }
             guard !batch.isEmpty else { continue }
             logger.debug("audit batch fetched", metadata: ["gatehouse.count": "\(batch.count)"])
-            let items = batch.map {
-                self.classifier.classify(natsSubject: $0.subject, payload: $0.payload, streamSequence: $0.streamSequence)
-            }
+            async let following = fetchNext()
             do {
                 let outcome = try await writer.write(items, timeout: self.configuration.writeTimeout, logger: logger)
                 logger.debug("audit batch committed", metadata: ["gatehouse.recorded": "\(outcome.recorded)"])
@@ -167,6 +189,7 @@ package struct AuditIngestor: Service {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
+            prefetched = await following
         }
     }
 

@@ -80,6 +80,19 @@ package enum IdentityOpenAPI {
                 }
               }
             },
+            "/v1/tenants/{tenant}/people/{person}/export": {
+              "parameters": [{"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/person"}],
+              "get": {
+                "operationId": "exportPerson",
+                "summary": "The person's data as one JSON document (GDPR art. 15/20): for the person or a tenant admin.",
+                "responses": {
+                  "200": {"description": "The export.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PersonExport"}}}},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
+                  "404": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
             "/v1/tenants/{tenant}/people/{person}/password": {
               "parameters": [{"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/person"}],
               "put": {
@@ -265,6 +278,32 @@ package enum IdentityOpenAPI {
                 }
               },
               "StaffRole": {"type": "string", "enum": ["tenant-admin", "property-manager", "staff"]},
+              "PersonExport": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["format", "exportedAt", "tenantId", "person", "residences"],
+                "properties": {
+                  "format": {"const": "gatehouse.person-export.v1"},
+                  "exportedAt": {"type": "string", "format": "date-time"},
+                  "tenantId": {"type": "string", "format": "uuid"},
+                  "person": {"$ref": "#/components/schemas/Person"},
+                  "residences": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "additionalProperties": false,
+                      "required": ["unitId", "dialNumber", "buildingId", "siteId", "role"],
+                      "properties": {
+                        "unitId": {"type": "string", "format": "uuid"},
+                        "dialNumber": {"type": "string"},
+                        "buildingId": {"type": "string", "format": "uuid"},
+                        "siteId": {"type": "string", "format": "uuid"},
+                        "role": {"type": "string", "enum": ["owner", "tenant", "occupant"]}
+                      }
+                    }
+                  }
+                }
+              },
               "Login": {
                 "type": "object",
                 "required": ["tenant", "email", "password"],

@@ -173,6 +173,37 @@ package struct PeopleAPI: Sendable {
             }
             return try Self.response(.ok, person)
         }
+        people.get(":person/export") { request, context in
+            // The person's own data (GDPR art. 15 and 20), for them or whoever may change people.
+            let principal = try self.keys.authenticate(request, logger: context.logger)
+            guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant) else {
+                throw Problem.notFound("no such person")
+            }
+            let person = try await self.find(tenant, context)
+            let isSelf = principal.claims.sub == person.id.lowercasedString && principal.claims.tid == tenant
+            guard isSelf || principal.has(.identityWrite) else { throw Problem.forbidden("only the person or a tenant admin may export their data") }
+            struct Export: Encodable {
+                var format = "gatehouse.person-export.v1"
+                var exportedAt: String
+                var tenantId: String
+                var person: Resource
+                var residences: [Residence]
+            }
+            let export = Export(
+                exportedAt: WireCoding.format(Date()),
+                tenantId: tenant.description,
+                person: Resource(person),
+                residences: try await self.store.residences(tenant: tenant, person: person.id, logger: context.logger)
+            )
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json", .contentDisposition: #"attachment; filename="person-\#(person.id.lowercasedString).json""#,
+                    .cacheControl: "no-store",
+                ],
+                body: ResponseBody(byteBuffer: try Self.json(export))
+            )
+        }
         people.patch(":person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let person = try await self.find(tenant, context)
@@ -263,22 +294,7 @@ package struct PeopleAPI: Sendable {
 
     /// The request body as JSON object, checked for type and size.
     static func jsonBody(_ request: Request) async throws -> (object: [String: Any], bytes: [UInt8]) {
-        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/json" || type == "application/merge-patch+json" else {
-            throw Problem(
-                slug: "unsupported-media-type",
-                title: "Unsupported media type",
-                status: .unsupportedMediaType,
-                detail: "send application/json"
-            )
-        }
-        var request = request
-        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        let bytes = Array(buffer: buffer)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw Problem.badRequest("the body is not a JSON object")
-        }
-        return (object, bytes)
+        try await request.jsonObject(maxBytes: Self.maxBodyBytes, contentTypes: ["application/json", "application/merge-patch+json"])
     }
 
     static func createInput(_ object: [String: Any]) throws -> PersonInput {

@@ -143,20 +143,7 @@ package struct AuthAPI: Sendable {
 
     /// The named string fields of a small JSON body; every missing or non-string one is reported.
     static func fields(_ request: Request, _ names: [String]) async throws -> [String: String] {
-        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/json" else {
-            throw Problem(
-                slug: "unsupported-media-type",
-                title: "Unsupported media type",
-                status: .unsupportedMediaType,
-                detail: "send application/json"
-            )
-        }
-        var request = request
-        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(Array(buffer: buffer))) as? [String: Any] else {
-            throw Problem.badRequest("the body is not a JSON object")
-        }
+        let object = try await request.jsonObject(maxBytes: Self.maxBodyBytes).object
         var values: [String: String] = [:]
         var errors: [Problem.FieldError] = []
         for name in names {

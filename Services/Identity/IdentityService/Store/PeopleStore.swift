@@ -82,6 +82,15 @@ package struct PersonInput: Sendable, Hashable {
     }
 }
 
+/// A person's place in a unit.
+package struct Residence: Sendable, Hashable, Codable {
+    package var unitId: String
+    package var dialNumber: String
+    package var buildingId: String
+    package var siteId: String
+    package var role: String
+}
+
 /// Why a write did not happen.
 package enum PeopleStoreError: Error, Hashable {
     case notFound
@@ -278,6 +287,33 @@ package struct PeopleStore: Sendable {
             }
             throw PeopleStoreError.notFound
         }
+    }
+
+    /// A person's units (for their data export): unit, dial number, building, site and role.
+    package func residences(tenant: TenantID, person: UUID, logger: Logger) async throws -> [Residence] {
+        var residences: [Residence] = []
+        for try await (unit, dial, building, site, role) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT u.id, u.dial_number, u.building_id, u.site_id, r.role FROM \(self.schema).unit_residents r
+                    JOIN \(self.schema).units u ON u.tenant_id = r.tenant_id AND u.id = r.unit_id
+                    WHERE r.tenant_id = $1 AND r.person_id = $2 ORDER BY u.dial_number
+                    """,
+                binds: PostgresBindings(tenant.rawValue, person)
+            ),
+            logger: logger
+        ).decode((UUID, String, UUID, UUID, String).self) {
+            residences.append(
+                Residence(
+                    unitId: unit.lowercasedString,
+                    dialNumber: dial,
+                    buildingId: building.lowercasedString,
+                    siteId: site.lowercasedString,
+                    role: role
+                )
+            )
+        }
+        return residences
     }
 
     /// The id of the erasure event for a person: the same on every retry, so the event is stored once.
