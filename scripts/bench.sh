@@ -109,7 +109,7 @@ with open(sys.argv[2], "a") as f:
     f.write(f"""
 ## Audit chain: write and verify ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
 
-Command: `make bench` (`gatehouse-audit-bench {r['events']}`: {r['events']} events of 4 tenants, batches of 500,
+Command: `make bench` (`gatehouse-audit-bench {r['events']}`: {r['events']} events of 4 tenants, batches of 1,000,
 PostgreSQL 15 with default durability, fsync on; the peer is a plain batched `INSERT … SELECT FROM unnest`
 of the same rows into a table of the same shape, without chain, head locks or duplicate check). Machine:
 {os.cpu_count()} cores, {cpu}. Goals (audit issue): ingest ≥ 20,000 events/s, verification ≥ 500,000 records/s.
@@ -170,7 +170,7 @@ section = f"""
 
 Command: `make bench` ({n} probe events published to the `GATEHOUSE_EVENTS` stream — file storage,
 `sync_interval: always` — then the release `audit` executable started and timed until all {n} are
-committed in PostgreSQL (fsync on): durable pull consumer, batches of 500, one transaction per batch,
+committed in PostgreSQL (fsync on): durable pull consumer, batches of 1,000 (the next fetched while one is written), one transaction per batch,
 ack after commit; the time includes the service's start). Machine: {os.cpu_count()} cores, {cpu}.
 Goal (audit issue): ≥ 20,000 events/s.
 

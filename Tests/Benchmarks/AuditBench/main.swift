@@ -10,7 +10,7 @@ import PostgresNIO
 import ServiceKit
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
-let batchSize = 500
+let batchSize = 1000
 let environment = ProcessInfo.processInfo.environment
 var configuration = PostgresClient.Configuration(
     host: environment["GATEHOUSE_POSTGRES_HOST"] ?? "127.0.0.1",

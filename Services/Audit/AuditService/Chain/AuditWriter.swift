@@ -67,8 +67,8 @@ package struct AuditWriter: Sendable {
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).quarantine (stream_seq, nats_subject, reason, raw)
-                        SELECT seq, subject, reason, decode(raw, 'hex')
-                        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS q (seq, subject, reason, raw)
+                        SELECT seq, subject, reason, raw
+                        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS q (seq, subject, reason, raw)
                         ON CONFLICT (stream_seq) DO NOTHING
                         RETURNING id
                         """,
@@ -76,7 +76,7 @@ package struct AuditWriter: Sendable {
                         quarantined.map { Int64($0.streamSequence) },
                         quarantined.map(\.natsSubject),
                         quarantined.map { "\($0.reason.rawValue): \($0.detail)" },
-                        quarantined.map { hex($0.raw) }
+                        quarantined.map { ByteBuffer(bytes: $0.raw) }
                     )
                 ),
                 logger: logger
@@ -172,12 +172,12 @@ package struct AuditWriter: Sendable {
                          stream_seq, raw, prev_hash, hash, format, site_id, building_id, door_id, unit_id, person_id,
                          call_id, pass_id, outcome, reason, sealed)
                     SELECT tenant_id, seq, event_id, event_type, source, NULLIF(subject, ''), nats_subject,
-                           occurred_at::timestamptz, stream_seq, decode(raw, 'hex'), decode(prev_hash, 'hex'), decode(hash, 'hex'),
+                           occurred_at::timestamptz, stream_seq, raw, prev_hash, hash,
                            \(AuditRecord.currentFormat), NULLIF(site, '')::uuid, NULLIF(building, '')::uuid, NULLIF(door, '')::uuid,
                            NULLIF(unit, '')::uuid, NULLIF(person, '')::uuid, NULLIF(call, '')::uuid, NULLIF(pass, '')::uuid,
                            NULLIF(outcome, ''), NULLIF(reason, ''), sealed
                     FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                                $8::text[], $9::bigint[], $10::bytea[], $11::bytea[], $12::bytea[], $13::text[], $14::text[],
                                 $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
                                 $22::bool[])
                         AS r (tenant_id, seq, event_id, event_type, source, subject, nats_subject, occurred_at,
@@ -194,9 +194,9 @@ package struct AuditWriter: Sendable {
                     records.map(\.0.natsSubject),
                     records.map { WireCoding.format($0.0.occurredAt) },
                     records.map { Int64($0.streamSequence) },
-                    records.map { hex($0.stored) },
-                    records.map { hex($0.0.previousHash) },
-                    records.map { hex($0.0.hash) },
+                    records.map { ByteBuffer(bytes: $0.stored) },
+                    records.map { ByteBuffer(bytes: $0.0.previousHash) },
+                    records.map { ByteBuffer(bytes: $0.0.hash) },
                     ids(\.siteid),
                     ids(\.buildingid),
                     ids(\.doorid),
@@ -231,11 +231,15 @@ package struct AuditWriter: Sendable {
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    UPDATE \(s).heads h SET seq = u.seq, hash = decode(u.hash, 'hex'), updated_at = now()
-                    FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u (tenant_id, seq, hash)
+                    UPDATE \(s).heads h SET seq = u.seq, hash = u.hash, updated_at = now()
+                    FROM unnest($1::uuid[], $2::bigint[], $3::bytea[]) AS u (tenant_id, seq, hash)
                     WHERE h.tenant_id = u.tenant_id
                     """,
-                binds: PostgresBindings(Array(updated.keys), updated.values.map(\.sequence), updated.values.map { hex($0.hash) })
+                binds: PostgresBindings(
+                    Array(updated.keys),
+                    updated.values.map(\.sequence),
+                    updated.values.map { ByteBuffer(bytes: $0.hash) }
+                )
             ),
             logger: logger
         )
@@ -258,10 +262,10 @@ extension AuditWriter {
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO \(self.schema).person_keys (tenant_id, person_id, wrapped_key)
-                    SELECT t, p, decode(k, 'hex') FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS n (t, p, k)
+                    SELECT t, p, k FROM unnest($1::uuid[], $2::uuid[], $3::bytea[]) AS n (t, p, k)
                     ON CONFLICT DO NOTHING
                     """,
-                binds: PostgresBindings(people.map(\.tenant), people.map(\.person), fresh.map { hex($0) })
+                binds: PostgresBindings(people.map(\.tenant), people.map(\.person), fresh.map { ByteBuffer(bytes: $0) })
             ),
             logger: logger
         )

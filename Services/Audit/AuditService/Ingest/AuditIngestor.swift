@@ -16,7 +16,7 @@ package struct AuditIngestor: Service {
     ///
     /// ## Configuration keys (under `gatehouse.`)
     /// - `audit.consumer` (string, default `audit`): the durable consumer's name.
-    /// - `audit.batchSize` (int, default 500, 1…5000): messages per fetch and transaction.
+    /// - `audit.batchSize` (int, default 1000, 1…5000): messages per fetch and transaction.
     /// - `audit.ackWaitSeconds` (int, default 30): how long the server waits for an ack before redelivering.
     /// - `audit.dataKey` (secret, required): 32 bytes in base64 that wrap the per-person keys.
     /// - `audit.retentionDays` (int, default 90, 1…3650), `audit.retentionIntervalSeconds` (default 3600).
@@ -25,7 +25,7 @@ package struct AuditIngestor: Service {
         /// What the consumer reads: every event by default (tests narrow it to one tenant).
         package var filterSubject = Subjects.allEvents
         /// Messages per fetch and transaction.
-        package var batchSize = 500
+        package var batchSize = 1000
         /// How long one fetch waits for the first message.
         package var fetchWait: Duration = .milliseconds(500)
         /// Time the server waits for an ack before redelivering.
@@ -51,7 +51,7 @@ package struct AuditIngestor: Service {
 
         package init(config: ConfigReader) throws {
             self.consumer = config.string(forKey: "audit.consumer", default: "audit")
-            self.batchSize = config.int(forKey: "audit.batchSize", default: 500)
+            self.batchSize = config.int(forKey: "audit.batchSize", default: 1000)
             self.ackWait = .seconds(config.int(forKey: "audit.ackWaitSeconds", default: 30))
             self.checkpointEvery = Int64(config.int(forKey: "audit.checkpointEvery", default: 1000))
             self.checkpointInterval = .seconds(config.int(forKey: "audit.checkpointIntervalSeconds", default: 60))
