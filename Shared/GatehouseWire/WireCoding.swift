@@ -54,6 +54,11 @@ public enum WireCoding {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// `date` rounded to the millisecond, as ``format(_:)`` writes it and a database keeps it.
+    public static func millisecondPrecision(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
+    }
+
     /// Appends the 24 bytes of ``format(_:)`` for `milliseconds` since 1970-01-01T00:00:00Z.
     public static func appendTimestamp(milliseconds totalMilliseconds: Int64, to bytes: inout [UInt8]) {
         var milliseconds = totalMilliseconds % 86_400_000

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import GatehouseAuth
 public import GatehouseNATS
 public import GatehouseWire
@@ -52,6 +52,21 @@ extension AuthKeys {
         }
         guard principal.has(scope) else { throw Problem.forbidden("the \(principal.role.rawValue) role may not \(scope.rawValue)") }
         return (tenant, principal)
+    }
+}
+
+extension AuthKeys {
+    /// The caller of a route under `/v1/tenants/:tenant/people/:person/…` that the person may use
+    /// on themselves and holders of `scope` on anyone of the tenant: the tenant and person, or 404
+    /// (tenant not visible, no person id) or 403.
+    public func authorize(_ request: Request, context: BasicRequestContext, personOr scope: Scope) throws -> (TenantID, UUID) {
+        let principal = try self.authenticate(request, logger: context.logger)
+        guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant),
+            let person = context.parameters.get("person").flatMap(UUID.init(uuidString:))
+        else { throw Problem.notFound("no such person") }
+        let isSelf = principal.claims.sub == person.lowercasedString && principal.claims.tid == tenant
+        guard isSelf || principal.has(scope) else { throw Problem.forbidden("only the person or a holder of \(scope.rawValue) may do this") }
+        return (tenant, person)
     }
 }
 

@@ -173,14 +173,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         /// The audit service's keyring, when this machine has its key.
         static func keyring() async throws -> PersonKeyring? {
-            let config = try await ServiceMain.makeConfigReader().scoped(to: "gatehouse")
-            if config.string(forKey: "audit.dataKey", isSecret: true) != nil {
-                return try AuditIngestor.Configuration.keyring(config: config)
-            }
-            guard let local = try? String(contentsOfFile: ".gatehouse/secrets/audit.datakey", encoding: .utf8),
-                let raw = Data(base64Encoded: local.trimmingCharacters(in: .whitespacesAndNewlines)), raw.count == 32
-            else { return nil }
-            return PersonKeyring(keyEncryptionKey: Array(raw))
+            try await LocalSecrets.key(configKey: "audit.dataKey", name: "audit.datakey").map { PersonKeyring(keyEncryptionKey: $0) }
         }
     }
 

@@ -59,24 +59,20 @@ struct DemoCommand: AsyncParsableCommand {
                 try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
                 _ = FileManager.default.createFile(atPath: file, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
             }
-            let people = PeopleStore(client: client)
-            var id: UUID?
-            for try await value in try await client.query(
-                "SELECT id FROM identity.people WHERE tenant_id = \(tenant.rawValue) AND email = \(Self.adminEmail)",
-                logger: logger
-            ).decode(UUID.self) {
-                id = value
-            }
-            if id == nil {
-                id = try await people.create(
+            let logins = AuthStore(client: client)
+            let existing = try await logins.account(tenantSlug: Self.slug, email: Self.adminEmail, logger: logger)?.person
+            let id: UUID
+            if let existing {
+                id = existing
+            } else {
+                id = try await PeopleStore(client: client).create(
                     tenant: tenant,
                     PersonInput(kind: .staff, displayName: "Demo Admin", email: Self.adminEmail, staffRole: "tenant-admin"),
                     logger: logger
                 ).id
             }
-            let hash = try await PasswordHasher().hash(password)
-            _ = try await AuthStore(client: client).setPassword(tenant: tenant, person: id!, hash: hash, logger: logger)
-            return DemoSummary.Login(personId: id!.lowercasedString, tenant: Self.slug, email: Self.adminEmail, password: password)
+            _ = try await logins.setPassword(tenant: tenant, person: id, hash: try await PasswordHasher().hash(password), logger: logger)
+            return DemoSummary.Login(personId: id.lowercasedString, tenant: Self.slug, email: Self.adminEmail, password: password)
         }
 
         func run() async throws {

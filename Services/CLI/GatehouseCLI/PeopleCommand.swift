@@ -50,20 +50,10 @@ struct PeopleCommand: AsyncParsableCommand {
             let target = self.target
             let json = try await self.database.withClient { client, logger in
                 let (tenant, person) = try await target.resolve(client, logger: logger)
-                let residences = try await PeopleStore(client: client).residences(tenant: tenant, person: person.id, logger: logger)
-                let object: [String: Any] = [
-                    "format": "gatehouse.person-export.v1",
-                    "exportedAt": WireCoding.format(Date()),
-                    "tenantId": tenant.description,
-                    "person": [
-                        "id": person.id.lowercasedString, "kind": person.kind.rawValue, "displayName": person.displayName,
-                        "email": person.email as Any, "phone": person.phone as Any, "erased": person.erasedAt != nil,
-                    ].compactMapValues { $0 is NSNull ? nil : $0 },
-                    "residences": residences.map {
-                        ["unitId": $0.unitId, "dialNumber": $0.dialNumber, "buildingId": $0.buildingId, "siteId": $0.siteId, "role": $0.role]
-                    },
-                ]
-                return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self)
+                let export = try await PersonExport(tenant: tenant, person: person, store: PeopleStore(client: client), logger: logger)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                return String(decoding: try encoder.encode(export), as: UTF8.self)
             }
             print(json)
         }
@@ -90,13 +80,7 @@ struct PeopleCommand: AsyncParsableCommand {
                     transport: NATSTransport(client: client),
                     source: EventSource(service: "gatehouse-cli", instance: "people-erase")
                 )
-                try await bus.publish(
-                    PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
-                    tenant: tenant,
-                    subject: "person/\(erased.id.lowercasedString)",
-                    id: PeopleStore.erasureEventID(tenant: tenant, person: erased.id),
-                    context: EventContext(person: erased.id)
-                )
+                try await PeopleStore.announceErasure(of: erased, tenant: tenant, bus: bus)
             }
             print("erased person \(erased.id.lowercasedString) of \(target.tenant) and announced it")
         }

@@ -37,10 +37,7 @@ struct TokenCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let config = try await ServiceMain.makeConfigReader().scoped(to: "gatehouse")
-            var text = config.string(forKey: "auth.issuerKey", isSecret: true)
-            if text == nil { text = try? String(contentsOfFile: ".gatehouse/secrets/auth.issuerkey", encoding: .utf8) }
-            guard let text, let seed = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), seed.count == 32 else {
+            guard let seed = try await LocalSecrets.key(configKey: "auth.issuerKey", name: "auth.issuerkey") else {
                 throw ValidationError("no issuer key: set GATEHOUSE_AUTH_ISSUER_KEY")
             }
             let claims = AccessClaims(

@@ -117,15 +117,28 @@ let report = try await withThrowingTaskGroup(of: String?.self) { group in
         }
     }
     let verification = seconds(clock.now - start)
+
+    // Peer of the verification: PostgreSQL streaming the same columns of the same rows to this
+    // client, decoded into rows and dropped (no canonical bytes, no hashing).
+    start = clock.now
+    var streamed = 0
+    for try await _ in try await client.query(
+        PostgresQuery(unsafeSQL: "SELECT \(ChainVerifier.columns) FROM \(schema).records"),
+        logger: logger
+    ) {
+        streamed += 1
+    }
+    let plainRead = seconds(clock.now - start)
     if environment["AUDIT_BENCH_KEEP"] == nil {
         try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
     }
     return String(
-        format: #"{"events":%d,"chained_per_s":%.0f,"plain_insert_per_s":%.0f,"verified_per_s":%.0f}"#,
+        format: #"{"events":%d,"chained_per_s":%.0f,"plain_insert_per_s":%.0f,"verified_per_s":%.0f,"plain_read_per_s":%.0f}"#,
         count,
         Double(count) / chained,
         Double(rows.count) / plain,
-        Double(verified) / verification
+        Double(verified) / verification,
+        Double(streamed) / plainRead
     )
 }
 print(report)

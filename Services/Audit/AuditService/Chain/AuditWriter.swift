@@ -151,7 +151,7 @@ package struct AuditWriter: Sendable {
                 source: event.source,
                 subject: event.subject,
                 natsSubject: event.natsSubject,
-                occurredAt: WireCoding.parse(WireCoding.format(event.occurredAt)) ?? event.occurredAt,
+                occurredAt: WireCoding.millisecondPrecision(event.occurredAt),
                 rawDigest: AuditRecord.digest(stored),
                 previousHash: head.hash,
                 hash: [],
@@ -292,13 +292,9 @@ extension AuditWriter {
     }
 }
 
-/// Lower-case hex of `bytes`.
+/// Lower-case hex of `bytes` (the canonical encoder's).
 func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text = [UInt8](repeating: 0, count: bytes.count * 2)
-    for (index, byte) in bytes.enumerated() {
-        text[2 * index] = digits[Int(byte >> 4)]
-        text[2 * index + 1] = digits[Int(byte & 0x0F)]
-    }
-    return String(decoding: text, as: UTF8.self)
+    var encoder = CanonicalEncoder()
+    bytes.withUnsafeBytes { encoder.hex($0) }
+    return String(decoding: encoder.bytes, as: UTF8.self)
 }

@@ -36,6 +36,9 @@ package struct VerificationReport: Sendable, Hashable, Codable {
 /// them (``CanonicalEncoder``, the same code the writer hashes with), without building records; the
 /// ranges of a long chain are checked in parallel, each link against the stored hash before it.
 package struct ChainVerifier: Sendable {
+    /// The columns read of each record.
+    package static var columns: String { StoredRow.columns }
+
     /// Ranges checked at once (each on its own connection, so PostgreSQL uses as many backends).
     static let parallelism = 2
 
@@ -242,6 +245,7 @@ package struct ChainVerifier: Sendable {
 
 /// A stored record as raw column bytes, enough to recompute its hash.
 struct StoredRow: CanonicalSource {
+    /// What the verifier reads of each record (benchmarks read the same, without hashing).
     static let columns = """
         seq, prev_hash, hash, format, tenant_id, event_id, event_type, source, subject, nats_subject, occurred_at,
         site_id, building_id, door_id, unit_id, person_id, call_id, pass_id, outcome, reason, sealed, raw

@@ -64,7 +64,7 @@ package struct CheckpointStore: Sendable {
                     sequence: head,
                     headHash: headHash,
                     merkleRoot: Checkpoint.merkleRoot(of: hashes),
-                    createdAt: WireCoding.parse(WireCoding.format(now)) ?? now,
+                    createdAt: WireCoding.millisecondPrecision(now),
                     keyID: self.signer.keyID
                 )
             )

@@ -55,13 +55,11 @@ package struct AuditIngestor: Service {
             self.ackWait = .seconds(config.int(forKey: "audit.ackWaitSeconds", default: 30))
             self.checkpointEvery = Int64(config.int(forKey: "audit.checkpointEvery", default: 1000))
             self.checkpointInterval = .seconds(config.int(forKey: "audit.checkpointIntervalSeconds", default: 60))
-            if let key = config.string(forKey: "audit.signingKey", isSecret: true) {
-                guard let raw = Data(base64Encoded: key), raw.count == 32 else {
-                    throw GatehouseError.invalidConfiguration("audit.signingKey must be 32 bytes in base64")
-                }
-                self.signingKey = Array(raw)
-            }
-            self.keyring = try Self.keyring(config: config)
+            self.signingKey = try config.secretKey(forKey: "audit.signingKey")
+            // Without it, sealed records could not be read after a restart.
+            self.keyring = PersonKeyring(
+                keyEncryptionKey: try config.requiredSecretKey(forKey: "audit.dataKey", environment: "GATEHOUSE_AUDIT_DATA_KEY")
+            )
             self.retentionDays = config.int(forKey: "audit.retentionDays", default: 90)
             self.retentionInterval = .seconds(config.int(forKey: "audit.retentionIntervalSeconds", default: 3600))
             guard (1...3650).contains(self.retentionDays) else { throw GatehouseError.invalidConfiguration("audit.retentionDays must be 1…3650") }
@@ -75,19 +73,6 @@ package struct AuditIngestor: Service {
             guard (1...5000).contains(self.batchSize) else { throw GatehouseError.invalidConfiguration("audit.batchSize must be 1…5000") }
         }
 
-        /// The keyring from `audit.dataKey` (32 bytes, base64; secret), which a deployment must set:
-        /// without it, sealed records could not be read after a restart.
-        package static func keyring(config: ConfigReader) throws -> PersonKeyring {
-            guard let text = config.string(forKey: "audit.dataKey", isSecret: true) else {
-                throw GatehouseError.invalidConfiguration(
-                    "audit.dataKey (GATEHOUSE_AUDIT_DATA_KEY) is required: 32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64`"
-                )
-            }
-            guard let raw = Data(base64Encoded: text), raw.count == 32 else {
-                throw GatehouseError.invalidConfiguration("audit.dataKey must be 32 bytes in base64")
-            }
-            return PersonKeyring(keyEncryptionKey: Array(raw))
-        }
     }
 
     let resources: ServiceResources

@@ -33,7 +33,7 @@ package struct AuditAPI: Sendable {
     package func register(on router: Router<BasicRequestContext>) {
         let tenant = router.group("/v1/tenants/:tenant/audit")
         tenant.get("records") { request, context in
-            let (filter, _) = try self.authorize(request, context, .auditRead)
+            let filter = try self.authorize(request, context, .auditRead)
             let query = request.uri.queryParameters
             var limit = 50
             if let text = query["limit"] {
@@ -62,7 +62,7 @@ package struct AuditAPI: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
         }
         tenant.get("records/:sequence") { request, context in
-            let (filter, _) = try self.authorize(request, context, .auditRead)
+            let filter = try self.authorize(request, context, .auditRead)
             guard let sequence = context.parameters.get("sequence").flatMap({ Int64($0) }), sequence >= 1,
                 let entry = try await self.reader.record(filter, sequence: sequence, logger: context.logger)
             else { throw Problem.notFound("no such record") }
@@ -73,7 +73,7 @@ package struct AuditAPI: Sendable {
             )
         }
         tenant.get("export") { request, context in
-            let (filter, _) = try self.authorize(request, context, .auditExport)
+            let filter = try self.authorize(request, context, .auditExport)
             let format = request.uri.queryParameters["format"].map(String.init) ?? "jsonl"
             guard format == "jsonl" || format == "csv" else {
                 throw Problem.badRequest("invalid query", errors: [.init(field: "format", message: "must be jsonl or csv")])
@@ -112,7 +112,7 @@ package struct AuditAPI: Sendable {
             )
         }
         tenant.get("verify") { request, context in
-            let (filter, _) = try self.authorize(request, context, .auditVerify)
+            let filter = try self.authorize(request, context, .auditVerify)
             var from: Int64 = 1
             if let text = request.uri.queryParameters["from"] {
                 guard let value = Int64(text), value >= 1 else {
@@ -125,19 +125,13 @@ package struct AuditAPI: Sendable {
                 from: from,
                 logger: context.logger
             )
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(report)))
-            )
+            return try Response.json(report)
         }
     }
 
     /// The caller, checked against the tenant in the path and the scope, and the filter of the
     /// query parameters narrowed to the caller's places.
-    func authorize(_ request: Request, _ context: BasicRequestContext, _ scope: Scope) throws -> (AuditFilter, Principal) {
+    func authorize(_ request: Request, _ context: BasicRequestContext, _ scope: Scope) throws -> AuditFilter {
         let (tenant, principal) = try self.keys.authorize(request, context: context, scope: scope)
         var filter = try Self.filter(tenant: tenant, query: request.uri.queryParameters)
         switch principal.role {
@@ -145,7 +139,7 @@ package struct AuditAPI: Sendable {
         case .staff: filter.allowedBuildings = principal.claims.buildings ?? []
         default: break
         }
-        return (filter, principal)
+        return filter
     }
 
     /// The filter of `site`, `building`, `door`, `unit`, `person`, `call`, `pass`, `type`, `outcome`,

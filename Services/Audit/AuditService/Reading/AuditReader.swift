@@ -1,5 +1,6 @@
 import Crypto
 package import Foundation
+import GatehouseAuth
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
@@ -327,17 +328,12 @@ package struct AuditReader: Sendable {
 
     /// Opaque cursor: base64url of `<occurred-at ms>.<sequence>`.
     static func encodeCursor(occurredAt: Date, sequence: Int64) -> String {
-        let text = "\(Int64((occurredAt.timeIntervalSince1970 * 1000).rounded())).\(sequence)"
-        return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(Array("\(Int64((occurredAt.timeIntervalSince1970 * 1000).rounded())).\(sequence)".utf8))
     }
 
     static func decodeCursor(_ cursor: String) -> (occurredAt: Date, sequence: Int64)? {
-        guard cursor.utf8.count <= 64 else { return nil }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(separator: ".")
+        guard cursor.utf8.count <= 64, let bytes = Base64URL.decode(cursor) else { return nil }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: ".")
         guard parts.count == 2, let milliseconds = Int64(parts[0]), let sequence = Int64(parts[1]), sequence >= 1 else { return nil }
         return (Date(timeIntervalSince1970: Double(milliseconds) / 1000), sequence)
     }

@@ -28,47 +28,12 @@ package struct PeopleAPI: Sendable {
         self.bus = bus
     }
 
-    /// A person as the API shows it.
-    struct Resource: Codable {
-        var id: String
-        var kind: String
-        var displayName: String
-        var email: String?
-        var phone: String?
-        var staffRole: String?
-        var erased: Bool
-        var erasedAt: String?
-        var version: Int
-        var createdAt: String
-        var updatedAt: String
-
-        init(_ person: Person) {
-            self.id = person.id.lowercasedString
-            self.kind = person.kind.rawValue
-            self.displayName = person.displayName
-            self.email = person.email
-            self.phone = person.phone
-            self.staffRole = person.staffRole
-            self.erased = person.erasedAt != nil
-            self.erasedAt = person.erasedAt.map(WireCoding.format)
-            self.version = person.version
-            self.createdAt = WireCoding.format(person.createdAt)
-            self.updatedAt = WireCoding.format(person.updatedAt)
-        }
-    }
-
-    static func json(_ value: some Encodable) throws -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return ByteBuffer(bytes: try encoder.encode(value))
-    }
-
     static func etag(_ person: Person) -> String { "\"v\(person.version)\"" }
 
     static func response(_ status: HTTPResponse.Status, _ person: Person, location: String? = nil) throws -> Response {
-        var headers: HTTPFields = [.contentType: "application/json", .eTag: Self.etag(person)]
+        var headers: HTTPFields = [.eTag: Self.etag(person)]
         if let location { headers[.location] = location }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: try Self.json(Resource(person))))
+        return try Response.json(PersonResource(person), status: status, headers: headers)
     }
 
     package func register(on router: Router<BasicRequestContext>) {
@@ -103,14 +68,10 @@ package struct PeopleAPI: Sendable {
                 next = page.last.map { Base64URL.encode(Array($0.id.lowercasedString.utf8)) }
             }
             struct Page: Encodable {
-                var people: [Resource]
+                var people: [PersonResource]
                 var nextCursor: String?
             }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: try Self.json(Page(people: page.map(Resource.init), nextCursor: next)))
-            )
+            return try Response.json(Page(people: page.map(PersonResource.init), nextCursor: next))
         }
         people.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
@@ -130,7 +91,7 @@ package struct PeopleAPI: Sendable {
             let hash = IdempotencyStore.hash(operation: "people.create", body: body.bytes)
             switch try await self.idempotency.begin(tenant: tenant, key: key, operation: "people.create", requestHash: hash, logger: context.logger) {
             case .replay(let status, let stored):
-                let person = try JSONDecoder().decode(Resource.self, from: Data(stored))
+                let person = try JSONDecoder().decode(PersonResource.self, from: Data(stored))
                 return Response(
                     status: HTTPResponse.Status(code: status),
                     headers: [
@@ -156,7 +117,7 @@ package struct PeopleAPI: Sendable {
             case .proceed:
                 do {
                     let person = try await self.create(tenant: tenant, input, logger: context.logger)
-                    let body = Array(buffer: try Self.json(Resource(person)))
+                    let body = Array(try WireCoding.encode(PersonResource(person)))
                     try await self.idempotency.complete(tenant: tenant, key: key, status: 201, body: body, logger: context.logger)
                     return try Self.response(.created, person, location: Self.location(tenant, person))
                 } catch {
@@ -175,33 +136,13 @@ package struct PeopleAPI: Sendable {
         }
         people.get(":person/export") { request, context in
             // The person's own data (GDPR art. 15 and 20), for them or whoever may change people.
-            let principal = try self.keys.authenticate(request, logger: context.logger)
-            guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant) else {
-                throw Problem.notFound("no such person")
-            }
+            let (tenant, _) = try self.keys.authorize(request, context: context, personOr: .identityWrite)
             let person = try await self.find(tenant, context)
-            let isSelf = principal.claims.sub == person.id.lowercasedString && principal.claims.tid == tenant
-            guard isSelf || principal.has(.identityWrite) else { throw Problem.forbidden("only the person or a tenant admin may export their data") }
-            struct Export: Encodable {
-                var format = "gatehouse.person-export.v1"
-                var exportedAt: String
-                var tenantId: String
-                var person: Resource
-                var residences: [Residence]
-            }
-            let export = Export(
-                exportedAt: WireCoding.format(Date()),
-                tenantId: tenant.description,
-                person: Resource(person),
-                residences: try await self.store.residences(tenant: tenant, person: person.id, logger: context.logger)
-            )
-            return Response(
-                status: .ok,
+            return try Response.json(
+                try await PersonExport(tenant: tenant, person: person, store: self.store, logger: context.logger),
                 headers: [
-                    .contentType: "application/json", .contentDisposition: #"attachment; filename="person-\#(person.id.lowercasedString).json""#,
-                    .cacheControl: "no-store",
-                ],
-                body: ResponseBody(byteBuffer: try Self.json(export))
+                    .contentDisposition: #"attachment; filename="person-\#(person.id.lowercasedString).json""#, .cacheControl: "no-store",
+                ]
             )
         }
         people.patch(":person") { request, context in
@@ -243,13 +184,7 @@ package struct PeopleAPI: Sendable {
             // After the commit; a failure answers 503 and a retry (idempotent) publishes again with
             // the same event id, which JetStream and the audit log store once.
             do {
-                try await self.bus.publish(
-                    PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
-                    tenant: tenant,
-                    subject: "person/\(erased.id.lowercasedString)",
-                    id: PeopleStore.erasureEventID(tenant: tenant, person: erased.id),
-                    context: EventContext(person: erased.id)
-                )
+                try await PeopleStore.announceErasure(of: erased, tenant: tenant, bus: self.bus)
             } catch {
                 context.logger.error("person erased but the event was not published", metadata: ["error.type": "\(error)"])
                 throw Problem.unavailable("the erasure is stored but could not be announced; retry the request")

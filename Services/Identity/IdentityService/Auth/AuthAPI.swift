@@ -96,12 +96,7 @@ package struct AuthAPI: Sendable {
         }
         router.put("/v1/tenants/:tenant/people/:person/password") { request, context in
             // The person themselves, or whoever may change people of the tenant.
-            let principal = try self.keys.authenticate(request, logger: context.logger)
-            guard let tenant = context.parameters.get("tenant").flatMap(TenantID.init), principal.canSee(tenant: tenant),
-                let person = context.parameters.get("person").flatMap(UUID.init(uuidString:))
-            else { throw Problem.notFound("no such person") }
-            let isSelf = principal.claims.sub == person.lowercasedString && principal.claims.tid == tenant
-            guard isSelf || principal.has(.identityWrite) else { throw Problem.forbidden("only the person or a tenant admin may set the password") }
+            let (tenant, person) = try self.keys.authorize(request, context: context, personOr: .identityWrite)
             let password = try await Self.fields(request, ["password"])["password"]!
             if let problem = PasswordHasher.problem(with: password) {
                 throw Problem.badRequest("invalid password", errors: [.init(field: "password", message: problem)])
@@ -132,13 +127,7 @@ package struct AuthAPI: Sendable {
             tenantId: account.tenant.description,
             personId: account.person.lowercasedString
         )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(tokens)))
-        )
+        return try Response.json(tokens, headers: [.cacheControl: "no-store"])
     }
 
     /// The named string fields of a small JSON body; every missing or non-string one is reported.

@@ -2,6 +2,7 @@ package import Configuration
 import Foundation
 package import GatehouseAuth
 import GatehouseNATS
+import GatehouseWire
 package import Hummingbird
 import Logging
 import NIOCore
@@ -25,14 +26,7 @@ package struct IssuerKeys: Sendable {
     }
 
     package init(config: ConfigReader) throws {
-        guard let text = config.string(forKey: "auth.issuerKey", isSecret: true) else {
-            throw GatehouseError.invalidConfiguration(
-                "auth.issuerKey (GATEHOUSE_AUTH_ISSUER_KEY) is required: 32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64`"
-            )
-        }
-        guard let seed = Data(base64Encoded: text), seed.count == 32 else {
-            throw GatehouseError.invalidConfiguration("auth.issuerKey must be 32 bytes in base64")
-        }
+        let seed = try config.requiredSecretKey(forKey: "auth.issuerKey", environment: "GATEHOUSE_AUTH_ISSUER_KEY")
         var previous: [PublicJWK] = []
         for item in config.string(forKey: "auth.previousPublicKeys", default: "").split(separator: ",") {
             guard let raw = Base64URL.decode(item.trimmingCharacters(in: .whitespaces)), let key = try? PublicJWK(rawPublicKey: raw) else {
@@ -40,7 +34,7 @@ package struct IssuerKeys: Sendable {
             }
             previous.append(key)
         }
-        self.init(signer: try TokenSigner(seed: Array(seed)), previous: previous)
+        self.init(signer: try TokenSigner(seed: seed), previous: previous)
     }
 }
 
@@ -56,7 +50,7 @@ package struct KeySetPublisher: Service {
     }
 
     package func run() async throws {
-        let body = try JSONEncoder().encode(self.keys.keySet)
+        let body = try WireCoding.encode(self.keys.keySet)
         var backoff = Duration.milliseconds(200)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -83,13 +77,9 @@ package struct KeySetPublisher: Service {
 extension IssuerKeys {
     /// `GET /.well-known/jwks.json`: the key set, for verifiers outside the deployment.
     package func register(on router: Router<BasicRequestContext>) {
-        let body = (try? JSONEncoder().encode(self.keySet)) ?? Data("{\"keys\":[]}".utf8)
+        let keySet = self.keySet
         router.get("/.well-known/jwks.json") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "application/jwk-set+json", .cacheControl: "max-age=300"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-            )
+            try Response.json(keySet, headers: [.cacheControl: "max-age=300"], contentType: "application/jwk-set+json")
         }
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+package import GatehouseWire
+package import Logging
+package import ServiceKit
+
+/// A person as the API and the CLI show them.
+package struct PersonResource: Codable, Sendable {
+    var id: String
+    var kind: String
+    var displayName: String
+    var email: String?
+    var phone: String?
+    var staffRole: String?
+    var erased: Bool
+    var erasedAt: String?
+    var version: Int
+    var createdAt: String
+    var updatedAt: String
+
+    package init(_ person: Person) {
+        self.id = person.id.lowercasedString
+        self.kind = person.kind.rawValue
+        self.displayName = person.displayName
+        self.email = person.email
+        self.phone = person.phone
+        self.staffRole = person.staffRole
+        self.erased = person.erasedAt != nil
+        self.erasedAt = person.erasedAt.map(WireCoding.format)
+        self.version = person.version
+        self.createdAt = WireCoding.format(person.createdAt)
+        self.updatedAt = WireCoding.format(person.updatedAt)
+    }
+}
+
+/// A person's data as one document (GDPR art. 15 and 20): `GET …/people/{person}/export` and
+/// `gatehouse people export`.
+package struct PersonExport: Encodable, Sendable {
+    var format = "gatehouse.person-export.v1"
+    var exportedAt: String
+    var tenantId: String
+    var person: PersonResource
+    var residences: [Residence]
+
+    package init(tenant: TenantID, person: Person, store: PeopleStore, logger: Logger) async throws {
+        self.exportedAt = WireCoding.format(Date())
+        self.tenantId = tenant.description
+        self.person = PersonResource(person)
+        self.residences = try await store.residences(tenant: tenant, person: person.id, logger: logger)
+    }
+}
+
+extension PeopleStore {
+    /// Announces an erasure (`identity.person_erased`) after it is stored, with an event id that is
+    /// the same on every retry, so JetStream and the audit log keep it once.
+    package static func announceErasure(of person: Person, tenant: TenantID, bus: MessageBus) async throws {
+        try await bus.publish(
+            PersonErased(personId: person.id, erasedAt: person.erasedAt ?? Date()),
+            tenant: tenant,
+            subject: "person/\(person.id.lowercasedString)",
+            id: Self.erasureEventID(tenant: tenant, person: person.id),
+            context: EventContext(person: person.id)
+        )
+    }
+}
