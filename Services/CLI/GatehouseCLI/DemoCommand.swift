@@ -75,6 +75,136 @@ struct DemoCommand: AsyncParsableCommand {
             return DemoSummary.Login(personId: id.lowercasedString, tenant: Self.slug, email: Self.adminEmail, password: password)
         }
 
+        static let conciergeEmail = "concierge@demo.gatehouse.test"
+
+        /// SIP passwords of the demo's devices, made once and kept in `.gatehouse/secrets/demo-sip.json`
+        /// so seeding again gives every device the same password.
+        static func sipPasswords(for usernames: [String]) throws -> [String: String] {
+            let file = ".gatehouse/secrets/demo-sip.json"
+            var passwords = (try? JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: file)))) ?? [:]
+            var changed = false
+            for username in usernames where (passwords[username]?.count ?? 0) < 16 {
+                passwords[username] = DeviceStore.generatePassword()
+                changed = true
+            }
+            if changed {
+                try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                _ = FileManager.default.createFile(atPath: file, contents: try encoder.encode(passwords), attributes: [.posixPermissions: 0o600])
+            }
+            return passwords
+        }
+
+        /// The lobby door station, the garage gate, one SIP phone per resident, the concierge (a staff
+        /// member with a phone) and the site's fallback to the concierge.
+        static func ensureDevices(tenant: TenantID, site: Site, client: PostgresClient, logger: Logger) async throws -> (
+            [DemoSummary.Door], [DemoSummary.SIPAccount], concierge: String
+        ) {
+            var building: UUID?
+            for try await id in try await client.query(
+                "SELECT id FROM identity.buildings WHERE tenant_id = \(tenant.rawValue) AND site_id = \(site.id) AND name = 'Main'",
+                logger: logger
+            ).decode(UUID.self) {
+                building = id
+            }
+            guard let building else { throw ValidationError("the demo building is missing after the import") }
+            var residents: [(dial: String, unit: UUID, person: UUID)] = []
+            for try await (dial, unit, person) in try await client.query(
+                """
+                SELECT u.dial_number, u.id, r.person_id FROM identity.units u
+                JOIN identity.unit_residents r ON r.tenant_id = u.tenant_id AND r.unit_id = u.id
+                WHERE u.tenant_id = \(tenant.rawValue) AND u.site_id = \(site.id) ORDER BY u.dial_number
+                """,
+                logger: logger
+            ).decode((String, UUID, UUID).self) {
+                residents.append((dial, unit, person))
+            }
+            let devices = DeviceStore(client: client)
+            let lobby = try await devices.createDoor(tenant: tenant, site: site.id, building: building, name: "Lobby", kind: .door, logger: logger)
+            let garage = try await devices.createDoor(tenant: tenant, site: site.id, building: nil, name: "Garage", kind: .gate, logger: logger)
+
+            let logins = AuthStore(client: client)
+            var concierge = try await logins.account(tenantSlug: Self.slug, email: Self.conciergeEmail, logger: logger)?.person
+            if concierge == nil {
+                concierge = try await PeopleStore(client: client).create(
+                    tenant: tenant,
+                    PersonInput(kind: .staff, displayName: "Demo Concierge", email: Self.conciergeEmail, staffRole: "staff"),
+                    logger: logger
+                ).id
+            }
+            guard let concierge else { throw ValidationError("the demo concierge could not be created") }
+
+            var inputs: [(DeviceInput, unit: String?)] = [
+                (
+                    DeviceInput(
+                        siteId: site.id,
+                        kind: .doorStation,
+                        name: "Lobby door station",
+                        vendor: "2n",
+                        model: "IP Verso 2.0",
+                        doorId: lobby.id,
+                        sipUsername: "lobby"
+                    ), nil
+                ),
+                (
+                    DeviceInput(
+                        siteId: site.id,
+                        kind: .doorStation,
+                        name: "Garage gate station",
+                        vendor: "akuvox",
+                        model: "E12",
+                        doorId: garage.id,
+                        sipUsername: "garage"
+                    ), nil
+                ),
+                (DeviceInput(siteId: site.id, kind: .sipPhone, name: "Concierge desk", personId: concierge, sipUsername: "concierge"), nil),
+            ]
+            for resident in residents {
+                inputs.append(
+                    (
+                        DeviceInput(
+                            siteId: site.id,
+                            kind: .sipPhone,
+                            name: "Phone \(resident.dial)",
+                            unitId: resident.unit,
+                            personId: resident.person,
+                            sipUsername: "phone-\(resident.dial)"
+                        ), resident.dial
+                    )
+                )
+            }
+            let passwords = try Self.sipPasswords(for: inputs.compactMap(\.0.sipUsername))
+            var accounts: [DemoSummary.SIPAccount] = []
+            for (input, unit) in inputs {
+                let username = input.sipUsername ?? ""
+                let password = passwords[username] ?? ""
+                let device = try await devices.provision(tenant: tenant, input, password: password, logger: logger)
+                accounts.append(
+                    DemoSummary.SIPAccount(
+                        deviceId: device.id.lowercasedString,
+                        kind: device.kind.rawValue,
+                        name: device.name,
+                        unit: unit,
+                        username: username,
+                        realm: device.sipRealm,
+                        password: password
+                    )
+                )
+            }
+            try await devices.setFallbacks(
+                tenant: tenant,
+                site: site.id,
+                building: nil,
+                [DeviceStore.Fallback(position: 1, staff: concierge, ringSeconds: 20)],
+                logger: logger
+            )
+            let doors = [lobby, garage].map {
+                DemoSummary.Door(id: $0.id.lowercasedString, name: $0.name, kind: $0.kind.rawValue)
+            }
+            return (doors, accounts, concierge.lowercasedString)
+        }
+
         func run() async throws {
             let out = self.out
             let summary = try await self.database.withClient { client, logger in
@@ -94,6 +224,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
                 let admin = try await Self.ensureAdmin(tenant: tenant.id, client: client, logger: logger)
+                let (doors, sip, concierge) = try await Self.ensureDevices(tenant: tenant.id, site: site, client: client, logger: logger)
                 try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: logger)
                 try await client.query(
                     """
@@ -108,7 +239,10 @@ struct DemoCommand: AsyncParsableCommand {
                     units: (101...110).map(String.init),
                     created: result.units.created + result.people.created,
                     auditRetentionDays: Self.auditRetentionDays,
-                    admin: admin
+                    admin: admin,
+                    concierge: concierge,
+                    doors: doors,
+                    sip: sip
                 )
             }
             let encoder = JSONEncoder()
@@ -124,8 +258,9 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// What `.gatehouse/demo.json` holds. Credentials (SIP, admin login, integrator key) are added as
-/// the identity service learns to issue them.
+/// What `.gatehouse/demo.json` holds: the tenant, its site, the admin login, doors and every SIP
+/// credential the seed made (a local demo: passwords are written here on purpose, for the tour and
+/// the tests).
 struct DemoSummary: Codable, Sendable {
     struct Tenant: Codable, Sendable {
         var id: TenantID
@@ -148,6 +283,28 @@ struct DemoSummary: Codable, Sendable {
     var auditRetentionDays: Int
     /// The demo tenant admin's login (`POST /v1/auth/login` on identity).
     var admin: Login
+
+    /// The concierge's person id (staff; the site's fallback when a unit does not answer).
+    var concierge: String
+    var doors: [Door]
+    /// Every SIP account the seed made: door stations, the concierge's phone, one phone per unit.
+    var sip: [SIPAccount]
+
+    struct Door: Codable, Sendable {
+        var id: String
+        var name: String
+        var kind: String
+    }
+
+    struct SIPAccount: Codable, Sendable {
+        var deviceId: String
+        var kind: String
+        var name: String
+        var unit: String?
+        var username: String
+        var realm: String
+        var password: String
+    }
 
     struct Login: Codable, Sendable {
         var personId: String

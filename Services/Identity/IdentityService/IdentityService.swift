@@ -19,7 +19,15 @@ public enum IdentityService {
             let keys = AuthKeys(issuer.keySet)
             let people = PeopleAPI(client: resources.postgres, keys: keys, bus: resources.bus)
             let logins = AuthAPI(client: resources.postgres, signer: issuer.signer, keys: keys)
+            let devices = DeviceStore(client: resources.postgres)
             return ServiceComponents(
+                handlers: [
+                    SIPDigestHandler(store: devices),
+                    ResolveDialHandler(store: devices),
+                    DeviceLookupHandler(store: devices),
+                    PersonLookupHandler(client: resources.postgres),
+                    IntrospectionHandler(client: resources.postgres, keys: keys),
+                ],
                 services: [
                     KeySetPublisher(resources: resources, keys: issuer),
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
@@ -28,6 +36,8 @@ public enum IdentityService {
                     issuer.register(on: router)
                     people.register(on: router)
                     logins.register(on: router)
+                    TopologyAPI(client: resources.postgres, keys: keys).register(on: router)
+                    DevicesAPI(client: resources.postgres, keys: keys).register(on: router)
                     IdentityOpenAPI.register(on: router)
                 }
             )

@@ -142,11 +142,18 @@ package struct AuthStore: Sendable {
         return updated
     }
 
+    /// Ends every session of the person: refresh tokens are revoked, and access tokens issued until
+    /// now stop being active for introspection (`identity.introspect`).
     package func revokeAll(tenant: TenantID, person: UUID, logger: Logger) async throws {
         try await self.client.query(
             PostgresQuery(
-                unsafeSQL:
-                    "UPDATE \(self.schema).refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL",
+                unsafeSQL: """
+                    WITH revoked AS (
+                        UPDATE \(self.schema).refresh_tokens SET revoked_at = now()
+                        WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL
+                    )
+                    UPDATE \(self.schema).people SET sessions_valid_after = date_trunc('second', now()) WHERE tenant_id = $1 AND id = $2
+                    """,
                 binds: PostgresBindings(tenant.rawValue, person)
             ),
             logger: logger

@@ -147,5 +147,101 @@ enum IdentityMigrations {
                 "CREATE INDEX ON {schema}.refresh_tokens (tenant_id, person_id)",
             ]
         ),
+        SQLMigration(
+            "0005_doors_devices_ring_plans",
+            [
+                // A door or gate: in a building, or shared by the site (building_id NULL: lobby, garage).
+                """
+                CREATE TABLE {schema}.doors (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL,
+                    site_id UUID NOT NULL,
+                    building_id UUID,
+                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                    kind TEXT NOT NULL CHECK (kind IN ('door', 'gate')),
+                    version INT NOT NULL DEFAULT 1,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    FOREIGN KEY (tenant_id, site_id) REFERENCES {schema}.sites (tenant_id, id),
+                    FOREIGN KEY (tenant_id, building_id) REFERENCES {schema}.buildings (tenant_id, id),
+                    UNIQUE (site_id, name),
+                    UNIQUE (tenant_id, id)
+                )
+                """,
+                // SIP credentials per device, stored only as HA1 digests; revoked devices keep their
+                // row (events and audit records name them) and lose their secrets.
+                """
+                CREATE TABLE {schema}.devices (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL,
+                    site_id UUID NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('door_station', 'sip_phone', 'indoor_monitor')),
+                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                    vendor TEXT CHECK (vendor IN ('2n', 'akuvox', 'doorbird', 'aiphone', 'generic')),
+                    model TEXT CHECK (length(model) <= 100),
+                    door_id UUID,
+                    unit_id UUID,
+                    person_id UUID,
+                    sip_username TEXT NOT NULL CHECK (sip_username ~ '^[A-Za-z0-9._-]{3,64}$'),
+                    sip_realm TEXT NOT NULL,
+                    ha1_md5 BYTEA CHECK (length(ha1_md5) = 16),
+                    ha1_sha256 BYTEA CHECK (length(ha1_sha256) = 32),
+                    control_url TEXT CHECK (length(control_url) <= 500),
+                    online BOOLEAN NOT NULL DEFAULT false,
+                    last_seen_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    version INT NOT NULL DEFAULT 1,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    FOREIGN KEY (tenant_id, site_id) REFERENCES {schema}.sites (tenant_id, id),
+                    FOREIGN KEY (tenant_id, door_id) REFERENCES {schema}.doors (tenant_id, id),
+                    FOREIGN KEY (tenant_id, unit_id) REFERENCES {schema}.units (tenant_id, id),
+                    FOREIGN KEY (tenant_id, person_id) REFERENCES {schema}.people (tenant_id, id),
+                    CHECK ((kind = 'door_station') = (door_id IS NOT NULL)),
+                    CHECK (revoked_at IS NOT NULL OR (ha1_md5 IS NOT NULL AND ha1_sha256 IS NOT NULL)),
+                    UNIQUE (sip_realm, sip_username),
+                    UNIQUE (tenant_id, id)
+                )
+                """,
+                "CREATE INDEX ON {schema}.devices (tenant_id, unit_id) WHERE revoked_at IS NULL",
+                "CREATE INDEX ON {schema}.devices (tenant_id, person_id) WHERE revoked_at IS NULL",
+                // Who rings when a unit does not answer: per building, else per site, in position order.
+                """
+                CREATE TABLE {schema}.ring_fallbacks (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL,
+                    site_id UUID NOT NULL,
+                    building_id UUID,
+                    position INT NOT NULL CHECK (position BETWEEN 1 AND 20),
+                    kind TEXT NOT NULL CHECK (kind IN ('staff', 'external')),
+                    person_id UUID,
+                    number TEXT CHECK (number ~ '^\\+[1-9][0-9]{6,14}$'),
+                    ring_seconds INT NOT NULL DEFAULT 20 CHECK (ring_seconds BETWEEN 5 AND 120),
+                    FOREIGN KEY (tenant_id, site_id) REFERENCES {schema}.sites (tenant_id, id),
+                    FOREIGN KEY (tenant_id, building_id) REFERENCES {schema}.buildings (tenant_id, id),
+                    FOREIGN KEY (tenant_id, person_id) REFERENCES {schema}.people (tenant_id, id),
+                    CHECK ((kind = 'staff') = (person_id IS NOT NULL) AND (kind = 'external') = (number IS NOT NULL))
+                )
+                """,
+                "CREATE UNIQUE INDEX ON {schema}.ring_fallbacks (site_id, coalesce(building_id, site_id), position)",
+                "ALTER TABLE {schema}.units ADD COLUMN ring_seconds INT NOT NULL DEFAULT 30 CHECK (ring_seconds BETWEEN 5 AND 120)",
+                // Access tokens issued before this instant are no longer active (introspection).
+                "ALTER TABLE {schema}.people ADD COLUMN sessions_valid_after TIMESTAMPTZ",
+                // Integrators' API keys: shown once, kept as SHA-256 of the secret part.
+                """
+                CREATE TABLE {schema}.api_keys (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL REFERENCES {schema}.tenants (id),
+                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                    secret_hash BYTEA NOT NULL UNIQUE CHECK (length(secret_hash) = 32),
+                    domains TEXT[] NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    last_used_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    UNIQUE (tenant_id, name)
+                )
+                """,
+            ]
+        ),
     ]
 }

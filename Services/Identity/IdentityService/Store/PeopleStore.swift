@@ -270,11 +270,23 @@ package struct PeopleStore: Sendable {
                 ),
                 logger: logger
             )
+            // Their devices lose their SIP secrets (the rows stay: records elsewhere name them).
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).devices SET ha1_md5 = NULL, ha1_sha256 = NULL, online = false,
+                            revoked_at = now(), version = version + 1, updated_at = now()
+                        WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            )
             for try await row in try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
                         UPDATE \(self.schema).people SET display_name = 'Erased person', email = NULL, phone = NULL,
-                            password_hash = NULL, staff_role = NULL, site_ids = '{}', building_ids = '{}',
+                            password_hash = NULL, staff_role = NULL, site_ids = '{}', building_ids = '{}', sessions_valid_after = date_trunc('second', now()),
                             erased_at = COALESCE(erased_at, now()), version = version + CASE WHEN erased_at IS NULL THEN 1 ELSE 0 END,
                             updated_at = now()
                         WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)

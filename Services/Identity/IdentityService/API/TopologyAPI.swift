@@ -1,0 +1,302 @@
+import Foundation
+import GatehouseAuth
+import GatehouseWire
+import HTTPTypes
+package import Hummingbird
+import Logging
+package import PostgresNIO
+package import ServiceKit
+
+/// `/v1/tenants/{tenant}/sites/…` and `/v1/tenants/{tenant}/units/{unit}`: the places of a tenant
+/// (sites, buildings, units, doors) and who rings when a unit does not answer (docs/operations.md,
+/// "Identity API"). Reading needs `identity:read`, changing `identity:write`.
+package struct TopologyAPI: Sendable {
+    package static let maxBodyBytes = 16 * 1024
+    package static let maxPageSize = 500
+
+    let store: TopologyStore
+    let devices: DeviceStore
+    let keys: AuthKeys
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema, keys: AuthKeys) {
+        self.store = TopologyStore(client: client, schema: schema)
+        self.devices = DeviceStore(client: client, schema: schema)
+        self.keys = keys
+    }
+
+    /// `^[a-z0-9-]+(\.[a-z0-9-]+)+$`, labels of 1…63 not starting or ending with `-`, at most 253.
+    static func isDomainName(_ text: String) -> Bool {
+        guard text.utf8.count <= 253 else { return false }
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2
+            && labels.allSatisfy { label in
+                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
+            }
+    }
+
+    static func isDialNumber(_ text: String) -> Bool {
+        (1...16).contains(text.utf8.count)
+            && text.utf8.allSatisfy { $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }
+    }
+
+    static func taken(_ field: String) -> Problem {
+        Problem(
+            slug: "conflict",
+            title: "Conflict",
+            status: .conflict,
+            detail: "\(field) is already used",
+            errors: [.init(field: field, message: "is already used")]
+        )
+    }
+
+    static func body(_ request: Request) async throws -> [String: Any] {
+        try await request.jsonObject(maxBytes: Self.maxBodyBytes).object
+    }
+
+    func site(_ tenant: TenantID, _ context: BasicRequestContext) async throws -> SiteResource {
+        guard let id = context.parameters.get("site").flatMap(UUID.init(uuidString:)),
+            let site = try await self.store.site(tenant: tenant, id: id, logger: context.logger)
+        else { throw Problem.notFound("no such site") }
+        return site
+    }
+
+    package func register(on router: Router<BasicRequestContext>) {
+        let sites = router.group("/v1/tenants/:tenant/sites")
+        sites.get { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            struct Page: Encodable { var sites: [SiteResource] }
+            return try Response.json(Page(sites: try await self.store.sites(tenant: tenant, logger: context.logger)))
+        }
+        sites.post { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            var fields = JSONFields(try await Self.body(request), allowed: ["name", "timeZone", "sipDomain"])
+            let name = fields.string("name", required: true)
+            let zone = fields.string("timeZone", required: true, maxLength: 64)
+            if let zone, TimeZone(identifier: zone) == nil { fields.fail("timeZone", "must be an IANA time zone such as Europe/Berlin") }
+            let domain = fields.string("sipDomain", required: true, maxLength: 253)?.lowercased()
+            if let domain, !Self.isDomainName(domain) { fields.fail("sipDomain", "must be a DNS name such as sip.example.org") }
+            try fields.check("invalid site")
+            guard let name, let zone, let domain else { throw Problem.badRequest("invalid site") }
+            do {
+                let site = try await self.store.createSite(tenant: tenant, name: name, timeZone: zone, sipDomain: domain, logger: context.logger)
+                return try Response.json(site, status: .created, headers: [.location: "/v1/tenants/\(tenant)/sites/\(site.id)"])
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            }
+        }
+        sites.get(":site") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            return try Response.json(try await self.site(tenant, context))
+        }
+        sites.get(":site/buildings") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let site = try await self.site(tenant, context)
+            struct Page: Encodable { var buildings: [BuildingResource] }
+            let buildings = try await self.store.buildings(tenant: tenant, site: UUID(uuidString: site.id)!, logger: context.logger)
+            return try Response.json(Page(buildings: buildings))
+        }
+        sites.post(":site/buildings") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            var fields = JSONFields(try await Self.body(request), allowed: ["name"])
+            let name = fields.string("name", required: true)
+            try fields.check("invalid building")
+            guard let name else { throw Problem.badRequest("invalid building") }
+            do {
+                let building = try await self.store.createBuilding(
+                    tenant: tenant,
+                    site: UUID(uuidString: site.id)!,
+                    name: name,
+                    logger: context.logger
+                )
+                return try Response.json(building, status: .created)
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            }
+        }
+        sites.get(":site/units") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let site = try await self.site(tenant, context)
+            let query = request.uri.queryParameters
+            var limit = 100
+            var after: String?
+            var errors: [Problem.FieldError] = []
+            if let text = query["limit"] {
+                if let value = Int(text), (1...Self.maxPageSize).contains(value) {
+                    limit = value
+                } else {
+                    errors.append(.init(field: "limit", message: "must be an integer from 1 to \(Self.maxPageSize)"))
+                }
+            }
+            if let cursor = query["cursor"] {
+                after = Base64URL.decode(String(cursor)).map { String(decoding: $0, as: UTF8.self) }
+                if after.map(Self.isDialNumber) != true { errors.append(.init(field: "cursor", message: "is not a cursor this API returned")) }
+            }
+            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
+            var units = try await self.store.units(
+                tenant: tenant,
+                site: UUID(uuidString: site.id)!,
+                after: after,
+                limit: limit + 1,
+                logger: context.logger
+            )
+            var next: String?
+            if units.count > limit {
+                units.removeLast()
+                next = units.last.map { Base64URL.encode(Array($0.dialNumber.utf8)) }
+            }
+            struct Page: Encodable {
+                var units: [UnitResource]
+                var nextCursor: String?
+            }
+            return try Response.json(Page(units: units, nextCursor: next))
+        }
+        sites.post(":site/units") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            var fields = JSONFields(try await Self.body(request), allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
+            let building = fields.uuid("buildingId", required: true)
+            let dial = fields.string("dialNumber", required: true, maxLength: 16)
+            if let dial, !Self.isDialNumber(dial) { fields.fail("dialNumber", "must be 1 to 16 ASCII letters or digits") }
+            let floor = fields.string("floor", maxLength: 16)
+            let ring = fields.int("ringSeconds", in: 5...120) ?? 30
+            try fields.check("invalid unit")
+            guard let building, let dial else { throw Problem.badRequest("invalid unit") }
+            do {
+                let unit = try await self.store.createUnit(
+                    tenant: tenant,
+                    site: UUID(uuidString: site.id)!,
+                    building: building,
+                    dialNumber: dial,
+                    floor: floor,
+                    ringSeconds: ring,
+                    logger: context.logger
+                )
+                return try Response.json(unit, status: .created, headers: [.location: "/v1/tenants/\(tenant)/units/\(unit.id)"])
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            } catch TopologyStoreError.unknownReference(let field) {
+                throw Problem.badRequest("invalid unit", errors: [.init(field: field, message: "no such building in this site")])
+            }
+        }
+        sites.get(":site/doors") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let site = try await self.site(tenant, context)
+            struct Page: Encodable { var doors: [DoorResource] }
+            let doors = try await self.devices.doors(tenant: tenant, site: UUID(uuidString: site.id)!, logger: context.logger)
+            return try Response.json(Page(doors: doors.map(DoorResource.init)))
+        }
+        sites.post(":site/doors") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            var fields = JSONFields(try await Self.body(request), allowed: ["name", "kind", "buildingId"])
+            let name = fields.string("name", required: true)
+            let kind = fields.word("kind", of: Door.Kind.allCases.map(\.rawValue)).flatMap(Door.Kind.init(rawValue:)) ?? .door
+            let building = fields.uuid("buildingId")
+            try fields.check("invalid door")
+            guard let name else { throw Problem.badRequest("invalid door") }
+            do {
+                let door = try await self.devices.createDoor(
+                    tenant: tenant,
+                    site: UUID(uuidString: site.id)!,
+                    building: building,
+                    name: name,
+                    kind: kind,
+                    logger: context.logger
+                )
+                return try Response.json(DoorResource(door), status: .created)
+            } catch DeviceStoreError.unknownReference(let field) {
+                throw Problem.badRequest("invalid door", errors: [.init(field: field, message: "no such building in this site")])
+            }
+        }
+        sites.put(":site/fallbacks") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            let (building, fallbacks) = try Self.fallbacks(try await Self.body(request))
+            do {
+                try await self.devices.setFallbacks(
+                    tenant: tenant,
+                    site: UUID(uuidString: site.id)!,
+                    building: building,
+                    fallbacks,
+                    logger: context.logger
+                )
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23503" {
+                throw Problem.badRequest(
+                    "invalid fallbacks",
+                    errors: [.init(field: "steps", message: "names a building or person that does not exist in this tenant")]
+                )
+            }
+            return Response(status: .noContent)
+        }
+        router.get("/v1/tenants/:tenant/units/:unit") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
+                let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
+            else { throw Problem.notFound("no such unit") }
+            return try Response.json(unit)
+        }
+        router.put("/v1/tenants/:tenant/units/:unit/residents/:person") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            guard let unit = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
+                let person = context.parameters.get("person").flatMap(UUID.init(uuidString:))
+            else { throw Problem.notFound("no such unit or person") }
+            var fields = JSONFields(try await Self.body(request), allowed: ["role"])
+            let role = fields.word("role", of: ["owner", "tenant", "occupant"], required: true)
+            try fields.check("invalid residence")
+            guard let role,
+                try await self.store.setResident(tenant: tenant, unit: unit, person: person, role: role, logger: context.logger)
+            else { throw Problem.notFound("no such unit or person") }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// `{"buildingId": …?, "steps": [{"staffPersonId": …} | {"number": "+49…"}, "ringSeconds": …]}`.
+    static func fallbacks(_ object: [String: Any]) throws -> (UUID?, [DeviceStore.Fallback]) {
+        var fields = JSONFields(object, allowed: ["buildingId", "steps"])
+        let building = fields.uuid("buildingId")
+        var fallbacks: [DeviceStore.Fallback] = []
+        if let steps = object["steps"] as? [Any], steps.count <= 20 {
+            for (index, step) in steps.enumerated() {
+                guard let step = step as? [String: Any] else {
+                    fields.fail("steps[\(index)]", "must be an object")
+                    continue
+                }
+                var inner = JSONFields(step, allowed: ["staffPersonId", "number", "ringSeconds"])
+                let person = inner.uuid("staffPersonId")
+                let number = inner.string("number", maxLength: 16)
+                if let number, number.wholeMatch(of: /\+[1-9][0-9]{6,14}/) == nil {
+                    inner.fail("number", "must be an E.164 number such as +4930123456")
+                }
+                if (person == nil) == (number == nil) { inner.fail("staffPersonId", "give exactly one of staffPersonId and number") }
+                let ring = inner.int("ringSeconds", in: 5...120) ?? 20
+                for error in inner.errors { fields.fail("steps[\(index)].\(error.field)", error.message) }
+                fallbacks.append(.init(position: index + 1, staff: person, number: number, ringSeconds: ring))
+            }
+        } else {
+            fields.fail("steps", "is required: an array of at most 20 steps")
+        }
+        try fields.check("invalid fallbacks")
+        return (building, fallbacks)
+    }
+}
+
+/// A door as the API shows it.
+package struct DoorResource: Codable, Sendable, Hashable {
+    package var id: String
+    package var siteId: String
+    package var buildingId: String?
+    package var name: String
+    package var kind: String
+    package var version: Int
+
+    package init(_ door: Door) {
+        self.id = door.id.lowercasedString
+        self.siteId = door.siteId.lowercasedString
+        self.buildingId = door.buildingId?.lowercasedString
+        self.name = door.name
+        self.kind = door.kind.rawValue
+        self.version = door.version
+    }
+}

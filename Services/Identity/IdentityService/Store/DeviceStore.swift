@@ -1,0 +1,600 @@
+package import Foundation
+import GatehouseAuth
+package import GatehouseWire
+package import Logging
+package import PostgresNIO
+import ServiceKit
+
+/// A door or gate of a site: in a building, or shared (`buildingId == nil`: lobby, garage).
+package struct Door: Sendable, Hashable, Codable {
+    package enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case door, gate }
+
+    package var id: UUID
+    package var siteId: UUID
+    package var buildingId: UUID?
+    package var name: String
+    package var kind: Kind
+    package var version: Int
+}
+
+/// A device of a site, without secrets.
+package struct Device: Sendable, Hashable {
+    package var id: UUID
+    package var tenant: TenantID
+    package var siteId: UUID
+    package var kind: DeviceKind
+    package var name: String
+    package var vendor: String?
+    package var model: String?
+    package var doorId: UUID?
+    package var unitId: UUID?
+    package var personId: UUID?
+    package var sipUsername: String
+    package var sipRealm: String
+    package var controlURL: String?
+    package var online: Bool
+    package var lastSeenAt: Date?
+    package var revokedAt: Date?
+    package var version: Int
+    package var createdAt: Date
+
+    package var info: DeviceInfo {
+        DeviceInfo(
+            id: self.id,
+            tenantId: self.tenant,
+            siteId: self.siteId,
+            kind: self.kind,
+            name: self.name,
+            vendor: self.vendor,
+            model: self.model,
+            doorId: self.doorId,
+            unitId: self.unitId,
+            personId: self.personId,
+            sipUsername: self.sipUsername,
+            sipRealm: self.sipRealm,
+            controlURL: self.controlURL,
+            online: self.online,
+            revoked: self.revokedAt != nil
+        )
+    }
+}
+
+/// What a new device is; validated by the API (``DevicesAPI``).
+package struct DeviceInput: Sendable, Hashable {
+    package var siteId: UUID
+    package var kind: DeviceKind
+    package var name: String
+    package var vendor: String?
+    package var model: String?
+    package var doorId: UUID?
+    package var unitId: UUID?
+    package var personId: UUID?
+    /// `nil`: the service picks one.
+    package var sipUsername: String?
+    package var controlURL: String?
+
+    package init(
+        siteId: UUID,
+        kind: DeviceKind,
+        name: String,
+        vendor: String? = nil,
+        model: String? = nil,
+        doorId: UUID? = nil,
+        unitId: UUID? = nil,
+        personId: UUID? = nil,
+        sipUsername: String? = nil,
+        controlURL: String? = nil
+    ) {
+        self.siteId = siteId
+        self.kind = kind
+        self.name = name
+        self.vendor = vendor
+        self.model = model
+        self.doorId = doorId
+        self.unitId = unitId
+        self.personId = personId
+        self.sipUsername = sipUsername
+        self.controlURL = controlURL
+    }
+
+    package static let vendors: Set<String> = ["2n", "akuvox", "doorbird", "aiphone", "generic"]
+}
+
+/// A device's SIP credentials, returned once when they are made.
+package struct SIPCredentials: Sendable, Hashable, Codable {
+    package var username: String
+    package var realm: String
+    package var password: String
+}
+
+package enum DeviceStoreError: Error, Hashable {
+    /// The site, door, unit or person named does not exist in the tenant (or in the site).
+    case unknownReference(field: String)
+    case sipUsernameTaken
+    case notFound
+}
+
+/// Doors and devices in the identity schema, and the lookups signaling makes. Every query is scoped
+/// to the tenant, except the two keyed by a SIP domain (unique across the deployment).
+package struct DeviceStore: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    /// Bytes of entropy in a generated SIP password (20 characters of a 57-letter alphabet ≈ 116 bits).
+    package static let passwordLength = 20
+    static let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+
+    package static func generatePassword() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<Self.passwordLength).map { _ in Self.alphabet[Int.random(in: 0..<Self.alphabet.count, using: &generator)] })
+    }
+
+    static func generateUsername(_ kind: DeviceKind) -> String {
+        let prefix =
+            switch kind {
+            case .doorStation: "door"
+            case .sipPhone: "phone"
+            case .indoorMonitor: "monitor"
+            }
+        var generator = SystemRandomNumberGenerator()
+        let suffix = String((0..<10).map { _ in Self.alphabet[Int.random(in: 0..<25, using: &generator)] })
+        return "\(prefix)-\(suffix)"
+    }
+
+    // MARK: Doors
+
+    package func createDoor(tenant: TenantID, site: UUID, building: UUID?, name: String, kind: Door.Kind, logger: Logger) async throws -> Door {
+        var binds = PostgresBindings(UUID(), tenant.rawValue, site)
+        if let building { binds.append(building) } else { binds.appendNull() }
+        binds.append(name)
+        binds.append(kind.rawValue)
+        do {
+            for try await (id, version) in try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(self.schema).doors (id, tenant_id, site_id, building_id, name, kind)
+                        SELECT $1, $2, $3, $4, $5, $6
+                        WHERE EXISTS (SELECT 1 FROM \(self.schema).sites WHERE tenant_id = $2 AND id = $3)
+                          AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4))
+                        ON CONFLICT (site_id, name) DO UPDATE SET building_id = EXCLUDED.building_id, kind = EXCLUDED.kind,
+                            version = doors.version + 1, updated_at = now()
+                        RETURNING id, version
+                        """,
+                    binds: binds
+                ),
+                logger: logger
+            ).decode((UUID, Int).self) {
+                return Door(id: id, siteId: site, buildingId: building, name: name, kind: kind, version: version)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23503" {
+            throw DeviceStoreError.unknownReference(field: "buildingId")
+        }
+        throw DeviceStoreError.unknownReference(field: building == nil ? "siteId" : "buildingId")
+    }
+
+    package func doors(tenant: TenantID, site: UUID?, logger: Logger) async throws -> [Door] {
+        var binds = PostgresBindings(tenant.rawValue)
+        var condition = "tenant_id = $1"
+        if let site {
+            binds.append(site)
+            condition += " AND site_id = $2"
+        }
+        var doors: [Door] = []
+        for try await (id, site, building, name, kind, version) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL:
+                    "SELECT id, site_id, building_id, name, kind, version FROM \(self.schema).doors WHERE \(condition) ORDER BY name LIMIT 1000",
+                binds: binds
+            ),
+            logger: logger
+        ).decode((UUID, UUID, UUID?, String, String, Int).self) {
+            doors.append(Door(id: id, siteId: site, buildingId: building, name: name, kind: Door.Kind(rawValue: kind) ?? .door, version: version))
+        }
+        return doors
+    }
+
+    // MARK: Devices
+
+    static let columns = """
+        id, tenant_id, site_id, kind, name, vendor, model, door_id, unit_id, person_id, sip_username, sip_realm, control_url,
+        online, last_seen_at, revoked_at, version, created_at
+        """
+
+    static func device(_ row: PostgresRow) throws -> Device {
+        let columns = row.makeRandomAccess()
+        return Device(
+            id: try columns[0].decode(UUID.self),
+            tenant: TenantID(try columns[1].decode(UUID.self)),
+            siteId: try columns[2].decode(UUID.self),
+            kind: DeviceKind(rawValue: try columns[3].decode(String.self)) ?? .sipPhone,
+            name: try columns[4].decode(String.self),
+            vendor: try columns[5].decode(String?.self),
+            model: try columns[6].decode(String?.self),
+            doorId: try columns[7].decode(UUID?.self),
+            unitId: try columns[8].decode(UUID?.self),
+            personId: try columns[9].decode(UUID?.self),
+            sipUsername: try columns[10].decode(String.self),
+            sipRealm: try columns[11].decode(String.self),
+            controlURL: try columns[12].decode(String?.self),
+            online: try columns[13].decode(Bool.self),
+            lastSeenAt: try columns[14].decode(Date?.self),
+            revokedAt: try columns[15].decode(Date?.self),
+            version: try columns[16].decode(Int.self),
+            createdAt: try columns[17].decode(Date.self)
+        )
+    }
+
+    /// Creates the device with fresh SIP credentials; the password is returned here and never again.
+    package func create(tenant: TenantID, _ input: DeviceInput, password: String = Self.generatePassword(), logger: Logger) async throws -> (
+        Device, SIPCredentials
+    ) {
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                // The realm is the site's SIP domain; the door, unit and person must be of the site.
+                var realm: String?
+                for try await domain in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT sip_domain FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
+                        binds: PostgresBindings(tenant.rawValue, input.siteId)
+                    ),
+                    logger: logger
+                ).decode(String.self) {
+                    realm = domain
+                }
+                guard let realm else { throw DeviceStoreError.unknownReference(field: "siteId") }
+                for (field, table, id) in [("doorId", "doors", input.doorId), ("unitId", "units", input.unitId)] {
+                    guard let id else { continue }
+                    var found = false
+                    for try await _ in try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: "SELECT 1 FROM \(self.schema).\(table) WHERE tenant_id = $1 AND site_id = $2 AND id = $3",
+                            binds: PostgresBindings(tenant.rawValue, input.siteId, id)
+                        ),
+                        logger: logger
+                    ) {
+                        found = true
+                    }
+                    if !found { throw DeviceStoreError.unknownReference(field: field) }
+                }
+                if let person = input.personId {
+                    var found = false
+                    for try await _ in try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: "SELECT 1 FROM \(self.schema).people WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL",
+                            binds: PostgresBindings(tenant.rawValue, person)
+                        ),
+                        logger: logger
+                    ) {
+                        found = true
+                    }
+                    if !found { throw DeviceStoreError.unknownReference(field: "personId") }
+                }
+                let username = input.sipUsername ?? Self.generateUsername(input.kind)
+                var binds = PostgresBindings(capacity: 14)
+                binds.append(UUID())
+                binds.append(tenant.rawValue)
+                binds.append(input.siteId)
+                binds.append(input.kind.rawValue)
+                binds.append(input.name)
+                for value in [input.vendor, input.model] {
+                    if let value { binds.append(value) } else { binds.appendNull() }
+                }
+                for value in [input.doorId, input.unitId, input.personId] {
+                    if let value { binds.append(value) } else { binds.appendNull() }
+                }
+                binds.append(username)
+                binds.append(realm)
+                binds.append(ByteBuffer(bytes: Hex.decode(SIPDigest.ha1(username: username, realm: realm, password: password, .md5)) ?? []))
+                binds.append(ByteBuffer(bytes: Hex.decode(SIPDigest.ha1(username: username, realm: realm, password: password, .sha256)) ?? []))
+                if let url = input.controlURL { binds.append(url) } else { binds.appendNull() }
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).devices (id, tenant_id, site_id, kind, name, vendor, model, door_id, unit_id, person_id,
+                                sip_username, sip_realm, ha1_md5, ha1_sha256, control_url)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                            RETURNING \(Self.columns)
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ) {
+                    return (try Self.device(row), SIPCredentials(username: username, realm: realm, password: password))
+                }
+                throw StoreInvariantViolated(message: "insert of device returned no row")
+            }
+        } catch let error as PostgresTransactionError {
+            if let closure = error.closureError {
+                if let psql = closure as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DeviceStoreError.sipUsernameTaken }
+                throw closure
+            }
+            throw error
+        }
+    }
+
+    /// Creates the device named by `input.sipUsername` at the site, or gives the existing one of
+    /// the tenant this password (for seeds and provisioning scripts that keep their own secrets).
+    package func provision(tenant: TenantID, _ input: DeviceInput, password: String, logger: Logger) async throws -> Device {
+        guard let username = input.sipUsername else { throw DeviceStoreError.unknownReference(field: "sipUsername") }
+        var existing: UUID?
+        for try await id in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT d.id FROM \(self.schema).devices d JOIN \(self.schema).sites s ON s.tenant_id = d.tenant_id AND s.id = d.site_id
+                    WHERE d.tenant_id = $1 AND d.site_id = $2 AND d.sip_username = $3 AND d.sip_realm = s.sip_domain AND d.revoked_at IS NULL
+                    """,
+                binds: PostgresBindings(tenant.rawValue, input.siteId, username)
+            ),
+            logger: logger
+        ).decode(UUID.self) {
+            existing = id
+        }
+        if let existing { return try await self.rotatePassword(tenant: tenant, id: existing, password: password, logger: logger).0 }
+        return try await self.create(tenant: tenant, input, password: password, logger: logger).0
+    }
+
+    package func get(tenant: TenantID, id: UUID, logger: Logger) async throws -> Device? {
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).devices WHERE tenant_id = $1 AND id = $2",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ) {
+            return try Self.device(row)
+        }
+        return nil
+    }
+
+    /// A page in id order after `after`, optionally of one site or kind.
+    package func list(tenant: TenantID, site: UUID?, kind: DeviceKind?, after: UUID?, limit: Int, logger: Logger) async throws -> [Device] {
+        var binds = PostgresBindings(tenant.rawValue)
+        var conditions = ["tenant_id = $1"]
+        if let site {
+            binds.append(site)
+            conditions.append("site_id = $\(binds.count)")
+        }
+        if let kind {
+            binds.append(kind.rawValue)
+            conditions.append("kind = $\(binds.count)")
+        }
+        if let after {
+            binds.append(after)
+            conditions.append("id > $\(binds.count)")
+        }
+        var devices: [Device] = []
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.columns) FROM \(self.schema).devices WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY id LIMIT \(max(1, min(limit, 501)))
+                    """,
+                binds: binds
+            ),
+            logger: logger
+        ) {
+            devices.append(try Self.device(row))
+        }
+        return devices
+    }
+
+    /// New SIP password for a device that is not revoked; the old one stops working at once.
+    package func rotatePassword(tenant: TenantID, id: UUID, password: String = Self.generatePassword(), logger: Logger) async throws -> (
+        Device, SIPCredentials
+    ) {
+        guard let device = try await self.get(tenant: tenant, id: id, logger: logger), device.revokedAt == nil else {
+            throw DeviceStoreError.notFound
+        }
+        let md5 = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .md5)) ?? []
+        let sha = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .sha256)) ?? []
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).devices SET ha1_md5 = $3, ha1_sha256 = $4, version = version + 1, updated_at = now()
+                    WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING \(Self.columns)
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id, ByteBuffer(bytes: md5), ByteBuffer(bytes: sha))
+            ),
+            logger: logger
+        ) {
+            return (try Self.device(row), SIPCredentials(username: device.sipUsername, realm: device.sipRealm, password: password))
+        }
+        throw DeviceStoreError.notFound
+    }
+
+    /// Revokes the device: its SIP secrets are deleted, the row stays (idempotent).
+    package func revoke(tenant: TenantID, id: UUID, logger: Logger) async throws -> Device? {
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).devices SET ha1_md5 = NULL, ha1_sha256 = NULL, online = false,
+                        revoked_at = COALESCE(revoked_at, now()), version = version + CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END,
+                        updated_at = now()
+                    WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ) {
+            return try Self.device(row)
+        }
+        return nil
+    }
+
+    /// Records what signaling saw: the device registered (online) or its registration ended.
+    package func setOnline(tenant: TenantID, id: UUID, online: Bool, at time: Date, logger: Logger) async throws {
+        try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).devices SET online = $3, last_seen_at = GREATEST(last_seen_at, $4)
+                    WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id, online, time)
+            ),
+            logger: logger
+        )
+    }
+
+    // MARK: Lookups for signaling
+
+    /// The digest secrets of `username@realm`; `nil` for an unknown or revoked account.
+    package func sipAccount(realm: String, username: String, logger: Logger) async throws -> SIPAccount? {
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT tenant_id, site_id, id, kind, sip_username, sip_realm, ha1_md5, ha1_sha256, door_id, unit_id, person_id
+                    FROM \(self.schema).devices WHERE sip_realm = $1 AND sip_username = $2 AND revoked_at IS NULL
+                    """,
+                binds: PostgresBindings(realm.lowercased(), username)
+            ),
+            logger: logger
+        ) {
+            let (tenant, site, id, kind, user, realm, md5, sha, door, unit, person) = try row.decode(
+                (UUID, UUID, UUID, String, String, String, ByteBuffer, ByteBuffer, UUID?, UUID?, UUID?).self
+            )
+            return SIPAccount(
+                tenantId: TenantID(tenant),
+                siteId: site,
+                deviceId: id,
+                kind: DeviceKind(rawValue: kind) ?? .sipPhone,
+                username: user,
+                realm: realm,
+                ha1MD5: Hex.encode(md5.readableBytesView),
+                ha1SHA256: Hex.encode(sha.readableBytesView),
+                doorId: door,
+                unitId: unit,
+                personId: person
+            )
+        }
+        return nil
+    }
+
+    /// The ring plan of `dialled` at the site whose SIP domain is `sipDomain`: the unit's residents'
+    /// devices, then the building's fallbacks, then the site's, each in position order. Staff steps
+    /// whose person has no device are left out. `nil` when the domain or number is unknown.
+    package func dialPlan(sipDomain: String, dialled: String, logger: Logger) async throws -> DialPlan? {
+        try await self.client.withConnection { connection in
+            var found: (tenant: UUID, site: UUID, zone: String, unit: UUID, building: UUID, dial: String, ring: Int)?
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT s.tenant_id, s.id, s.time_zone, u.id, u.building_id, u.dial_number, u.ring_seconds
+                        FROM \(self.schema).sites s JOIN \(self.schema).units u ON u.tenant_id = s.tenant_id AND u.site_id = s.id
+                        WHERE s.sip_domain = $1 AND u.dial_number = $2
+                        """,
+                    binds: PostgresBindings(sipDomain.lowercased(), dialled)
+                ),
+                logger: logger
+            ).decode((UUID, UUID, String, UUID, UUID, String, Int).self) {
+                found = (row.0, row.1, row.2, row.3, row.4, row.5, row.6)
+            }
+            guard let found else { return nil }
+            // One row per target: rank 0 is the unit, then building fallbacks (rank 1), then the site's (rank 2).
+            var steps: [RingStep] = []
+            var current: (rank: Int, position: Int)?
+            for try await (rank, position, ring, kind, device, username, person, number) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT 0, 0, $4::int, 'unit', d.id, d.sip_username, d.person_id, NULL::text
+                        FROM \(self.schema).devices d
+                        WHERE d.tenant_id = $1 AND d.revoked_at IS NULL AND d.kind <> 'door_station'
+                          AND (d.unit_id = $2 OR d.person_id IN (
+                              SELECT r.person_id FROM \(self.schema).unit_residents r WHERE r.tenant_id = $1 AND r.unit_id = $2))
+                        UNION ALL
+                        SELECT CASE WHEN f.building_id IS NULL THEN 2 ELSE 1 END, f.position, f.ring_seconds, f.kind,
+                            d.id, d.sip_username, f.person_id, f.number
+                        FROM \(self.schema).ring_fallbacks f
+                        LEFT JOIN \(self.schema).devices d ON f.kind = 'staff' AND d.tenant_id = f.tenant_id
+                            AND d.person_id = f.person_id AND d.revoked_at IS NULL AND d.kind <> 'door_station'
+                        WHERE f.tenant_id = $1 AND f.site_id = $3 AND (f.building_id IS NULL OR f.building_id = $5)
+                        ORDER BY 1, 2, 5
+                        """,
+                    binds: PostgresBindings(found.tenant, found.unit, found.site, found.ring, found.building)
+                ),
+                logger: logger
+            ).decode((Int, Int, Int, String, UUID?, String?, UUID?, String?).self) {
+                let stepKind = RingStep.Kind(rawValue: kind) ?? .external
+                if stepKind != .external && device == nil { continue }
+                let target =
+                    stepKind == .external
+                    ? RingTarget(number: number) : RingTarget(deviceId: device, sipUsername: username, personId: person)
+                if let current, current == (rank, position), !steps.isEmpty {
+                    steps[steps.count - 1].targets.append(target)
+                } else {
+                    steps.append(RingStep(kind: stepKind, ringSeconds: ring, targets: [target]))
+                    current = (rank, position)
+                }
+            }
+            return DialPlan(
+                tenantId: TenantID(found.tenant),
+                siteId: found.site,
+                buildingId: found.building,
+                unitId: found.unit,
+                dialNumber: found.dial,
+                timeZone: found.zone,
+                steps: steps
+            )
+        }
+    }
+
+    /// A fallback step of a site (or of one of its buildings).
+    package struct Fallback: Sendable, Hashable {
+        package var position: Int
+        package var staff: UUID?
+        package var number: String?
+        package var ringSeconds: Int
+
+        package init(position: Int, staff: UUID? = nil, number: String? = nil, ringSeconds: Int = 20) {
+            self.position = position
+            self.staff = staff
+            self.number = number
+            self.ringSeconds = ringSeconds
+        }
+    }
+
+    /// Replaces the fallbacks of the site (`building == nil`) or of one building.
+    package func setFallbacks(tenant: TenantID, site: UUID, building: UUID?, _ fallbacks: [Fallback], logger: Logger) async throws {
+        do {
+            try await self.client.withTransaction(logger: logger) { connection in
+                var binds = PostgresBindings(tenant.rawValue, site)
+                if let building { binds.append(building) } else { binds.appendNull() }
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            DELETE FROM \(self.schema).ring_fallbacks
+                            WHERE tenant_id = $1 AND site_id = $2 AND building_id IS NOT DISTINCT FROM $3::uuid
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                )
+                for fallback in fallbacks {
+                    var binds = PostgresBindings(UUID(), tenant.rawValue, site)
+                    if let building { binds.append(building) } else { binds.appendNull() }
+                    binds.append(fallback.position)
+                    binds.append(fallback.staff == nil ? "external" : "staff")
+                    if let staff = fallback.staff { binds.append(staff) } else { binds.appendNull() }
+                    if let number = fallback.number { binds.append(number) } else { binds.appendNull() }
+                    binds.append(fallback.ringSeconds)
+                    try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: """
+                                INSERT INTO \(self.schema).ring_fallbacks (id, tenant_id, site_id, building_id, position, kind, person_id, number, ring_seconds)
+                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                """,
+                            binds: binds
+                        ),
+                        logger: logger
+                    )
+                }
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package import Foundation
+package import GatehouseWire
+package import Logging
+package import PostgresNIO
+import ServiceKit
+
+/// A site as the API shows it.
+package struct SiteResource: Codable, Sendable, Hashable {
+    package var id: String
+    package var name: String
+    package var timeZone: String
+    package var sipDomain: String
+    package var version: Int
+}
+
+/// A building as the API shows it.
+package struct BuildingResource: Codable, Sendable, Hashable {
+    package var id: String
+    package var siteId: String
+    package var name: String
+    package var version: Int
+}
+
+/// A unit as the API shows it, with its residents (ids and roles only).
+package struct UnitResource: Codable, Sendable, Hashable {
+    package struct Resident: Codable, Sendable, Hashable {
+        package var personId: String
+        package var role: String
+    }
+
+    package var id: String
+    package var siteId: String
+    package var buildingId: String
+    package var dialNumber: String
+    package var floor: String?
+    package var ringSeconds: Int
+    package var version: Int
+    package var residents: [Resident]?
+}
+
+package enum TopologyStoreError: Error, Hashable {
+    /// A unique natural key is taken (`field` names it).
+    case taken(field: String)
+    /// A referenced parent does not exist in the tenant.
+    case unknownReference(field: String)
+}
+
+/// Sites, buildings and units for the admin API; every query is scoped to the tenant.
+package struct TopologyStore: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    /// Most sites, buildings or doors a list returns (units page with a cursor).
+    package static let maxListed = 1000
+
+    func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            switch error.serverInfo?[.sqlState] {
+            case "23505":
+                let constraint = error.serverInfo?[.constraintName] ?? ""
+                throw TopologyStoreError.taken(
+                    field: constraint.contains("sip_domain") ? "sipDomain" : constraint.contains("dial_number") ? "dialNumber" : "name"
+                )
+            case "23503": throw TopologyStoreError.unknownReference(field: "buildingId")
+            default: throw error
+            }
+        }
+    }
+
+    // MARK: Sites
+
+    package func sites(tenant: TenantID, logger: Logger) async throws -> [SiteResource] {
+        try await self.siteQuery("tenant_id = $1 ORDER BY name LIMIT \(Self.maxListed)", PostgresBindings(tenant.rawValue), logger)
+    }
+
+    package func site(tenant: TenantID, id: UUID, logger: Logger) async throws -> SiteResource? {
+        try await self.siteQuery("tenant_id = $1 AND id = $2", PostgresBindings(tenant.rawValue, id), logger).first
+    }
+
+    private func siteQuery(_ condition: String, _ binds: PostgresBindings, _ logger: Logger) async throws -> [SiteResource] {
+        var sites: [SiteResource] = []
+        for try await (id, name, zone, domain, version) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT id, name, time_zone, sip_domain, version FROM \(self.schema).sites WHERE \(condition)",
+                binds: binds
+            ),
+            logger: logger
+        ).decode((UUID, String, String, String, Int).self) {
+            sites.append(SiteResource(id: id.lowercasedString, name: name, timeZone: zone, sipDomain: domain, version: version))
+        }
+        return sites
+    }
+
+    package func createSite(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> SiteResource {
+        let id = UUID()
+        _ = try await self.mapErrors {
+            try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: "INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)",
+                    binds: PostgresBindings(id, tenant.rawValue, name, timeZone, sipDomain.lowercased())
+                ),
+                logger: logger
+            )
+        }
+        return SiteResource(id: id.lowercasedString, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)
+    }
+
+    // MARK: Buildings
+
+    package func buildings(tenant: TenantID, site: UUID, logger: Logger) async throws -> [BuildingResource] {
+        var buildings: [BuildingResource] = []
+        for try await (id, name, version) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT id, name, version FROM \(self.schema).buildings WHERE tenant_id = $1 AND site_id = $2
+                    ORDER BY name LIMIT \(Self.maxListed)
+                    """,
+                binds: PostgresBindings(tenant.rawValue, site)
+            ),
+            logger: logger
+        ).decode((UUID, String, Int).self) {
+            buildings.append(BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: version))
+        }
+        return buildings
+    }
+
+    package func createBuilding(tenant: TenantID, site: UUID, name: String, logger: Logger) async throws -> BuildingResource {
+        let id = UUID()
+        _ = try await self.mapErrors {
+            try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: "INSERT INTO \(self.schema).buildings (id, tenant_id, site_id, name) VALUES ($1, $2, $3, $4)",
+                    binds: PostgresBindings(id, tenant.rawValue, site, name)
+                ),
+                logger: logger
+            )
+        }
+        return BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: 1)
+    }
+
+    // MARK: Units
+
+    static let unitColumns = "id, site_id, building_id, dial_number, floor, ring_seconds, version"
+
+    static func unit(_ row: (UUID, UUID, UUID, String, String?, Int, Int)) -> UnitResource {
+        UnitResource(
+            id: row.0.lowercasedString,
+            siteId: row.1.lowercasedString,
+            buildingId: row.2.lowercasedString,
+            dialNumber: row.3,
+            floor: row.4,
+            ringSeconds: row.5,
+            version: row.6
+        )
+    }
+
+    /// A page of a site's units in dial-number order after `after`.
+    package func units(tenant: TenantID, site: UUID, after: String?, limit: Int, logger: Logger) async throws -> [UnitResource] {
+        var binds = PostgresBindings(tenant.rawValue, site)
+        var condition = "tenant_id = $1 AND site_id = $2"
+        if let after {
+            binds.append(after)
+            condition += " AND dial_number > $3"
+        }
+        var units: [UnitResource] = []
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.unitColumns) FROM \(self.schema).units WHERE \(condition)
+                    ORDER BY dial_number COLLATE "C" LIMIT \(max(1, min(limit, 501)))
+                    """,
+                binds: binds
+            ),
+            logger: logger
+        ).decode((UUID, UUID, UUID, String, String?, Int, Int).self) {
+            units.append(Self.unit(row))
+        }
+        return units
+    }
+
+    /// One unit with its residents.
+    package func unit(tenant: TenantID, id: UUID, logger: Logger) async throws -> UnitResource? {
+        try await self.client.withConnection { connection in
+            var unit: UnitResource?
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT \(Self.unitColumns) FROM \(self.schema).units WHERE tenant_id = $1 AND id = $2",
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            ).decode((UUID, UUID, UUID, String, String?, Int, Int).self) {
+                unit = Self.unit(row)
+            }
+            guard var unit else { return nil }
+            var residents: [UnitResource.Resident] = []
+            for try await (person, role) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT person_id, role FROM \(self.schema).unit_residents WHERE tenant_id = $1 AND unit_id = $2 ORDER BY person_id",
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            ).decode((UUID, String).self) {
+                residents.append(.init(personId: person.lowercasedString, role: role))
+            }
+            unit.residents = residents
+            return unit
+        }
+    }
+
+    package func createUnit(
+        tenant: TenantID,
+        site: UUID,
+        building: UUID,
+        dialNumber: String,
+        floor: String?,
+        ringSeconds: Int,
+        logger: Logger
+    ) async throws -> UnitResource {
+        let id = UUID()
+        var binds = PostgresBindings(id, tenant.rawValue, site, building, dialNumber)
+        if let floor { binds.append(floor) } else { binds.appendNull() }
+        binds.append(ringSeconds)
+        let inserted = try await self.mapErrors {
+            var inserted = false
+            for try await _ in try await self.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(self.schema).units (id, tenant_id, site_id, building_id, dial_number, floor, ring_seconds)
+                        SELECT $1, $2, $3, $4, $5, $6, $7
+                        WHERE EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4)
+                        RETURNING 1
+                        """,
+                    binds: binds
+                ),
+                logger: logger
+            ) {
+                inserted = true
+            }
+            return inserted
+        }
+        if !inserted { throw TopologyStoreError.unknownReference(field: "buildingId") }
+        return UnitResource(
+            id: id.lowercasedString,
+            siteId: site.lowercasedString,
+            buildingId: building.lowercasedString,
+            dialNumber: dialNumber,
+            floor: floor,
+            ringSeconds: ringSeconds,
+            version: 1,
+            residents: []
+        )
+    }
+
+    /// Adds (or changes the role of) a resident of a unit.
+    package func setResident(tenant: TenantID, unit: UUID, person: UUID, role: String, logger: Logger) async throws -> Bool {
+        var changed = false
+        for try await _ in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(self.schema).unit_residents (tenant_id, unit_id, person_id, role)
+                    SELECT $1, u.id, p.id, $4 FROM \(self.schema).units u, \(self.schema).people p
+                    WHERE u.tenant_id = $1 AND u.id = $2 AND p.tenant_id = $1 AND p.id = $3 AND p.erased_at IS NULL
+                    ON CONFLICT (unit_id, person_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+                    RETURNING 1
+                    """,
+                binds: PostgresBindings(tenant.rawValue, unit, person, role)
+            ),
+            logger: logger
+        ) {
+            changed = true
+        }
+        return changed
+    }
+}
