@@ -73,8 +73,18 @@ ST_TOKEN="$("$BIN/gatehouse" token issue --tenant "$ST_TENANT" --role tenant-adm
 ST_PERSON="$(curl -fsS -X POST -H "Authorization: Bearer $ST_TOKEN" -H 'Content-Type: application/json' \
   -d '{"kind":"resident","displayName":"Schemathesis Resident","email":"resident@schemathesis.test"}' \
   "http://127.0.0.1:$ST_PORT/v1/tenants/$ST_TENANT/people" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+# …and a real site, unit and device, for the routes under /sites/{site}, /units/{unit} and /devices/{device}.
+st_post() {
+  curl -fsS -X POST -H "Authorization: Bearer $ST_TOKEN" -H 'Content-Type: application/json' -d "$2" \
+    "http://127.0.0.1:$ST_PORT/v1/tenants/$ST_TENANT/$1" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+ST_SITE="$(st_post sites "{\"name\":\"Schemathesis\",\"timeZone\":\"Europe/Berlin\",\"sipDomain\":\"st-$RANDOM$RANDOM.example.org\"}")"
+ST_BUILDING="$(st_post "sites/$ST_SITE/buildings" '{"name":"A"}')"
+ST_UNIT="$(st_post "sites/$ST_SITE/units" "{\"buildingId\":\"$ST_BUILDING\",\"dialNumber\":\"101\"}")"
+ST_DEVICE="$(st_post devices "{\"siteId\":\"$ST_SITE\",\"kind\":\"sip_phone\",\"name\":\"Phone\",\"unitId\":\"$ST_UNIT\"}")"
 mkdir -p "$T/schemathesis"
-printf '[parameters]\n"tenant" = "%s"\n"person" = "%s"\n' "$ST_TENANT" "$ST_PERSON" >"$T/schemathesis/schemathesis.toml"
+printf '[parameters]\n"tenant" = "%s"\n"person" = "%s"\n"site" = "%s"\n"unit" = "%s"\n"device" = "%s"\n' \
+  "$ST_TENANT" "$ST_PERSON" "$ST_SITE" "$ST_UNIT" "$ST_DEVICE" >"$T/schemathesis/schemathesis.toml"
 (cd "$T/schemathesis" && "$VENV/bin/st" run "http://127.0.0.1:$ST_PORT/openapi.json" --url "http://127.0.0.1:$ST_PORT" \
   -H "Authorization: Bearer $ST_TOKEN" --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance)

@@ -22,6 +22,29 @@ public enum WireSamples {
             ("events/io.gatehouse.identity.person_erased.v1", try WireCoding.encode(self.personErased)),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
+            ("rpc/identity.sip_digest.request", try WireCoding.encode(SIPDigestLookup(realm: "demo.gatehouse.test", username: "lobby"))),
+            ("rpc/identity.sip_digest.reply", try WireCoding.encode(RPCReply<SIPAccount>.result(self.sipAccount))),
+            ("rpc/identity.resolve_dial.request", try WireCoding.encode(ResolveDialTarget(sipDomain: "demo.gatehouse.test", dialled: "101"))),
+            ("rpc/identity.resolve_dial.reply", try WireCoding.encode(RPCReply<DialPlan>.result(self.dialPlan))),
+            ("rpc/identity.device.request", try WireCoding.encode(DeviceLookup(deviceId: self.door))),
+            ("rpc/identity.device.reply", try WireCoding.encode(RPCReply<DeviceInfo>.result(self.deviceInfo))),
+            ("rpc/identity.person.request", try WireCoding.encode(PersonLookup(personId: self.person))),
+            ("rpc/identity.person.reply", try WireCoding.encode(RPCReply<PersonInfo>.result(self.personInfo))),
+            ("rpc/identity.introspect.request", try WireCoding.encode(IntrospectToken(token: "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))),
+            (
+                "rpc/identity.introspect.reply",
+                try WireCoding.encode(
+                    RPCReply<TokenIntrospection>.result(
+                        TokenIntrospection(
+                            active: true,
+                            tenantId: tenant,
+                            subject: self.person.lowercasedString,
+                            role: "resident",
+                            expiresAt: time
+                        )
+                    )
+                )
+            ),
             (
                 "rpc/error.reply",
                 try WireCoding.encode(
@@ -104,6 +127,62 @@ public enum WireSamples {
             outcome: "erased"
         ),
         data: PersonErased(personId: UUID(uuidString: "0f1e2d3c-4b5a-4968-8776-655443322110")!, erasedAt: time)
+    )
+
+    static let site = UUID(uuidString: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")!
+    static let building = UUID(uuidString: "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")!
+    static let unit = UUID(uuidString: "3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e7f")!
+    public static let person = UUID(uuidString: "0f1e2d3c-4b5a-4968-8776-655443322110")!
+    public static let door = UUID(uuidString: "4d5e6f7a-8b9c-4d0e-9f2a-3b4c5d6e7f80")!
+    static let doorStation = UUID(uuidString: "5e6f7a8b-9c0d-4e1f-8a3b-4c5d6e7f8091")!
+    static let phone = UUID(uuidString: "6f7a8b9c-0d1e-4f2a-9b4c-5d6e7f8091a2")!
+
+    public static let sipAccount = SIPAccount(
+        tenantId: tenant,
+        siteId: site,
+        deviceId: doorStation,
+        kind: .doorStation,
+        username: "lobby",
+        realm: "demo.gatehouse.test",
+        ha1MD5: String(repeating: "0f", count: 16),
+        ha1SHA256: String(repeating: "a5", count: 32),
+        doorId: door
+    )
+
+    public static let dialPlan = DialPlan(
+        tenantId: tenant,
+        siteId: site,
+        buildingId: building,
+        unitId: unit,
+        dialNumber: "101",
+        timeZone: "Europe/Berlin",
+        steps: [
+            RingStep(kind: .unit, ringSeconds: 30, targets: [RingTarget(deviceId: phone, sipUsername: "phone-101", personId: person)]),
+            RingStep(kind: .external, ringSeconds: 20, targets: [RingTarget(number: "+4930123456")]),
+        ]
+    )
+
+    public static let deviceInfo = DeviceInfo(
+        id: doorStation,
+        tenantId: tenant,
+        siteId: site,
+        kind: .doorStation,
+        name: "Lobby door station",
+        vendor: "2n",
+        model: "IP Verso 2.0",
+        doorId: door,
+        sipUsername: "lobby",
+        sipRealm: "demo.gatehouse.test",
+        controlURL: "https://10.0.0.5",
+        online: true,
+        revoked: false
+    )
+
+    public static let personInfo = PersonInfo(
+        id: person,
+        tenantId: tenant,
+        kind: "resident",
+        residences: [.init(unitId: unit, siteId: site, buildingId: building, role: "owner")]
     )
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)

@@ -35,6 +35,23 @@ import Testing
         #expect(throws: WireError(code: .notFound, message: "")) { try decoded.get() }
     }
 
+    @Test func identityRepliesRoundTripWithLowerCaseIDs() throws {
+        func roundTrip<T: Codable & Equatable>(_ value: T) throws {
+            let data = try WireCoding.encode(value)
+            #expect(try WireCoding.decode(T.self, from: data) == value)
+            // Ids are lower-case on the wire.
+            let text = String(decoding: data, as: UTF8.self)
+            let ids = text.matches(of: /[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/).map { String($0.output) }
+            #expect(!ids.isEmpty && ids.allSatisfy { $0 == $0.lowercased() }, "\(text)")
+        }
+        try roundTrip(WireSamples.sipAccount)
+        try roundTrip(WireSamples.dialPlan)
+        try roundTrip(WireSamples.deviceInfo)
+        try roundTrip(WireSamples.personInfo)
+        try roundTrip(DeviceLookup(deviceId: WireSamples.door))
+        try roundTrip(PersonLookup(personId: WireSamples.person))
+    }
+
     @Test func timesAreUTCWithMilliseconds() throws {
         #expect(WireCoding.format(Date(timeIntervalSince1970: 0.5)) == "1970-01-01T00:00:00.500Z")
         #expect(WireCoding.parse("2026-11-22T08:15:30Z") == Date(timeIntervalSince1970: 1_795_335_330))

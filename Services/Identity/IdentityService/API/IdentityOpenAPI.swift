@@ -2,8 +2,9 @@ package import Hummingbird
 import NIOCore
 
 /// The OpenAPI 3.1 document of identity's admin API, served at `/openapi.json`. `make test` runs
-/// schemathesis against the running service with this document (scripts/test.sh); a route that is
-/// added without its description here fails that run.
+/// schemathesis against the running service with this document (scripts/test.sh), and
+/// `IdentityRouteAccessTests` calls every operation in it with every role: each operation's
+/// `x-gatehouse-scope` (`public`, a scope, or `self-or:<scope>`) is what that test holds it to.
 package enum IdentityOpenAPI {
     package static func register(on router: Router<BasicRequestContext>) {
         router.get("/openapi.json") { _, _ in
@@ -21,10 +22,18 @@ package enum IdentityOpenAPI {
           "info": {
             "title": "Gatehouse identity API",
             "version": "1.0.0",
-            "description": "Tenants' people, with erasure. Errors are RFC 9457 problem documents; see docs/operations.md and docs/security.md."
+            "description": "Tenants' places (sites, buildings, units, doors), people with erasure, and devices with their SIP credentials. Errors are RFC 9457 problem documents; see docs/operations.md and docs/security.md."
           },
-          "servers": [{"url": "http://127.0.0.1:8081"}],
-          "security": [{"bearer": []}],
+          "servers": [
+            {
+              "url": "http://127.0.0.1:8081"
+            }
+          ],
+          "security": [
+            {
+              "bearer": []
+            }
+          ],
           "paths": {
             "/.well-known/jwks.json": {
               "get": {
@@ -32,8 +41,18 @@ package enum IdentityOpenAPI {
                 "summary": "The access-token issuer's public keys (JWKS, RFC 8037 OKP keys).",
                 "security": [],
                 "responses": {
-                  "200": {"description": "The key set.", "content": {"application/jwk-set+json": {"schema": {"$ref": "#/components/schemas/KeySet"}}}}
-                }
+                  "200": {
+                    "description": "The key set.",
+                    "content": {
+                      "application/jwk-set+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/KeySet"
+                        }
+                      }
+                    }
+                  }
+                },
+                "x-gatehouse-scope": "public"
               }
             },
             "/v1/auth/login": {
@@ -41,14 +60,41 @@ package enum IdentityOpenAPI {
                 "operationId": "login",
                 "summary": "Password login of a person of a tenant; a wrong password, unknown e-mail or locked account all answer 401.",
                 "security": [],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}},
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Login"
+                      }
+                    }
+                  }
+                },
                 "responses": {
-                  "200": {"description": "Tokens.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tokens"}}}},
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"}
-                }
+                  "200": {
+                    "description": "Tokens.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Tokens"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "public"
               }
             },
             "/v1/auth/refresh": {
@@ -56,14 +102,41 @@ package enum IdentityOpenAPI {
                 "operationId": "refresh",
                 "summary": "Trade a refresh token for new tokens; each refresh token works once.",
                 "security": [],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefreshToken"}}}},
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/RefreshToken"
+                      }
+                    }
+                  }
+                },
                 "responses": {
-                  "200": {"description": "Tokens.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tokens"}}}},
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"}
-                }
+                  "200": {
+                    "description": "Tokens.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Tokens"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "public"
               }
             },
             "/v1/auth/logout": {
@@ -71,234 +144,1476 @@ package enum IdentityOpenAPI {
                 "operationId": "logout",
                 "summary": "End the session a refresh token belongs to.",
                 "security": [],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefreshToken"}}}},
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/RefreshToken"
+                      }
+                    }
+                  }
+                },
                 "responses": {
-                  "204": {"description": "Ended (also when the token was unknown)."},
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"}
-                }
+                  "204": {
+                    "description": "Ended (also when the token was unknown)."
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "public"
               }
             },
             "/v1/tenants/{tenant}/people/{person}/export": {
-              "parameters": [{"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/person"}],
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/person"
+                }
+              ],
               "get": {
                 "operationId": "exportPerson",
                 "summary": "The person's data as one JSON document (GDPR art. 15/20): for the person or a tenant admin.",
                 "responses": {
-                  "200": {"description": "The export.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PersonExport"}}}},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"}
-                }
+                  "200": {
+                    "description": "The export.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PersonExport"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "self-or:identity:write"
               }
             },
             "/v1/tenants/{tenant}/people/{person}/password": {
-              "parameters": [{"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/person"}],
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/person"
+                }
+              ],
               "put": {
                 "operationId": "setPassword",
                 "summary": "Set a person's password (the person, or a tenant admin); ends their sessions.",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Password"}}}},
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Password"
+                      }
+                    }
+                  }
+                },
                 "responses": {
-                  "204": {"description": "Set."},
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"}
-                }
+                  "204": {
+                    "description": "Set."
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "self-or:identity:write"
               }
             },
             "/v1/tenants/{tenant}/people": {
-              "parameters": [{"$ref": "#/components/parameters/tenant"}],
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
               "get": {
                 "operationId": "listPeople",
                 "summary": "People of the tenant in id order; follow nextCursor for more.",
                 "parameters": [
-                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                  {"name": "kind", "in": "query", "schema": {"$ref": "#/components/schemas/Kind"}},
-                  {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 128}}
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {
+                      "$ref": "#/components/schemas/Kind"
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 128
+                    }
+                  }
                 ],
                 "responses": {
-                  "200": {"description": "A page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PeoplePage"}}}},
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"}
-                }
+                  "200": {
+                    "description": "A page.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PeoplePage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
               },
               "post": {
                 "operationId": "createPerson",
                 "summary": "Create a person. With Idempotency-Key, a retry returns the first response.",
                 "parameters": [
-                  {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
                 ],
                 "requestBody": {
                   "required": true,
-                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PersonCreate"}}}
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PersonCreate"
+                      }
+                    }
+                  }
                 },
                 "responses": {
                   "201": {
                     "description": "Created.",
-                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}, "Location": {"schema": {"type": "string"}}},
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      },
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Person"
+                        }
+                      }
+                    }
                   },
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"},
-                  "409": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"},
-                  "422": {"$ref": "#/components/responses/Problem"}
-                }
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               }
             },
             "/v1/tenants/{tenant}/people/{person}": {
-              "parameters": [{"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/person"}],
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/person"
+                }
+              ],
               "get": {
                 "operationId": "getPerson",
                 "summary": "One person; ETag for conditional requests.",
-                "parameters": [{"name": "If-None-Match", "in": "header", "schema": {"type": "string", "maxLength": 64}}],
+                "parameters": [
+                  {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "The person.",
-                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Person"
+                        }
+                      }
+                    }
                   },
-                  "304": {"description": "Not modified since the ETag given."},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"}
-                }
+                  "304": {
+                    "description": "Not modified since the ETag given."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
               },
               "patch": {
                 "operationId": "updatePerson",
                 "summary": "Change a person (JSON merge patch); If-Match with the ETag read is required.",
-                "parameters": [{"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 64}}],
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
                 "requestBody": {
                   "required": true,
                   "content": {
-                    "application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/PersonPatch"}},
-                    "application/json": {"schema": {"$ref": "#/components/schemas/PersonPatch"}}
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PersonPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PersonPatch"
+                      }
+                    }
                   }
                 },
                 "responses": {
                   "200": {
                     "description": "Changed.",
-                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Person"
+                        }
+                      }
+                    }
                   },
-                  "400": {"$ref": "#/components/responses/Problem"},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"},
-                  "409": {"$ref": "#/components/responses/Problem"},
-                  "412": {"$ref": "#/components/responses/Problem"},
-                  "413": {"$ref": "#/components/responses/Problem"},
-                  "415": {"$ref": "#/components/responses/Problem"},
-                  "428": {"$ref": "#/components/responses/Problem"}
-                }
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               },
               "delete": {
                 "operationId": "erasePerson",
                 "summary": "Erase the person's personal data (GDPR art. 17); idempotent. Publishes identity.person_erased.",
                 "responses": {
-                  "204": {"description": "Erased."},
-                  "401": {"$ref": "#/components/responses/Unauthorized"},
-                  "403": {"$ref": "#/components/responses/Problem"},
-                  "404": {"$ref": "#/components/responses/Problem"},
-                  "503": {"$ref": "#/components/responses/Problem"}
+                  "204": {
+                    "description": "Erased."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:erase"
+              }
+            },
+            "/v1/tenants/{tenant}/sites": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
                 }
+              ],
+              "get": {
+                "operationId": "listSites",
+                "summary": "The tenant's sites by name (at most 1,000).",
+                "responses": {
+                  "200": {
+                    "description": "Sites.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SitesPage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "post": {
+                "operationId": "createSite",
+                "summary": "Create a site; its SIP domain is unique across the deployment.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SiteCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Site"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/sites/{site}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/site"
+                }
+              ],
+              "get": {
+                "operationId": "getSite",
+                "summary": "One site.",
+                "responses": {
+                  "200": {
+                    "description": "The site.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Site"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              }
+            },
+            "/v1/tenants/{tenant}/sites/{site}/buildings": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/site"
+                }
+              ],
+              "get": {
+                "operationId": "listBuildings",
+                "summary": "The site's buildings by name.",
+                "responses": {
+                  "200": {
+                    "description": "Buildings.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/BuildingsPage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "post": {
+                "operationId": "createBuilding",
+                "summary": "Create a building of the site; names are unique in the site.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/BuildingCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Building"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/sites/{site}/units": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/site"
+                }
+              ],
+              "get": {
+                "operationId": "listUnits",
+                "summary": "The site's units in dial-number order; follow nextCursor for more.",
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 100
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 128
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "A page.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/UnitsPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "post": {
+                "operationId": "createUnit",
+                "summary": "Create a unit; its dial number is unique in the site.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/UnitCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Unit"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/sites/{site}/doors": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/site"
+                }
+              ],
+              "get": {
+                "operationId": "listDoors",
+                "summary": "The site's doors and gates by name.",
+                "responses": {
+                  "200": {
+                    "description": "Doors.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DoorsPage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "post": {
+                "operationId": "createDoor",
+                "summary": "Create (or, by name, change) a door or gate of the site: in a building, or shared when buildingId is absent.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DoorCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Door"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/sites/{site}/fallbacks": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/site"
+                }
+              ],
+              "put": {
+                "operationId": "setFallbacks",
+                "summary": "Replace who rings, in order, when a unit of the site (or of one building) does not answer.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Fallbacks"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "204": {
+                    "description": "Replaced."
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/units/{unit}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/unit"
+                }
+              ],
+              "get": {
+                "operationId": "getUnit",
+                "summary": "One unit with its residents (ids and roles).",
+                "responses": {
+                  "200": {
+                    "description": "The unit.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Unit"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              }
+            },
+            "/v1/tenants/{tenant}/units/{unit}/residents/{person}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/unit"
+                },
+                {
+                  "$ref": "#/components/parameters/person"
+                }
+              ],
+              "put": {
+                "operationId": "setResident",
+                "summary": "Make the person a resident of the unit with this role (or change the role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Residence"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "204": {
+                    "description": "Set."
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/devices": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
+              "get": {
+                "operationId": "listDevices",
+                "summary": "The tenant's devices in id order, optionally of one site or kind; follow nextCursor for more.",
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 100
+                    }
+                  },
+                  {
+                    "name": "siteId",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "format": "uuid"
+                    }
+                  },
+                  {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {
+                      "$ref": "#/components/schemas/DeviceKind"
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 128
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "A page.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DevicesPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "post": {
+                "operationId": "createDevice",
+                "summary": "Create a device with new SIP credentials; the answer holds sipPassword, shown this once.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeviceCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created, with its SIP password.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Device"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/devices/{device}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/device"
+                }
+              ],
+              "get": {
+                "operationId": "getDevice",
+                "summary": "One device (never its password).",
+                "responses": {
+                  "200": {
+                    "description": "The device.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Device"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "delete": {
+                "operationId": "revokeDevice",
+                "summary": "Revoke the device: its SIP secrets are deleted at once; the record stays (idempotent).",
+                "responses": {
+                  "204": {
+                    "description": "Revoked."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/devices/{device}/sip-password": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/device"
+                }
+              ],
+              "post": {
+                "operationId": "rotateSIPPassword",
+                "summary": "Replace the device's SIP password; the answer holds the new one, shown this once.",
+                "responses": {
+                  "200": {
+                    "description": "The device with its new password.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Device"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               }
             }
           },
           "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+              "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT"
+              }
+            },
             "parameters": {
-              "tenant": {"name": "tenant", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
-              "person": {"name": "person", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}
+              "tenant": {
+                "name": "tenant",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              },
+              "person": {
+                "name": "person",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              },
+              "site": {
+                "name": "site",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              },
+              "unit": {
+                "name": "unit",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              },
+              "device": {
+                "name": "device",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              }
             },
             "headers": {
-              "ETag": {"schema": {"type": "string", "pattern": "^\"v[0-9]+\"$"}}
+              "ETag": {
+                "schema": {
+                  "type": "string",
+                  "pattern": "^\"v[0-9]+\"$"
+                }
+              }
             },
             "responses": {
               "Problem": {
                 "description": "A problem document.",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
               },
               "Unauthorized": {
                 "description": "No valid bearer token.",
-                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                "headers": {
+                  "WWW-Authenticate": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
               }
             },
             "schemas": {
-              "Kind": {"type": "string", "enum": ["resident", "staff", "guest"]},
+              "Kind": {
+                "type": "string",
+                "enum": [
+                  "resident",
+                  "staff",
+                  "guest"
+                ]
+              },
               "Person": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["id", "kind", "displayName", "erased", "version", "createdAt", "updatedAt"],
+                "required": [
+                  "id",
+                  "kind",
+                  "displayName",
+                  "erased",
+                  "version",
+                  "createdAt",
+                  "updatedAt"
+                ],
                 "properties": {
-                  "id": {"type": "string", "format": "uuid"},
-                  "kind": {"$ref": "#/components/schemas/Kind"},
-                  "displayName": {"type": "string", "minLength": 1, "maxLength": 200},
-                  "email": {"type": "string", "maxLength": 254},
-                  "phone": {"type": "string", "maxLength": 32},
-                  "staffRole": {"$ref": "#/components/schemas/StaffRole"},
-                  "erased": {"type": "boolean"},
-                  "erasedAt": {"type": "string", "format": "date-time"},
-                  "version": {"type": "integer", "minimum": 1},
-                  "createdAt": {"type": "string", "format": "date-time"},
-                  "updatedAt": {"type": "string", "format": "date-time"}
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "kind": {
+                    "$ref": "#/components/schemas/Kind"
+                  },
+                  "displayName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "email": {
+                    "type": "string",
+                    "maxLength": 254
+                  },
+                  "phone": {
+                    "type": "string",
+                    "maxLength": 32
+                  },
+                  "staffRole": {
+                    "$ref": "#/components/schemas/StaffRole"
+                  },
+                  "erased": {
+                    "type": "boolean"
+                  },
+                  "erasedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
                 }
               },
               "PersonCreate": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["kind", "displayName"],
+                "required": [
+                  "kind",
+                  "displayName"
+                ],
                 "properties": {
-                  "kind": {"$ref": "#/components/schemas/Kind"},
-                  "displayName": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"},
-                  "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
-                  "phone": {"type": ["string", "null"], "pattern": "^[+0-9 ()./-]{3,32}$"},
-                  "staffRole": {"oneOf": [{"$ref": "#/components/schemas/StaffRole"}, {"type": "null"}]}
+                  "kind": {
+                    "$ref": "#/components/schemas/Kind"
+                  },
+                  "displayName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "email": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "email",
+                    "maxLength": 254
+                  },
+                  "phone": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "^[+0-9 ()./-]{3,32}$"
+                  },
+                  "staffRole": {
+                    "oneOf": [
+                      {
+                        "$ref": "#/components/schemas/StaffRole"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  }
                 }
               },
               "PersonPatch": {
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {
-                  "kind": {"$ref": "#/components/schemas/Kind"},
-                  "displayName": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"},
-                  "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
-                  "phone": {"type": ["string", "null"], "pattern": "^[+0-9 ()./-]{3,32}$"},
-                  "staffRole": {"oneOf": [{"$ref": "#/components/schemas/StaffRole"}, {"type": "null"}]}
+                  "kind": {
+                    "$ref": "#/components/schemas/Kind"
+                  },
+                  "displayName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "email": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "email",
+                    "maxLength": 254
+                  },
+                  "phone": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "^[+0-9 ()./-]{3,32}$"
+                  },
+                  "staffRole": {
+                    "oneOf": [
+                      {
+                        "$ref": "#/components/schemas/StaffRole"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  }
                 }
               },
-              "StaffRole": {"type": "string", "enum": ["tenant-admin", "property-manager", "staff"]},
+              "StaffRole": {
+                "type": "string",
+                "enum": [
+                  "tenant-admin",
+                  "property-manager",
+                  "staff"
+                ]
+              },
               "PersonExport": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["format", "exportedAt", "tenantId", "person", "residences"],
+                "required": [
+                  "format",
+                  "exportedAt",
+                  "tenantId",
+                  "person",
+                  "residences"
+                ],
                 "properties": {
-                  "format": {"const": "gatehouse.person-export.v1"},
-                  "exportedAt": {"type": "string", "format": "date-time"},
-                  "tenantId": {"type": "string", "format": "uuid"},
-                  "person": {"$ref": "#/components/schemas/Person"},
+                  "format": {
+                    "const": "gatehouse.person-export.v1"
+                  },
+                  "exportedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "tenantId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "person": {
+                    "$ref": "#/components/schemas/Person"
+                  },
                   "residences": {
                     "type": "array",
                     "items": {
                       "type": "object",
                       "additionalProperties": false,
-                      "required": ["unitId", "dialNumber", "buildingId", "siteId", "role"],
+                      "required": [
+                        "unitId",
+                        "dialNumber",
+                        "buildingId",
+                        "siteId",
+                        "role"
+                      ],
                       "properties": {
-                        "unitId": {"type": "string", "format": "uuid"},
-                        "dialNumber": {"type": "string"},
-                        "buildingId": {"type": "string", "format": "uuid"},
-                        "siteId": {"type": "string", "format": "uuid"},
-                        "role": {"type": "string", "enum": ["owner", "tenant", "occupant"]}
+                        "unitId": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "dialNumber": {
+                          "type": "string"
+                        },
+                        "buildingId": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "siteId": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "role": {
+                          "type": "string",
+                          "enum": [
+                            "owner",
+                            "tenant",
+                            "occupant"
+                          ]
+                        }
                       }
                     }
                   }
@@ -306,75 +1621,746 @@ package enum IdentityOpenAPI {
               },
               "Login": {
                 "type": "object",
-                "required": ["tenant", "email", "password"],
-                "properties": {"tenant": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"}}
+                "required": [
+                  "tenant",
+                  "email",
+                  "password"
+                ],
+                "properties": {
+                  "tenant": {
+                    "type": "string"
+                  },
+                  "email": {
+                    "type": "string"
+                  },
+                  "password": {
+                    "type": "string"
+                  }
+                }
               },
-              "RefreshToken": {"type": "object", "required": ["refreshToken"], "properties": {"refreshToken": {"type": "string"}}},
+              "RefreshToken": {
+                "type": "object",
+                "required": [
+                  "refreshToken"
+                ],
+                "properties": {
+                  "refreshToken": {
+                    "type": "string"
+                  }
+                }
+              },
               "Password": {
                 "type": "object",
-                "required": ["password"],
-                "properties": {"password": {"type": "string", "minLength": 12, "maxLength": 256}}
+                "required": [
+                  "password"
+                ],
+                "properties": {
+                  "password": {
+                    "type": "string",
+                    "minLength": 12,
+                    "maxLength": 256
+                  }
+                }
               },
               "Tokens": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["accessToken", "tokenType", "expiresIn", "refreshToken", "role", "tenantId", "personId"],
+                "required": [
+                  "accessToken",
+                  "tokenType",
+                  "expiresIn",
+                  "refreshToken",
+                  "role",
+                  "tenantId",
+                  "personId"
+                ],
                 "properties": {
-                  "accessToken": {"type": "string"},
-                  "tokenType": {"const": "Bearer"},
-                  "expiresIn": {"type": "integer", "minimum": 1},
-                  "refreshToken": {"type": "string"},
-                  "role": {"type": "string"},
-                  "tenantId": {"type": "string", "format": "uuid"},
-                  "personId": {"type": "string", "format": "uuid"}
+                  "accessToken": {
+                    "type": "string"
+                  },
+                  "tokenType": {
+                    "const": "Bearer"
+                  },
+                  "expiresIn": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "refreshToken": {
+                    "type": "string"
+                  },
+                  "role": {
+                    "type": "string"
+                  },
+                  "tenantId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "personId": {
+                    "type": "string",
+                    "format": "uuid"
+                  }
                 }
               },
               "PeoplePage": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["people"],
+                "required": [
+                  "people"
+                ],
                 "properties": {
-                  "people": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
-                  "nextCursor": {"type": "string"}
+                  "people": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Person"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": "string"
+                  }
                 }
               },
               "Problem": {
                 "type": "object",
-                "required": ["type", "title", "status"],
+                "required": [
+                  "type",
+                  "title",
+                  "status"
+                ],
                 "properties": {
-                  "type": {"type": "string", "pattern": "^urn:gatehouse:problem:[a-z0-9-]+$"},
-                  "title": {"type": "string"},
-                  "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                  "detail": {"type": "string"},
-                  "instance": {"type": "string"},
+                  "type": {
+                    "type": "string",
+                    "pattern": "^urn:gatehouse:problem:[a-z0-9-]+$"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "integer",
+                    "minimum": 400,
+                    "maximum": 599
+                  },
+                  "detail": {
+                    "type": "string"
+                  },
+                  "instance": {
+                    "type": "string"
+                  },
                   "errors": {
                     "type": "array",
                     "items": {
                       "type": "object",
-                      "required": ["field", "message"],
-                      "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                      "required": [
+                        "field",
+                        "message"
+                      ],
+                      "properties": {
+                        "field": {
+                          "type": "string"
+                        },
+                        "message": {
+                          "type": "string"
+                        }
+                      }
                     }
                   }
                 }
               },
               "KeySet": {
                 "type": "object",
-                "required": ["keys"],
+                "required": [
+                  "keys"
+                ],
                 "properties": {
                   "keys": {
                     "type": "array",
                     "items": {
                       "type": "object",
-                      "required": ["kty", "crv", "x", "kid", "alg", "use"],
+                      "required": [
+                        "kty",
+                        "crv",
+                        "x",
+                        "kid",
+                        "alg",
+                        "use"
+                      ],
                       "properties": {
-                        "kty": {"const": "OKP"},
-                        "crv": {"const": "Ed25519"},
-                        "x": {"type": "string"},
-                        "kid": {"type": "string"},
-                        "alg": {"const": "EdDSA"},
-                        "use": {"const": "sig"}
+                        "kty": {
+                          "const": "OKP"
+                        },
+                        "crv": {
+                          "const": "Ed25519"
+                        },
+                        "x": {
+                          "type": "string"
+                        },
+                        "kid": {
+                          "type": "string"
+                        },
+                        "alg": {
+                          "const": "EdDSA"
+                        },
+                        "use": {
+                          "const": "sig"
+                        }
                       }
                     }
+                  }
+                }
+              },
+              "Site": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "name",
+                  "timeZone",
+                  "sipDomain",
+                  "version"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "timeZone": {
+                    "type": "string"
+                  },
+                  "sipDomain": {
+                    "type": "string"
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                }
+              },
+              "SiteCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "timeZone",
+                  "sipDomain"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "timeZone": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "examples": [
+                      "Europe/Berlin"
+                    ]
+                  },
+                  "sipDomain": {
+                    "type": "string",
+                    "maxLength": 253,
+                    "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+                  }
+                }
+              },
+              "SitesPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "sites"
+                ],
+                "properties": {
+                  "sites": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Site"
+                    }
+                  }
+                }
+              },
+              "Building": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "siteId",
+                  "name",
+                  "version"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "siteId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                }
+              },
+              "BuildingCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  }
+                }
+              },
+              "BuildingsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "buildings"
+                ],
+                "properties": {
+                  "buildings": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Building"
+                    }
+                  }
+                }
+              },
+              "Unit": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "siteId",
+                  "buildingId",
+                  "dialNumber",
+                  "ringSeconds",
+                  "version"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "siteId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "buildingId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "dialNumber": {
+                    "type": "string"
+                  },
+                  "floor": {
+                    "type": "string"
+                  },
+                  "ringSeconds": {
+                    "type": "integer",
+                    "minimum": 5,
+                    "maximum": 120
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "residents": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "additionalProperties": false,
+                      "required": [
+                        "personId",
+                        "role"
+                      ],
+                      "properties": {
+                        "personId": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "role": {
+                          "type": "string",
+                          "enum": [
+                            "owner",
+                            "tenant",
+                            "occupant"
+                          ]
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "UnitCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "buildingId",
+                  "dialNumber"
+                ],
+                "properties": {
+                  "buildingId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "dialNumber": {
+                    "type": "string",
+                    "pattern": "^[0-9A-Za-z]{1,16}$"
+                  },
+                  "floor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "maxLength": 16
+                  },
+                  "ringSeconds": {
+                    "type": "integer",
+                    "minimum": 5,
+                    "maximum": 120
+                  }
+                }
+              },
+              "UnitsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "units"
+                ],
+                "properties": {
+                  "units": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Unit"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": "string"
+                  }
+                }
+              },
+              "Door": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "siteId",
+                  "name",
+                  "kind",
+                  "version"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "siteId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "buildingId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "door",
+                      "gate"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                }
+              },
+              "DoorCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "door",
+                      "gate"
+                    ]
+                  },
+                  "buildingId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "uuid"
+                  }
+                }
+              },
+              "DoorsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "doors"
+                ],
+                "properties": {
+                  "doors": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Door"
+                    }
+                  }
+                }
+              },
+              "Fallbacks": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "steps"
+                ],
+                "properties": {
+                  "buildingId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "uuid"
+                  },
+                  "steps": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                      "type": "object",
+                      "additionalProperties": false,
+                      "properties": {
+                        "staffPersonId": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "number": {
+                          "type": "string",
+                          "pattern": "^\\+[1-9][0-9]{6,14}$"
+                        },
+                        "ringSeconds": {
+                          "type": "integer",
+                          "minimum": 5,
+                          "maximum": 120
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "Residence": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "role"
+                ],
+                "properties": {
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "owner",
+                      "tenant",
+                      "occupant"
+                    ]
+                  }
+                }
+              },
+              "DeviceKind": {
+                "type": "string",
+                "enum": [
+                  "door_station",
+                  "sip_phone",
+                  "indoor_monitor"
+                ]
+              },
+              "Device": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "siteId",
+                  "kind",
+                  "name",
+                  "sipUsername",
+                  "sipRealm",
+                  "online",
+                  "version",
+                  "createdAt"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "siteId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "kind": {
+                    "$ref": "#/components/schemas/DeviceKind"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "vendor": {
+                    "type": "string",
+                    "enum": [
+                      "2n",
+                      "akuvox",
+                      "doorbird",
+                      "aiphone",
+                      "generic"
+                    ]
+                  },
+                  "model": {
+                    "type": "string"
+                  },
+                  "doorId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "unitId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "personId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "sipUsername": {
+                    "type": "string"
+                  },
+                  "sipRealm": {
+                    "type": "string"
+                  },
+                  "sipPassword": {
+                    "type": "string",
+                    "description": "Only in the answer that made it."
+                  },
+                  "controlURL": {
+                    "type": "string"
+                  },
+                  "online": {
+                    "type": "boolean"
+                  },
+                  "lastSeenAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "revokedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
+              },
+              "DeviceCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "siteId",
+                  "kind",
+                  "name"
+                ],
+                "properties": {
+                  "siteId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "kind": {
+                    "$ref": "#/components/schemas/DeviceKind"
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "vendor": {
+                    "type": "string",
+                    "enum": [
+                      "2n",
+                      "akuvox",
+                      "doorbird",
+                      "aiphone",
+                      "generic"
+                    ]
+                  },
+                  "model": {
+                    "type": "string",
+                    "maxLength": 100
+                  },
+                  "doorId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "unitId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "personId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "sipUsername": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9._-]{3,64}$"
+                  },
+                  "controlURL": {
+                    "type": "string",
+                    "format": "uri",
+                    "maxLength": 500
+                  }
+                }
+              },
+              "DevicesPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "devices"
+                ],
+                "properties": {
+                  "devices": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Device"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": "string"
                   }
                 }
               }
