@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 
 /// HTTP digest arithmetic for SIP (RFC 3261 §22.4, RFC 2617, RFC 8760): identity stores `HA1`,
 /// signaling checks responses against it.
