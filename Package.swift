@@ -131,6 +131,17 @@ var targets: [Target] = [
         path: "Tests/Benchmarks/AuditBench"
     ),
 
+    .executableTarget(
+        name: "gatehouse-identity-bench",
+        dependencies: [
+            "GatehouseNATS",
+            "GatehouseWire",
+            "ServiceKit",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Tests/Benchmarks/IdentityBench"
+    ),
+
     // MARK: - Tests
     .testTarget(name: "GatehouseWireTests", dependencies: ["GatehouseWire"], resources: [.copy("Fixtures")]),
     .testTarget(name: "GatehouseAuthTests", dependencies: ["GatehouseAuth", "GatehouseWire"]),

@@ -14,7 +14,8 @@ rm -rf "$B"; mkdir -p "$B"
 trap 'nats_stop "$B/nats"' EXIT
 log "building gatehouse-bench and gatehouse (release) and natsbench.c"
 (cd "$ROOT" && swift build -c release --product gatehouse-bench >/dev/null && swift build -c release --product gatehouse >/dev/null \
-  && swift build -c release --product gatehouse-audit-bench >/dev/null && swift build -c release --product audit >/dev/null)
+  && swift build -c release --product gatehouse-audit-bench >/dev/null && swift build -c release --product audit >/dev/null \
+  && swift build -c release --product identity >/dev/null && swift build -c release --product gatehouse-identity-bench >/dev/null)
 SWIFT_BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-bench"
 cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --cflags --libs libnats)
 nats_start "$B/nats" "$PORT" "$((PORT + 1))"
@@ -95,6 +96,75 @@ fsync on). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut 
 | first import (everything created) | ${first} |
 | same file again (nothing changes) | ${again} |
 MD
+
+# --- Identity: dial-target resolution over NATS at 1,000 requests/s (open loop), ping as the peer --
+# The imported tenant gets one SIP phone per resident (20,000), a concierge with a phone per site and
+# site fallbacks (concierge, then an external number), so every plan has three steps.
+IDENTITY_RATE="${BENCH_IDENTITY_RATE:-1000}"
+IDENTITY_SECONDS="${BENCH_IDENTITY_SECONDS:-30}"
+runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -v ON_ERROR_STOP=1 -q <<'SQL'
+INSERT INTO identity.devices (id, tenant_id, site_id, kind, name, unit_id, person_id, sip_username, sip_realm, ha1_md5, ha1_sha256)
+SELECT gen_random_uuid(), u.tenant_id, u.site_id, 'sip_phone', 'Phone', u.id, r.person_id,
+       'p-' || replace(r.person_id::text, '-', ''), s.sip_domain, decode(md5(r.person_id::text), 'hex'), sha256(r.person_id::text::bytea)
+FROM identity.unit_residents r
+JOIN identity.units u ON u.tenant_id = r.tenant_id AND u.id = r.unit_id
+JOIN identity.sites s ON s.id = u.site_id
+JOIN identity.tenants t ON t.id = u.tenant_id AND t.slug = 'bench';
+WITH p AS (
+    INSERT INTO identity.people (id, tenant_id, kind, display_name, staff_role)
+    SELECT gen_random_uuid(), id, 'staff', 'Bench concierge', 'staff' FROM identity.tenants WHERE slug = 'bench'
+    RETURNING id, tenant_id
+), d AS (
+    INSERT INTO identity.devices (id, tenant_id, site_id, kind, name, person_id, sip_username, sip_realm, ha1_md5, ha1_sha256)
+    SELECT gen_random_uuid(), s.tenant_id, s.id, 'sip_phone', 'Concierge desk', p.id, 'concierge', s.sip_domain,
+           decode(md5('concierge'), 'hex'), sha256('concierge'::bytea)
+    FROM identity.sites s JOIN p ON p.tenant_id = s.tenant_id
+    RETURNING tenant_id, site_id, person_id
+)
+INSERT INTO identity.ring_fallbacks (id, tenant_id, site_id, position, kind, person_id, ring_seconds)
+SELECT gen_random_uuid(), tenant_id, site_id, 1, 'staff', person_id, 20 FROM d;
+INSERT INTO identity.ring_fallbacks (id, tenant_id, site_id, position, kind, number)
+SELECT gen_random_uuid(), s.tenant_id, s.id, 2, 'external', '+4930123456'
+FROM identity.sites s JOIN identity.tenants t ON t.id = s.tenant_id AND t.slug = 'bench';
+ANALYZE;
+SQL
+runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -tAq -c \
+  "SELECT s.sip_domain || ' ' || u.dial_number FROM identity.units u JOIN identity.sites s ON s.id = u.site_id ORDER BY random() LIMIT 5000" \
+  >"$B/dial-targets.txt"
+RELEASE_BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
+GATEHOUSE_HTTP_PORT=58281 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
+  GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-bench "$RELEASE_BIN/identity" >"$B/identity.log" 2>&1 &
+IDENTITY_PID=$!
+trap 'kill $ECHO_PID ${IDENTITY_PID:-} 2>/dev/null || true; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
+wait_http "http://127.0.0.1:58281/health/ready" 60 || { tail -5 "$B/identity.log" >&2; die "identity did not start"; }
+log "identity: resolve_dial at $IDENTITY_RATE requests/s for $IDENTITY_SECONDS s, then ping at the same rate"
+identity="$("$RELEASE_BIN/gatehouse-identity-bench" "$URL" "$B/dial-targets.txt" "$IDENTITY_RATE" "$IDENTITY_SECONDS")"
+echo "$identity"
+kill -TERM "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
+"$VENV/bin/python" - "$identity" "$ROOT/docs/benchmarks.md" <<'PY'
+import json, sys, datetime, os
+r = json.loads(sys.argv[1])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+res, ping = r["resolve"], r["ping"]
+with open(sys.argv[2], "a") as f:
+    f.write(f"""
+## Identity: dial-target resolution over NATS ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
+
+Command: `make bench` (`gatehouse-identity-bench`: {r['rate']:,} `identity.resolve_dial` requests/s for {r['seconds']} s,
+open loop — each latency counted from the instant the request was due — over {r['targets']:,} random units of the
+imported tenant (10,000 units, 20,000 residents with one SIP phone each, concierge and external fallbacks:
+{res['steps'] / max(res['n'], 1):.1f} ring steps per plan); the release `identity` service with its PostgreSQL
+on the same machine. The peer is `identity.ping` at the same rate through the same service and client: the
+NATS round trip without the lookup). Machine: {os.cpu_count()} cores, {cpu}. Goal (identity issue): p99 < 2 ms at 1,000/s.
+
+| request | answered | errors | p50 | p99 | p99.9 | max |
+|---|---|---|---|---|---|---|
+| resolve_dial | {res['n']:,} | {res['errors']} | {res['p50_us'] / 1000:.2f} ms | {res['p99_us'] / 1000:.2f} ms | {res['p999_us'] / 1000:.2f} ms | {res['max_us'] / 1000:.2f} ms |
+| ping (peer) | {ping['n']:,} | {ping['errors']} | {ping['p50_us'] / 1000:.2f} ms | {ping['p99_us'] / 1000:.2f} ms | {ping['p999_us'] / 1000:.2f} ms | {ping['max_us'] / 1000:.2f} ms |
+
+resolve_dial / ping at p99: {res['p99_us'] / max(ping['p99_us'], 1):.2f}×.
+""")
+PY
 
 # --- Audit: chained ingest and verification vs a plain batched INSERT (same run, same server) ------
 AUDIT_EVENTS="${BENCH_AUDIT_EVENTS:-100000}"

@@ -1,25 +1,25 @@
-import Foundation
-import ServiceKitTesting
+public import Foundation
 
-/// A nats-server of the test's own (JetStream, the project's config), so a test can restart it.
-final class NATSServerProcess: @unchecked Sendable {
+/// A nats-server of the test's own (JetStream, the project's config), so a test can restart it, or
+/// serve request subjects that the stack `make test` runs must not answer.
+public final class NATSServerProcess: @unchecked Sendable {
     // Safety: only the test task touches `process`.
-    let port: Int
-    let storeDirectory: URL
+    public let port: Int
+    public let storeDirectory: URL
     private var process: Process?
 
     /// Extra configuration appended after the project's (e.g. a `tls {}` block).
-    var extraConfiguration: String?
+    public var extraConfiguration: String?
 
-    init() throws {
+    public init() throws {
         self.port = Int.random(in: 30_000..<40_000)
         self.storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-nats-\(UUID())")
         try FileManager.default.createDirectory(at: self.storeDirectory, withIntermediateDirectories: true)
     }
 
-    var url: String { "nats://127.0.0.1:\(self.port)" }
+    public var url: String { "nats://127.0.0.1:\(self.port)" }
 
-    func start() throws {
+    public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("NATS_SERVER_BIN"))
         var configuration = try TestEnvironment.require("NATS_CONFIG")
@@ -58,7 +58,7 @@ final class NATSServerProcess: @unchecked Sendable {
         throw ServerDidNotStart(port: self.port)
     }
 
-    func stop() {
+    public func stop() {
         guard let process = self.process else { return }
         process.terminate()
         process.waitUntilExit()
@@ -71,6 +71,6 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 }
 
-struct ServerDidNotStart: Error {
-    var port: Int
+public struct ServerDidNotStart: Error {
+    public var port: Int
 }
