@@ -113,4 +113,4 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
     }
     return #"{"rate":\#(rate),"seconds":\#(seconds),"targets":\#(targetList.count),"resolve":\#(describe(resolve)),"ping":\#(describe(ping))}"#
 }
-print(output ?? "{}")
+print(output)
