@@ -20,6 +20,83 @@ public enum WireSamples {
             ("events/io.gatehouse.system.probe.v1", try WireCoding.encode(self.probe)),
             ("events/io.gatehouse.audit.checkpoint_created.v1", try WireCoding.encode(self.checkpoint)),
             ("events/io.gatehouse.identity.person_erased.v1", try WireCoding.encode(self.personErased)),
+            (
+                "events/io.gatehouse.identity.tenant_created.v1",
+                try self.identityEvent(TenantCreated(TenantDocument(id: tenant, slug: "demo", name: "Demo Properties")))
+            ),
+            (
+                "events/io.gatehouse.identity.site_created.v1",
+                try self.identityEvent(
+                    SiteCreated(
+                        SiteDocument(id: site, name: "Demo Residences", timeZone: "Europe/Berlin", sipDomain: "demo.gatehouse.test", version: 1)
+                    ),
+                    context: EventContext(site: site)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.building_created.v1",
+                try self.identityEvent(
+                    BuildingCreated(BuildingDocument(id: building, siteId: site, name: "Main", version: 1)),
+                    context: EventContext(site: site, building: building)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.unit_created.v1",
+                try self.identityEvent(
+                    UnitCreated(UnitDocument(id: unit, siteId: site, buildingId: building, dialNumber: "101", floor: "1", version: 1)),
+                    context: EventContext(site: site, building: building, unit: unit)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.door_created.v1",
+                try self.identityEvent(
+                    DoorCreated(DoorDocument(id: door, siteId: site, buildingId: nil, name: "Garage", kind: "gate", version: 1)),
+                    context: EventContext(site: site, door: door)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.door_updated.v1",
+                try self.identityEvent(
+                    DoorUpdated(DoorDocument(id: door, siteId: site, buildingId: building, name: "Lobby", kind: "door", version: 2)),
+                    context: EventContext(site: site, building: building, door: door)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.device_created.v1",
+                try self.identityEvent(DeviceCreated(self.deviceInfo), context: EventContext(site: site, door: door))
+            ),
+            (
+                "events/io.gatehouse.identity.device_updated.v1",
+                try self.identityEvent(DeviceUpdated(self.phoneInfo), context: EventContext(site: site, unit: unit, person: person))
+            ),
+            (
+                "events/io.gatehouse.identity.device_revoked.v1",
+                try self.identityEvent(DeviceRevoked(self.revokedPhone), context: EventContext(site: site, unit: unit, person: person))
+            ),
+            (
+                "events/io.gatehouse.identity.person_created.v1",
+                try self.identityEvent(PersonCreated(PersonDocument(id: person, kind: "resident", version: 1)), context: EventContext(person: person))
+            ),
+            (
+                "events/io.gatehouse.identity.person_updated.v1",
+                try self.identityEvent(
+                    PersonUpdated(PersonDocument(id: person, kind: "staff", staffRole: "property-manager", version: 2)),
+                    context: EventContext(person: person)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.import_completed.v1",
+                try self.identityEvent(
+                    ImportCompleted(
+                        rows: 20,
+                        sites: .init(created: 1, updated: 0),
+                        buildings: .init(created: 1, updated: 0),
+                        units: .init(created: 10, updated: 0),
+                        people: .init(created: 10, updated: 0),
+                        residences: .init(created: 10, updated: 0)
+                    )
+                )
+            ),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             ("rpc/identity.sip_digest.request", try WireCoding.encode(SIPDigestLookup(realm: "demo.gatehouse.test", username: "lobby"))),
@@ -184,6 +261,45 @@ public enum WireSamples {
         kind: "resident",
         residences: [.init(unitId: unit, siteId: site, buildingId: building, role: "owner")]
     )
+
+    static let phoneInfo = DeviceInfo(
+        id: phone,
+        tenantId: tenant,
+        siteId: site,
+        kind: .sipPhone,
+        name: "Phone 101",
+        unitId: unit,
+        personId: person,
+        sipUsername: "phone-101",
+        sipRealm: "demo.gatehouse.test",
+        online: false,
+        revoked: false,
+        version: 2
+    )
+
+    static var revokedPhone: DeviceInfo {
+        var device = phoneInfo
+        device.revoked = true
+        device.version = 3
+        return device
+    }
+
+    /// An identity event with a fixed id derived from its type, so the sample's bytes are stable.
+    static func identityEvent<E: GatehouseEventData>(_ data: E, context: EventContext = EventContext()) throws -> Data {
+        var bytes = Array(E.eventType.type.utf8.reversed().prefix(16))
+        while bytes.count < 16 { bytes.append(0) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let id = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            )
+        )
+        return try WireCoding.encode(
+            CloudEvent(id: id, source: source, time: time, subject: "\(E.eventType.name)/sample", tenant: tenant, context: context, data: data)
+        )
+    }
 
     public static let pingReply = PingReply(service: .identity, version: "1.0.0", instance: "identity-1", startedAt: time)
 

@@ -81,8 +81,10 @@ public struct JSONFields {
             return nil
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty || trimmed.count > maxLength || trimmed.containsControlCharacters {
-            self.fail(field, "must be 1 to \(maxLength) characters without control characters")
+        // Counted in Unicode scalars, as PostgreSQL's length() counts: a few graphemes with many
+        // combining marks are many characters.
+        if trimmed.isEmpty || trimmed.unicodeScalars.count > maxLength || trimmed.containsControlCharacters {
+            self.fail(field, "must be 1 to \(maxLength) characters (Unicode scalars) without control characters")
             return nil
         }
         return trimmed

@@ -3,6 +3,7 @@ public import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
+import PostgresNIO
 
 /// An RFC 9457 problem, sent as `application/problem+json`.
 ///
@@ -123,6 +124,15 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             default: slug = "http-\(error.status.code)"
             }
             throw Problem(slug: slug, title: error.status.reasonPhrase, status: error.status, detail: error.body)
+        } catch let error as PSQLError where ["23514", "22001", "22P02"].contains(error.serverInfo?[.sqlState] ?? "") {
+            // A value the database's own constraints refuse (a CHECK, a length, a malformed value)
+            // that the route's validation let through: the client's input, still a 400. Logged, so
+            // the gap in the validation gets closed.
+            context.logger.warning(
+                "input refused by a database constraint",
+                metadata: ["psql.constraint": "\(error.serverInfo?[.constraintName] ?? "-")"]
+            )
+            throw Problem.badRequest("a value is outside what this field accepts")
         } catch {
             context.logger.error("request failed", metadata: ["error.type": "\(String(reflecting: error))"])
             throw Problem.internalError

@@ -35,6 +35,17 @@ import Testing
         #expect(throws: WireError(code: .notFound, message: "")) { try decoded.get() }
     }
 
+    /// The audit log records only catalogued types: every event sample must be in the catalogue.
+    @Test func everyEventSampleIsCatalogued() throws {
+        let events = try WireSamples.all().filter { $0.name.hasPrefix("events/") }
+        #expect(events.count == EventCatalog.all.count)
+        for (name, json) in events {
+            let header = try WireCoding.decode(CloudEventHeader.self, from: json)
+            #expect(EventCatalog.contains(type: header.type), "\(name)")
+            #expect(name == "events/\(header.type)")
+        }
+    }
+
     @Test func identityRepliesRoundTripWithLowerCaseIDs() throws {
         func roundTrip<T: Codable & Equatable>(_ value: T) throws {
             let data = try WireCoding.encode(value)

@@ -13,6 +13,7 @@ import NIOCore
 import PostgresNIO
 import ServiceKit
 import ServiceKitTesting
+import Synchronization
 import Testing
 
 /// Identity's people API over HTTP, against real PostgreSQL and NATS (JetStream).
@@ -53,7 +54,13 @@ struct IdentityAPITests {
                 let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
                 PeopleAPI(client: postgres, keys: keys, bus: bus).register(on: router)
                 AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
-                try await Application(router: router).test(.router) { client in try await body(tenant, nats, postgres, client) }
+                // Identity's events leave through its outbox (decision 0008), as in the service.
+                let relay = OutboxRelay(client: postgres, schema: IdentityService.schema, transport: NATSTransport(client: nats), logger: self.logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await relay.run() }
+                    defer { group.cancelAll() }
+                    try await Application(router: router).test(.router) { client in try await body(tenant, nats, postgres, client) }
+                }
             }
         }
     }
@@ -375,4 +382,108 @@ struct IdentityAPITests {
             }
         }
     }
+
+    @Test func changesAreAnnouncedThroughTheOutboxInOrderWithoutPersonalData() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            let subscription = try await nats.subscribe(to: Subjects.events(of: tenant))
+            let received = Received()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { for await message in subscription { received.withLock { $0.append(message) } } }
+                defer { group.cancelAll() }
+                try await nats.flush()
+
+                // Over HTTP: a person made, changed and erased.
+                let admin = try self.token(.tenantAdmin, tenant: tenant)
+                let base = "/v1/tenants/\(tenant)/people"
+                let created = try await self.call(
+                    client,
+                    .post,
+                    base,
+                    token: admin,
+                    json: #"{"kind":"resident","displayName":"Quentin Quill","email":"quentin@example.org"}"#
+                )
+                let id = try #require((created.json["id"] as? String).flatMap(UUID.init(uuidString:)))
+                let patched = try await self.call(
+                    client,
+                    .patch,
+                    "\(base)/\(id)",
+                    token: admin,
+                    json: #"{"phone":"+49 30 1234567"}"#,
+                    headers: [.ifMatch: "\"v1\""]
+                )
+                #expect(patched.status == .ok)
+                // Through the stores: a site with a unit and a phone of his, which his erasure revokes.
+                let topology = TopologyStore(client: postgres)
+                let site = UUID(
+                    uuidString: try await topology.createSite(
+                        tenant: tenant,
+                        name: "Outbox",
+                        timeZone: "UTC",
+                        sipDomain: "outbox-\(UUID().uuidString.prefix(8).lowercased()).example.org",
+                        logger: self.logger
+                    ).id
+                )!
+                let building = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "A", logger: self.logger).id)!
+                let unit = UUID(
+                    uuidString: try await topology.createUnit(
+                        tenant: tenant,
+                        site: site,
+                        building: building,
+                        dialNumber: "7",
+                        floor: nil,
+                        ringSeconds: 30,
+                        logger: self.logger
+                    ).id
+                )!
+                let (phone, _) = try await DeviceStore(client: postgres).create(
+                    tenant: tenant,
+                    DeviceInput(siteId: site, kind: .sipPhone, name: "Quill phone", unitId: unit, personId: id),
+                    logger: self.logger
+                )
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)
+
+                let expected = [
+                    PersonCreated.eventType, PersonUpdated.eventType, SiteCreated.eventType, BuildingCreated.eventType,
+                    UnitCreated.eventType, DeviceCreated.eventType, DeviceRevoked.eventType, PersonErased.eventType,
+                ].map(\.type)
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.contains { message in message.subject.hasSuffix(".identity.person_erased") } }
+                    },
+                    "\(received.withLock { $0.map(\.subject) })"
+                )
+                // The tenant's own tenant_created may arrive before or after the subscription began.
+                let messages = try received.withLock { $0 }.filter {
+                    try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)).type != TenantCreated.eventType.type
+                }
+                let headers = try messages.map { try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)) }
+                #expect(headers.map(\.type) == expected)
+                for (message, header) in zip(messages, headers) {
+                    // JetStream de-duplicates on the event id; no payload names or reaches the person.
+                    #expect(message.headers[WireHeaders.messageID] == header.id.lowercasedString)
+                    let text = String(decoding: message.payload, as: UTF8.self)
+                    #expect(!text.contains("Quentin") && !text.contains("quentin@") && !text.contains("1234567"), "\(text)")
+                }
+                let revoked = try WireCoding.decode(CloudEvent<DeviceRevoked>.self, from: Data(messages[6].payload))
+                #expect(revoked.data.resource.id == phone.id && revoked.data.resource.revoked && revoked.context.personid == id)
+                // Nothing of this tenant waits in the outbox any more.
+                var waiting = -1
+                for try await count in try await postgres.query(
+                    "SELECT count(*)::int FROM identity.outbox WHERE subject LIKE \("gatehouse.v1.evt.\(tenant).%")",
+                    logger: self.logger
+                ).decode(Int.self) {
+                    waiting = count
+                }
+                #expect(waiting == 0)
+            }
+        }
+    }
+
+}
+
+/// Messages a subscription delivered, shared with the test's task.
+final class Received: Sendable {
+    private let messages = Mutex<[NATSMessage]>([])
+
+    func withLock<R>(_ body: (inout [NATSMessage]) -> R) -> R { self.messages.withLock { body(&$0) } }
 }

@@ -71,16 +71,23 @@ struct PeopleCommand: AsyncParsableCommand {
 
         func run() async throws {
             let target = self.target
-            let (tenant, erased) = try await self.database.withClient { client, logger in
+            let nats = self.nats
+            let erased = try await self.database.withClient { client, logger in
                 let (tenant, person) = try await target.resolve(client, logger: logger)
-                return (tenant, try await PeopleStore(client: client).erase(tenant: tenant, id: person.id, logger: logger))
-            }
-            try await self.nats.withClient { client in
-                let bus = MessageBus(
-                    transport: NATSTransport(client: client),
-                    source: EventSource(service: "gatehouse-cli", instance: "people-erase")
-                )
-                try await PeopleStore.announceErasure(of: erased, tenant: tenant, bus: bus)
+                // The erasure and its event commit together (identity's outbox); publishing what
+                // waits in the outbox now means the event does not wait for the identity service.
+                let erased = try await PeopleStore(client: client, outbox: IdentityService.outbox(instance: "gatehouse-cli"))
+                    .erase(tenant: tenant, id: person.id, logger: logger)
+                try await nats.withClient { nats in
+                    let relay = OutboxRelay(
+                        client: client,
+                        schema: IdentityService.schema,
+                        transport: NATSTransport(client: nats),
+                        logger: logger
+                    )
+                    while try await relay.publishPending() > 0 {}
+                }
+                return erased
             }
             print("erased person \(erased.id.lowercasedString) of \(target.tenant) and announced it")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseAuth
 import GatehouseWire
 public import ServiceKit
@@ -6,6 +7,12 @@ public import ServiceKit
 public enum IdentityService {
     /// PostgreSQL schema owned by this service.
     public static let schema = "identity"
+
+    /// Where identity's stores write the events announcing their changes (decision 0008), for a
+    /// process named `instance`.
+    package static func outbox(instance: String = ProcessInfo.processInfo.hostName) -> OutboxWriter {
+        OutboxWriter(schema: Self.schema, source: EventSource(service: .identity, instance: instance))
+    }
 
     /// Append only: a shipped migration is never edited or renamed.
     public static let migrations: [any DatabaseMigration] = IdentityMigrations.all
@@ -30,6 +37,7 @@ public enum IdentityService {
                 ],
                 services: [
                     KeySetPublisher(resources: resources, keys: issuer),
+                    OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
                 ],
                 routes: { router in

@@ -252,6 +252,8 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var controlURL: String?
     public var online: Bool
     public var revoked: Bool
+    /// Grows with every change of the device (a new SIP password among them).
+    public var version: Int
 
     public init(
         id: UUID,
@@ -268,7 +270,8 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
         sipRealm: String,
         controlURL: String? = nil,
         online: Bool,
-        revoked: Bool
+        revoked: Bool,
+        version: Int = 1
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -285,11 +288,12 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
         self.controlURL = controlURL
         self.online = online
         self.revoked = revoked
+        self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
         case id, tenantId, siteId, kind, name, vendor, model, doorId, unitId, personId, sipUsername, sipRealm, controlURL
-        case online, revoked
+        case online, revoked, version
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -309,6 +313,7 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
         try container.encodeIfPresent(self.controlURL, forKey: .controlURL)
         try container.encode(self.online, forKey: .online)
         try container.encode(self.revoked, forKey: .revoked)
+        try container.encode(self.version, forKey: .version)
     }
 }
 

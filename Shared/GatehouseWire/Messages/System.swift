@@ -86,6 +86,18 @@ public enum EventCatalog {
         EventProbe.eventType,
         AuditCheckpointCreated.eventType,
         PersonErased.eventType,
+        TenantCreated.eventType,
+        SiteCreated.eventType,
+        BuildingCreated.eventType,
+        UnitCreated.eventType,
+        DoorCreated.eventType,
+        DoorUpdated.eventType,
+        DeviceCreated.eventType,
+        DeviceUpdated.eventType,
+        DeviceRevoked.eventType,
+        PersonCreated.eventType,
+        PersonUpdated.eventType,
+        ImportCompleted.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

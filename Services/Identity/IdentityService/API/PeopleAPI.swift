@@ -180,15 +180,9 @@ package struct PeopleAPI: Sendable {
         people.delete(":person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityErase)
             let person = try await self.find(tenant, context)
-            let erased = try await self.store.erase(tenant: tenant, id: person.id, logger: context.logger)
-            // After the commit; a failure answers 503 and a retry (idempotent) publishes again with
-            // the same event id, which JetStream and the audit log store once.
-            do {
-                try await PeopleStore.announceErasure(of: erased, tenant: tenant, bus: self.bus)
-            } catch {
-                context.logger.error("person erased but the event was not published", metadata: ["error.type": "\(error)"])
-                throw Problem.unavailable("the erasure is stored but could not be announced; retry the request")
-            }
+            // The erasure and its event (identity.person_erased) commit together; the outbox relay
+            // publishes the event (decision 0008).
+            _ = try await self.store.erase(tenant: tenant, id: person.id, logger: context.logger)
             return Response(status: .noContent)
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 package import GatehouseWire
 package import Logging
-package import ServiceKit
+import ServiceKit
 
 /// A person as the API and the CLI show them.
 package struct PersonResource: Codable, Sendable {
@@ -46,19 +46,5 @@ package struct PersonExport: Encodable, Sendable {
         self.tenantId = tenant.description
         self.person = PersonResource(person)
         self.residences = try await store.residences(tenant: tenant, person: person.id, logger: logger)
-    }
-}
-
-extension PeopleStore {
-    /// Announces an erasure (`identity.person_erased`) after it is stored, with an event id that is
-    /// the same on every retry, so JetStream and the audit log keep it once.
-    package static func announceErasure(of person: Person, tenant: TenantID, bus: MessageBus) async throws {
-        try await bus.publish(
-            PersonErased(personId: person.id, erasedAt: person.erasedAt ?? Date()),
-            tenant: tenant,
-            subject: "person/\(person.id.lowercasedString)",
-            id: Self.erasureEventID(tenant: tenant, person: person.id),
-            context: EventContext(person: person.id)
-        )
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
+import GatehouseWire
 package import Logging
 package import PostgresNIO
-import ServiceKit
+package import ServiceKit
 
 /// What an import changed (or, for a dry run, would change).
 package struct ImportResult: Sendable, Hashable, Codable {
@@ -56,10 +57,12 @@ package struct ImportError: Error, Hashable, Sendable, CustomStringConvertible {
 package struct ImportStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox
     }
 
     /// A dry run does all the work inside the transaction and rolls it back: the counts are exact.
@@ -77,12 +80,40 @@ package struct ImportStore: Sendable {
                 var result = try await self.run(plan, tenantSlug: tenantSlug, on: connection, logger: logger, progress: progress)
                 result.dryRun = dryRun
                 if dryRun { throw RollBack(result: result) }
+                if !result.changedNothing { try await self.announce(result, tenantSlug: tenantSlug, on: connection, logger: logger) }
                 return result
             }
         } catch let error as PostgresTransactionError {
             if let rollBack = error.closureError as? RollBack { return rollBack.result }
             throw error.closureError ?? error
         }
+    }
+
+    /// One `identity.import_completed` for the file, in its transaction (decision 0008).
+    private func announce(_ result: ImportResult, tenantSlug: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var tenant: UUID?
+        for try await id in try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT id FROM \(self.schema).tenants WHERE slug = $1", binds: PostgresBindings(tenantSlug)),
+            logger: logger
+        ).decode(UUID.self) {
+            tenant = id
+        }
+        guard let tenant else { return }
+        func counts(_ counts: ImportResult.Counts) -> ImportCompleted.Counts { .init(created: counts.created, updated: counts.updated) }
+        try await self.outbox.enqueue(
+            ImportCompleted(
+                rows: result.rows,
+                sites: counts(result.sites),
+                buildings: counts(result.buildings),
+                units: counts(result.units),
+                people: counts(result.people),
+                residences: counts(result.memberships)
+            ),
+            tenant: TenantID(tenant),
+            subject: "import",
+            on: connection,
+            logger: logger
+        )
     }
 
     private func run(

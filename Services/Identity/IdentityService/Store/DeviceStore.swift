@@ -3,7 +3,7 @@ import GatehouseAuth
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
-import ServiceKit
+package import ServiceKit
 
 /// A door or gate of a site: in a building, or shared (`buildingId == nil`: lobby, garage).
 package struct Door: Sendable, Hashable, Codable {
@@ -54,7 +54,8 @@ package struct Device: Sendable, Hashable {
             sipRealm: self.sipRealm,
             controlURL: self.controlURL,
             online: self.online,
-            revoked: self.revokedAt != nil
+            revoked: self.revokedAt != nil,
+            version: self.version
         )
     }
 }
@@ -119,10 +120,12 @@ package enum DeviceStoreError: Error, Hashable {
 package struct DeviceStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox
     }
 
     /// Bytes of entropy in a generated SIP password (20 characters of a 57-letter alphabet ≈ 116 bits).
@@ -154,25 +157,55 @@ package struct DeviceStore: Sendable {
         binds.append(name)
         binds.append(kind.rawValue)
         do {
-            for try await (id, version) in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO \(self.schema).doors (id, tenant_id, site_id, building_id, name, kind)
-                        SELECT $1, $2, $3, $4, $5, $6
-                        WHERE EXISTS (SELECT 1 FROM \(self.schema).sites WHERE tenant_id = $2 AND id = $3)
-                          AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4))
-                        ON CONFLICT (site_id, name) DO UPDATE SET building_id = EXCLUDED.building_id, kind = EXCLUDED.kind,
-                            version = doors.version + 1, updated_at = now()
-                        RETURNING id, version
-                        """,
-                    binds: binds
-                ),
-                logger: logger
-            ).decode((UUID, Int).self) {
-                return Door(id: id, siteId: site, buildingId: building, name: name, kind: kind, version: version)
+            let door: Door? = try await self.client.withTransaction(logger: logger) { connection in
+                for try await (id, version) in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).doors (id, tenant_id, site_id, building_id, name, kind)
+                            SELECT $1, $2, $3, $4, $5, $6
+                            WHERE EXISTS (SELECT 1 FROM \(self.schema).sites WHERE tenant_id = $2 AND id = $3)
+                              AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4))
+                            ON CONFLICT (site_id, name) DO UPDATE SET building_id = EXCLUDED.building_id, kind = EXCLUDED.kind,
+                                version = doors.version + 1, updated_at = now()
+                            RETURNING id, version
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ).decode((UUID, Int).self) {
+                    let door = Door(id: id, siteId: site, buildingId: building, name: name, kind: kind, version: version)
+                    let document = DoorDocument(id: id, siteId: site, buildingId: building, name: name, kind: kind.rawValue, version: version)
+                    let subject = "door/\(id.lowercasedString)"
+                    let context = EventContext(site: site, building: building, door: id)
+                    if version == 1 {
+                        try await self.outbox.enqueue(
+                            DoorCreated(document),
+                            tenant: tenant,
+                            subject: subject,
+                            context: context,
+                            on: connection,
+                            logger: logger
+                        )
+                    } else {
+                        try await self.outbox.enqueue(
+                            DoorUpdated(document),
+                            tenant: tenant,
+                            subject: subject,
+                            context: context,
+                            on: connection,
+                            logger: logger
+                        )
+                    }
+                    return door
+                }
+                return nil
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23503" {
-            throw DeviceStoreError.unknownReference(field: "buildingId")
+            if let door { return door }
+        } catch let error as PostgresTransactionError {
+            if let psql = error.closureError as? PSQLError, psql.serverInfo?[.sqlState] == "23503" {
+                throw DeviceStoreError.unknownReference(field: "buildingId")
+            }
+            throw error.closureError ?? error
         }
         throw DeviceStoreError.unknownReference(field: building == nil ? "siteId" : "buildingId")
     }
@@ -304,7 +337,9 @@ package struct DeviceStore: Sendable {
                     ),
                     logger: logger
                 ) {
-                    return (try Self.device(row), SIPCredentials(username: username, realm: realm, password: password))
+                    let device = try Self.device(row)
+                    try await self.announce(DeviceCreated(device.info), device, on: connection, logger: logger)
+                    return (device, SIPCredentials(username: username, realm: realm, password: password))
                 }
                 throw StoreInvariantViolated(message: "insert of device returned no row")
             }
@@ -392,38 +427,87 @@ package struct DeviceStore: Sendable {
         }
         let md5 = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .md5)) ?? []
         let sha = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .sha256)) ?? []
-        for try await row in try await self.client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE \(self.schema).devices SET ha1_md5 = $3, ha1_sha256 = $4, version = version + 1, updated_at = now()
-                    WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING \(Self.columns)
-                    """,
-                binds: PostgresBindings(tenant.rawValue, id, ByteBuffer(bytes: md5), ByteBuffer(bytes: sha))
-            ),
-            logger: logger
-        ) {
-            return (try Self.device(row), SIPCredentials(username: device.sipUsername, realm: device.sipRealm, password: password))
+        let updated: Device? = try await self.inTransaction(logger: logger) { connection in
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).devices SET ha1_md5 = $3, ha1_sha256 = $4, version = version + 1, updated_at = now()
+                        WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING \(Self.columns)
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, id, ByteBuffer(bytes: md5), ByteBuffer(bytes: sha))
+                ),
+                logger: logger
+            ) {
+                let updated = try Self.device(row)
+                try await self.announce(DeviceUpdated(updated.info), updated, on: connection, logger: logger)
+                return updated
+            }
+            return nil
         }
-        throw DeviceStoreError.notFound
+        guard let updated else { throw DeviceStoreError.notFound }
+        return (updated, SIPCredentials(username: device.sipUsername, realm: device.sipRealm, password: password))
     }
 
     /// Revokes the device: its SIP secrets are deleted, the row stays (idempotent).
     package func revoke(tenant: TenantID, id: UUID, logger: Logger) async throws -> Device? {
-        for try await row in try await self.client.query(
+        let revoked = try await self.inTransaction(logger: logger) { connection in
+            try await self.revokeDevices(tenant: tenant, condition: "id = $2", PostgresBindings(tenant.rawValue, id), on: connection, logger: logger)
+        }
+        if let device = revoked.first { return device }
+        return try await self.get(tenant: tenant, id: id, logger: logger)  // revoked before, or none
+    }
+
+    /// Revokes the tenant's devices matching `condition` that are not revoked yet, announcing each
+    /// (`identity.device_revoked`) on `connection`, inside the caller's transaction.
+    package func revokeDevices(
+        tenant: TenantID,
+        condition: String,
+        _ binds: PostgresBindings,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [Device] {
+        var revoked: [Device] = []
+        for try await row in try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
                     UPDATE \(self.schema).devices SET ha1_md5 = NULL, ha1_sha256 = NULL, online = false,
-                        revoked_at = COALESCE(revoked_at, now()), version = version + CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END,
-                        updated_at = now()
-                    WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)
+                        revoked_at = now(), version = version + 1, updated_at = now()
+                    WHERE tenant_id = $1 AND \(condition) AND revoked_at IS NULL RETURNING \(Self.columns)
                     """,
-                binds: PostgresBindings(tenant.rawValue, id)
+                binds: binds
             ),
             logger: logger
         ) {
-            return try Self.device(row)
+            revoked.append(try Self.device(row))
         }
-        return nil
+        for device in revoked {
+            try await self.announce(DeviceRevoked(device.info), device, on: connection, logger: logger)
+        }
+        return revoked
+    }
+
+    func announce<Change: IdentityChangeKind>(
+        _ event: IdentityChanged<DeviceInfo, Change>,
+        _ device: Device,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await self.outbox.enqueue(
+            event,
+            tenant: device.tenant,
+            subject: "device/\(device.id.lowercasedString)",
+            context: EventContext(site: device.siteId, door: device.doorId, unit: device.unitId, person: device.personId),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await self.client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
     }
 
     /// Records what signaling saw: the device registered (online) or its registration ended.

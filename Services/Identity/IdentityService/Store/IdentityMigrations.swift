@@ -243,5 +243,7 @@ enum IdentityMigrations {
                 """,
             ]
         ),
+        // Events written with the change they announce (decision 0008).
+        OutboxWriter.migration("0006_outbox"),
     ]
 }

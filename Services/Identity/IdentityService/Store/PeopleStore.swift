@@ -3,7 +3,7 @@ package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
-import ServiceKit
+package import ServiceKit
 
 /// A person of a tenant: resident, staff or guest.
 package struct Person: Sendable, Hashable, Codable {
@@ -55,7 +55,7 @@ package struct PersonInput: Sendable, Hashable {
         var problems: [(String, String)] = []
         if let displayName {
             let trimmed = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > Self.maxNameLength {
+            if trimmed.isEmpty || trimmed.unicodeScalars.count > Self.maxNameLength {
                 problems.append(("displayName", "must be 1…\(Self.maxNameLength) characters"))
             } else if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 problems.append(("displayName", "must not contain control characters"))
@@ -103,10 +103,39 @@ package enum PeopleStoreError: Error, Hashable {
 package struct PeopleStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox
+    }
+
+    func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ person: Person,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await self.outbox.enqueue(
+            IdentityChanged<PersonDocument, Change>(
+                PersonDocument(id: person.id, kind: person.kind.rawValue, staffRole: person.staffRole, version: person.version)
+            ),
+            tenant: tenant,
+            subject: "person/\(person.id.lowercasedString)",
+            context: EventContext(person: person.id),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await self.client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
     }
 
     /// `values`, then the e-mail, phone and staff role (NULL when absent), then `trailing`.
@@ -183,18 +212,24 @@ package struct PeopleStore: Sendable {
 
     package func create(tenant: TenantID, _ input: PersonInput, logger: Logger) async throws -> Person {
         do {
-            for try await row in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO \(self.schema).people (id, tenant_id, kind, display_name, email, phone, staff_role)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
-                        """,
-                    binds: Self.bindings([UUID(), tenant.rawValue, input.kind.rawValue, input.displayName], input)
-                ),
-                logger: logger
-            ) {
-                return try Self.person(row)
+            let created: Person? = try await self.inTransaction(logger: logger) { connection in
+                var created: Person?
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).people (id, tenant_id, kind, display_name, email, phone, staff_role)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
+                            """,
+                        binds: Self.bindings([UUID(), tenant.rawValue, input.kind.rawValue, input.displayName], input)
+                    ),
+                    logger: logger
+                ) {
+                    created = try Self.person(row)
+                }
+                if let created { try await self.announce(Created.self, created, tenant: tenant, on: connection, logger: logger) }
+                return created
             }
+            if let created { return created }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw PeopleStoreError.emailTaken
         }
@@ -221,20 +256,26 @@ package struct PeopleStore: Sendable {
         )
         change(&input)
         do {
-            for try await row in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE \(self.schema).people SET kind = $3, display_name = $4, email = $5, phone = $6, staff_role = $7,
-                            version = version + 1, updated_at = now()
-                        WHERE tenant_id = $1 AND id = $2 AND version = $8 AND erased_at IS NULL
-                        RETURNING \(Self.columns)
-                        """,
-                    binds: Self.bindings([tenant.rawValue, id, input.kind.rawValue, input.displayName], input, expectedVersion)
-                ),
-                logger: logger
-            ) {
-                return try Self.person(row)
+            let updated: Person? = try await self.inTransaction(logger: logger) { connection in
+                var updated: Person?
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE \(self.schema).people SET kind = $3, display_name = $4, email = $5, phone = $6, staff_role = $7,
+                                version = version + 1, updated_at = now()
+                            WHERE tenant_id = $1 AND id = $2 AND version = $8 AND erased_at IS NULL
+                            RETURNING \(Self.columns)
+                            """,
+                        binds: Self.bindings([tenant.rawValue, id, input.kind.rawValue, input.displayName], input, expectedVersion)
+                    ),
+                    logger: logger
+                ) {
+                    updated = try Self.person(row)
+                }
+                if let updated { try await self.announce(Updated.self, updated, tenant: tenant, on: connection, logger: logger) }
+                return updated
             }
+            if let updated { return updated }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw PeopleStoreError.emailTaken
         }
@@ -271,17 +312,14 @@ package struct PeopleStore: Sendable {
                 logger: logger
             )
             // Their devices lose their SIP secrets (the rows stay: records elsewhere name them).
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE \(self.schema).devices SET ha1_md5 = NULL, ha1_sha256 = NULL, online = false,
-                            revoked_at = now(), version = version + 1, updated_at = now()
-                        WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL
-                        """,
-                    binds: PostgresBindings(tenant.rawValue, id)
-                ),
+            _ = try await DeviceStore(client: self.client, schema: self.schema, outbox: self.outbox).revokeDevices(
+                tenant: tenant,
+                condition: "person_id = $2",
+                PostgresBindings(tenant.rawValue, id),
+                on: connection,
                 logger: logger
             )
+            var erased: Person?
             for try await row in try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
@@ -295,9 +333,20 @@ package struct PeopleStore: Sendable {
                 ),
                 logger: logger
             ) {
-                return try Self.person(row)
+                erased = try Self.person(row)
             }
-            throw PeopleStoreError.notFound
+            guard let erased else { throw PeopleStoreError.notFound }
+            // With an id that is the same on every retry, so JetStream and the audit log keep it once.
+            try await self.outbox.enqueue(
+                PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
+                tenant: tenant,
+                subject: "person/\(erased.id.lowercasedString)",
+                id: Self.erasureEventID(tenant: tenant, person: erased.id),
+                context: EventContext(person: erased.id),
+                on: connection,
+                logger: logger
+            )
+            return erased
         }
     }
 

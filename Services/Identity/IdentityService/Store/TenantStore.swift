@@ -2,7 +2,7 @@ package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
-import ServiceKit
+package import ServiceKit
 
 /// A tenant: one customer of the deployment.
 package struct Tenant: Sendable, Hashable, Codable {
@@ -16,30 +16,50 @@ package struct Tenant: Sendable, Hashable, Codable {
 package struct TenantStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox
     }
 
     /// Creates the tenant, or returns the existing one with that slug (idempotent by slug).
     package func ensure(slug: String, name: String, defaultTimeZone: String = "UTC", logger: Logger) async throws -> Tenant {
         let bindings = PostgresBindings(UUID(), slug, name, defaultTimeZone)
-        let rows = try await self.client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO \(self.schema).tenants (id, slug, name, default_time_zone) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
-                    RETURNING id, slug, name, default_time_zone
-                    """,
-                binds: bindings
-            ),
-            logger: logger
-        )
-        for try await (id, slug, name, zone) in rows.decode((UUID, String, String, String).self) {
-            return Tenant(id: TenantID(id), slug: slug, name: name, defaultTimeZone: zone)
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                var found: (Tenant, inserted: Bool)?
+                for try await (id, slug, name, zone, inserted) in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).tenants (id, slug, name, default_time_zone) VALUES ($1, $2, $3, $4)
+                            ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
+                            RETURNING id, slug, name, default_time_zone, xmax = 0
+                            """,
+                        binds: bindings
+                    ),
+                    logger: logger
+                ).decode((UUID, String, String, String, Bool).self) {
+                    found = (Tenant(id: TenantID(id), slug: slug, name: name, defaultTimeZone: zone), inserted)
+                }
+                guard let (tenant, inserted) = found else {
+                    throw StoreInvariantViolated(message: "upsert of tenant \(slug) returned no row")
+                }
+                if inserted {
+                    try await self.outbox.enqueue(
+                        TenantCreated(TenantDocument(id: tenant.id, slug: tenant.slug, name: tenant.name)),
+                        tenant: tenant.id,
+                        subject: "tenant/\(tenant.id)",
+                        on: connection,
+                        logger: logger
+                    )
+                }
+                return tenant
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
         }
-        throw StoreInvariantViolated(message: "upsert of tenant \(slug) returned no row")
     }
 }
 

@@ -2,7 +2,7 @@ package import Foundation
 package import GatehouseWire
 package import Logging
 package import PostgresNIO
-import ServiceKit
+package import ServiceKit
 
 /// A site as the API shows it.
 package struct SiteResource: Codable, Sendable, Hashable {
@@ -49,10 +49,12 @@ package enum TopologyStoreError: Error, Hashable {
 package struct TopologyStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox
     }
 
     /// Most sites, buildings or doors a list returns (units page with a cursor).
@@ -60,7 +62,11 @@ package struct TopologyStore: Sendable {
 
     func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            do {
+                return try await body()
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error
+            }
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case "23505":
@@ -100,14 +106,24 @@ package struct TopologyStore: Sendable {
 
     package func createSite(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> SiteResource {
         let id = UUID()
-        _ = try await self.mapErrors {
-            try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: "INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)",
-                    binds: PostgresBindings(id, tenant.rawValue, name, timeZone, sipDomain.lowercased())
-                ),
-                logger: logger
-            )
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)",
+                        binds: PostgresBindings(id, tenant.rawValue, name, timeZone, sipDomain.lowercased())
+                    ),
+                    logger: logger
+                )
+                try await self.outbox.enqueue(
+                    SiteCreated(SiteDocument(id: id, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)),
+                    tenant: tenant,
+                    subject: "site/\(id.lowercasedString)",
+                    context: EventContext(site: id),
+                    on: connection,
+                    logger: logger
+                )
+            }
         }
         return SiteResource(id: id.lowercasedString, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)
     }
@@ -133,14 +149,24 @@ package struct TopologyStore: Sendable {
 
     package func createBuilding(tenant: TenantID, site: UUID, name: String, logger: Logger) async throws -> BuildingResource {
         let id = UUID()
-        _ = try await self.mapErrors {
-            try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: "INSERT INTO \(self.schema).buildings (id, tenant_id, site_id, name) VALUES ($1, $2, $3, $4)",
-                    binds: PostgresBindings(id, tenant.rawValue, site, name)
-                ),
-                logger: logger
-            )
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO \(self.schema).buildings (id, tenant_id, site_id, name) VALUES ($1, $2, $3, $4)",
+                        binds: PostgresBindings(id, tenant.rawValue, site, name)
+                    ),
+                    logger: logger
+                )
+                try await self.outbox.enqueue(
+                    BuildingCreated(BuildingDocument(id: id, siteId: site, name: name, version: 1)),
+                    tenant: tenant,
+                    subject: "building/\(id.lowercasedString)",
+                    context: EventContext(site: site, building: id),
+                    on: connection,
+                    logger: logger
+                )
+            }
         }
         return BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: 1)
     }
@@ -228,22 +254,34 @@ package struct TopologyStore: Sendable {
         if let floor { binds.append(floor) } else { binds.appendNull() }
         binds.append(ringSeconds)
         let inserted = try await self.mapErrors {
-            var inserted = false
-            for try await _ in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO \(self.schema).units (id, tenant_id, site_id, building_id, dial_number, floor, ring_seconds)
-                        SELECT $1, $2, $3, $4, $5, $6, $7
-                        WHERE EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4)
-                        RETURNING 1
-                        """,
-                    binds: binds
-                ),
-                logger: logger
-            ) {
-                inserted = true
+            try await self.client.withTransaction(logger: logger) { connection in
+                var inserted = false
+                for try await _ in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).units (id, tenant_id, site_id, building_id, dial_number, floor, ring_seconds)
+                            SELECT $1, $2, $3, $4, $5, $6, $7
+                            WHERE EXISTS (SELECT 1 FROM \(self.schema).buildings WHERE tenant_id = $2 AND site_id = $3 AND id = $4)
+                            RETURNING 1
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ) {
+                    inserted = true
+                }
+                if inserted {
+                    try await self.outbox.enqueue(
+                        UnitCreated(UnitDocument(id: id, siteId: site, buildingId: building, dialNumber: dialNumber, floor: floor, version: 1)),
+                        tenant: tenant,
+                        subject: "unit/\(id.lowercasedString)",
+                        context: EventContext(site: site, building: building, unit: id),
+                        on: connection,
+                        logger: logger
+                    )
+                }
+                return inserted
             }
-            return inserted
         }
         if !inserted { throw TopologyStoreError.unknownReference(field: "buildingId") }
         return UnitResource(

@@ -1,0 +1,195 @@
+public import Foundation
+import GatehouseNATS
+public import GatehouseWire
+public import Logging
+import Metrics
+public import PostgresNIO
+public import ServiceLifecycle
+
+/// A transactional outbox (decision 0008): events are written in the same PostgreSQL transaction as
+/// the change they announce, and ``OutboxRelay`` publishes them to JetStream afterwards, in order,
+/// at least once (`Nats-Msg-Id` = event id, so a republished event is stored once).
+public struct OutboxWriter: Sendable {
+    /// The schema whose `outbox` table holds the events.
+    public let schema: String
+    public let source: EventSource
+
+    public init(schema: String, source: EventSource) {
+        self.schema = schema
+        self.source = source
+    }
+
+    /// The migration that creates `{schema}.outbox`; a service lists it among its migrations.
+    public static func migration(_ name: String) -> SQLMigration {
+        SQLMigration(
+            name,
+            [
+                """
+                CREATE TABLE {schema}.outbox (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    event_id UUID NOT NULL UNIQUE,
+                    subject TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    traceparent TEXT,
+                    payload BYTEA NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """
+            ]
+        )
+    }
+
+    /// Writes the event on `connection`, which must be inside the transaction of the change it
+    /// announces. An event id already waiting is written once.
+    @discardableResult
+    public func enqueue<E: GatehouseEventData>(
+        _ data: E,
+        tenant: TenantID,
+        subject: String? = nil,
+        id: UUID = UUID(),
+        time: Date = Date(),
+        context: EventContext = EventContext(),
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> CloudEvent<E> {
+        let event = CloudEvent(
+            id: id,
+            source: self.source,
+            time: time,
+            subject: subject,
+            tenant: tenant,
+            traceparent: TraceContext.outgoing().description,
+            context: context,
+            data: data
+        )
+        var binds = PostgresBindings(capacity: 5)
+        binds.append(event.id)
+        binds.append(event.natsSubject)
+        binds.append(event.type)
+        if let traceparent = event.traceparent { binds.append(traceparent) } else { binds.appendNull() }
+        binds.append(ByteBuffer(bytes: Array(try WireCoding.encode(event))))
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(self.schema).outbox (event_id, subject, event_type, traceparent, payload)
+                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING
+                    """,
+                binds: binds
+            ),
+            logger: logger
+        )
+        return event
+    }
+}
+
+/// Publishes a schema's outbox to JetStream: the oldest events first, up to `batchSize` per
+/// transaction, deleting them once JetStream acknowledged them. One relay works at a time across
+/// replicas (a transaction-level advisory lock), so order holds. Polls every `interval`; on
+/// graceful shutdown it publishes what is waiting once more and returns.
+public struct OutboxRelay: Service {
+    let client: PostgresClient
+    let schema: String
+    let transport: any MessageTransport
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public init(
+        client: PostgresClient,
+        schema: String,
+        transport: any MessageTransport,
+        interval: Duration = .milliseconds(100),
+        batchSize: Int = 500,
+        logger: Logger
+    ) {
+        self.client = client
+        self.schema = schema
+        self.transport = transport
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let published = Counter(label: "gatehouse.outbox.published", dimensions: [("gatehouse.schema", self.schema)])
+        let failures = Counter(label: "gatehouse.outbox.failures", dimensions: [("gatehouse.schema", self.schema)])
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    var count = 0
+                    repeat {
+                        count = try await self.publishPending()
+                        published.increment(by: count)
+                    } while count == self.batchSize && !Task.isCancelled
+                } catch is CancellationError {
+                    return
+                } catch {
+                    failures.increment()
+                    self.logger.warning("outbox not published; retrying", metadata: ["error.type": "\(String(reflecting: error))"])
+                }
+                try await Task.sleep(for: self.interval)
+            }
+        }
+        // What the last requests wrote, once more before the process goes.
+        do {
+            published.increment(by: try await self.publishPending())
+        } catch {
+            self.logger.warning("outbox left unpublished at shutdown", metadata: ["error.type": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Publishes one batch of waiting events; returns how many (0 when another relay holds the lock).
+    @discardableResult
+    public func publishPending() async throws -> Int {
+        do {
+            return try await self.client.withTransaction(logger: self.logger) { connection in
+                var locked = false
+                for try await value in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT pg_try_advisory_xact_lock(hashtext($1))",
+                        binds: PostgresBindings("\(self.schema).outbox")
+                    ),
+                    logger: self.logger
+                ).decode(Bool.self) {
+                    locked = value
+                }
+                guard locked else { return 0 }
+                var rows: [(seq: Int64, id: UUID, subject: String, type: String, traceparent: String?, payload: ByteBuffer)] = []
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT seq, event_id, subject, event_type, traceparent, payload FROM \(self.schema).outbox
+                            ORDER BY seq LIMIT \(self.batchSize)
+                            """
+                    ),
+                    logger: self.logger
+                ).decode((Int64, UUID, String, String, String?, ByteBuffer).self) {
+                    rows.append(row)
+                }
+                guard !rows.isEmpty else { return 0 }
+                for row in rows {
+                    var headers = NATSHeaders()
+                    headers[WireHeaders.eventType] = row.type
+                    if let traceparent = row.traceparent { headers[WireHeaders.traceparent] = traceparent }
+                    try await self.transport.publishDurable(
+                        NATSMessage(subject: row.subject, headers: headers, payload: Array(buffer: row.payload)),
+                        messageID: row.id.lowercasedString,
+                        timeout: .seconds(5)
+                    )
+                }
+                try await connection.query(
+                    // Exactly the rows sent: a transaction that took a lower seq but committed after
+                    // this read is published by the next pass, not deleted unsent.
+                    PostgresQuery(
+                        unsafeSQL: "DELETE FROM \(self.schema).outbox WHERE seq = ANY($1)",
+                        binds: PostgresBindings(rows.map(\.seq))
+                    ),
+                    logger: self.logger
+                )
+                return rows.count
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}
