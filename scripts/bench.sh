@@ -132,6 +132,7 @@ runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-5
   "SELECT s.sip_domain || ' ' || u.dial_number FROM identity.units u JOIN identity.sites s ON s.id = u.site_id ORDER BY random() LIMIT 5000" \
   >"$B/dial-targets.txt"
 RELEASE_BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
+GATEHOUSE_NATS_USER=identity GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_IDENTITY_PASSWORD" \
 GATEHOUSE_HTTP_PORT=58281 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
   GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-bench "$RELEASE_BIN/identity" >"$B/identity.log" 2>&1 &
 IDENTITY_PID=$!

@@ -48,6 +48,20 @@ secret() {
   cat "$file"
 }
 
+# NATS passwords of the identity and signaling users (deploy/nats/nats.conf), letters and digits
+# (the server reads them from the environment as configuration values).
+nats_password() { secret "nats.$1" | tr -dc 'A-Za-z0-9'; }
+export_nats_passwords() {
+  GATEHOUSE_NATS_IDENTITY_PASSWORD="$(nats_password identity)"
+  GATEHOUSE_NATS_SIGNALING_PASSWORD="$(nats_password signaling)"
+  export GATEHOUSE_NATS_IDENTITY_PASSWORD GATEHOUSE_NATS_SIGNALING_PASSWORD
+}
+# nats_env SERVICE: the GATEHOUSE_NATS_USER/PASSWORD assignments of a service that has its own NATS
+# user (identity, signaling); nothing for the others, which connect without credentials.
+nats_env() {
+  case "$1" in identity|signaling) printf '%s\n' "GATEHOUSE_NATS_USER=$1" "GATEHOUSE_NATS_PASSWORD=$(nats_password "$1")" ;; esac
+}
+
 # pg_start DIR PORT PASSWORD [extra postgres -c options...]: creates the cluster once, starts it.
 pg_start() {
   local dir="$1" port="$2" password="$3"; shift 3
@@ -96,6 +110,7 @@ nats_start() {
   if [ -f "$dir/nats.pid" ] && kill -0 "$(cat "$dir/nats.pid")" 2>/dev/null; then
     log "nats-server already running (pid $(cat "$dir/nats.pid"))"; return 0
   fi
+  export_nats_passwords
   "$VENV/bin/nats-server" -c "$ROOT/deploy/nats/nats.conf" -a 127.0.0.1 -p "$port" -m "$monitor" \
     -sd "$dir/jetstream" -P "$dir/nats.pid" >"$dir/nats.log" 2>&1 &
   wait_http "http://127.0.0.1:$monitor/healthz?js-enabled-only=true" 30 || { tail -20 "$dir/nats.log" >&2; die "nats-server did not start"; }

@@ -27,6 +27,8 @@ start_service() {
   if [ -f "$PIDS/$name.pid" ] && kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
     log "$name already running (pid $(cat "$PIDS/$name.pid"))"; return 0
   fi
+  local credentials=(); mapfile -t credentials < <(nats_env "$name")
+  env ${credentials[@]+"${credentials[@]}"} \
   GATEHOUSE_HTTP_PORT="$port" \
   GATEHOUSE_NATS_SERVERS="nats://127.0.0.1:$NATS_PORT" \
   GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_PORT="$PG_PORT" \

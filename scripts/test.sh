@@ -21,7 +21,8 @@ log "swift format lint --strict"
 (cd "$ROOT" && swift format lint --strict --parallel --recursive Package.swift Shared Services Tests)
 
 log "validating docker-compose.yml"
-(cd "$ROOT" && POSTGRES_PASSWORD=compose-check AUDIT_DATA_KEY=check AUDIT_SIGNING_KEY=check AUTH_ISSUER_KEY=check docker-compose -f docker-compose.yml config -q)
+(cd "$ROOT" && POSTGRES_PASSWORD=compose-check AUDIT_DATA_KEY=check AUDIT_SIGNING_KEY=check AUTH_ISSUER_KEY=check \
+  NATS_IDENTITY_PASSWORD=check NATS_SIGNALING_PASSWORD=check docker-compose -f docker-compose.yml config -q)
 
 # In CI our own targets build with -warnings-as-errors (Package.swift reads this variable; passing
 # -Xswiftc globally would also hit dependencies, which SwiftPM builds with -suppress-warnings).
@@ -62,6 +63,7 @@ log "running tests"
 log "schemathesis: identity's OpenAPI document against the running service"
 ST_PORT=58181
 export GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$PASSWORD"
+GATEHOUSE_NATS_USER=identity GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_IDENTITY_PASSWORD" \
 GATEHOUSE_HTTP_PORT=$ST_PORT GATEHOUSE_NATS_SERVERS="$NATS_URL" GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-schemathesis \
   "$BIN/identity" >"$T/identity-schemathesis.log" 2>&1 &
 ID_PID=$!

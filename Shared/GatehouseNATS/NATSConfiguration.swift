@@ -53,6 +53,9 @@ public struct NATSConfiguration: Sendable {
     public var subscriptionBufferSize: Int
     /// Time given to in-flight work when the client drains on shutdown.
     public var drainTimeout: Duration
+    /// The prefix of this client's reply subjects (default `_INBOX`). A client whose replies carry
+    /// secrets uses its own, which the server's permissions keep others from subscribing to.
+    public var inboxPrefix: String?
 
     public init(
         servers: [String] = ["nats://127.0.0.1:4222"],
@@ -69,7 +72,8 @@ public struct NATSConfiguration: Sendable {
         initialConnectBackoff: Duration = .milliseconds(100),
         maxConnectBackoff: Duration = .seconds(5),
         subscriptionBufferSize: Int = 65_536,
-        drainTimeout: Duration = .seconds(10)
+        drainTimeout: Duration = .seconds(10),
+        inboxPrefix: String? = nil
     ) {
         self.servers = servers
         self.name = name
@@ -86,6 +90,7 @@ public struct NATSConfiguration: Sendable {
         self.maxConnectBackoff = maxConnectBackoff
         self.subscriptionBufferSize = subscriptionBufferSize
         self.drainTimeout = drainTimeout
+        self.inboxPrefix = inboxPrefix
     }
 }
 

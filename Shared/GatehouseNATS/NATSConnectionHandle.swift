@@ -13,11 +13,11 @@ final class NATSConnectionHandle: @unchecked Sendable {
     let events: ConnectionEvents
     let requests: RequestMultiplexer
 
-    private init(connection: OpaquePointer, jetStreamContext: OpaquePointer, events: ConnectionEvents) throws {
+    private init(connection: OpaquePointer, jetStreamContext: OpaquePointer, events: ConnectionEvents, inboxPrefix: String?) throws {
         self.connection = connection
         self.jetStreamContext = jetStreamContext
         self.events = events
-        self.requests = try RequestMultiplexer(connection: connection)
+        self.requests = try RequestMultiplexer(connection: connection, inboxPrefix: inboxPrefix)
     }
 
     deinit {
@@ -46,6 +46,9 @@ final class NATSConnectionHandle: @unchecked Sendable {
         try CBridge.check(natsOptions_SetServers(options, &servers, Int32(servers.count)), "natsOptions_SetServers")
         try CBridge.check(natsOptions_SetNoRandomize(options, true), "natsOptions_SetNoRandomize")
         if let name = configuration.name { try CBridge.check(natsOptions_SetName(options, name), "natsOptions_SetName") }
+        if let prefix = configuration.inboxPrefix {
+            try CBridge.check(natsOptions_SetCustomInboxPrefix(options, prefix), "natsOptions_SetCustomInboxPrefix")
+        }
         if configuration.user != nil || configuration.password != nil {
             try CBridge.check(
                 natsOptions_SetUserInfo(options, configuration.user, configuration.password),
@@ -156,7 +159,12 @@ final class NATSConnectionHandle: @unchecked Sendable {
             throw error
         }
         do {
-            return try NATSConnectionHandle(connection: connection, jetStreamContext: jetStream, events: events)
+            return try NATSConnectionHandle(
+                connection: connection,
+                jetStreamContext: jetStream,
+                events: events,
+                inboxPrefix: configuration.inboxPrefix
+            )
         } catch {
             jsCtx_Destroy(jetStream)
             natsConnection_Close(connection)
@@ -362,12 +370,18 @@ final class RequestMultiplexer: Sendable {
         var deadlines = DeadlineHeap()
     }
 
-    init(connection: OpaquePointer) throws {
+    /// `inboxPrefix` replaces `_INBOX` in the reply subjects (`<prefix>.<unique>.<token>`).
+    init(connection: OpaquePointer, inboxPrefix: String? = nil) throws {
         var inbox: UnsafeMutablePointer<natsInbox>?
         try CBridge.check(natsInbox_Create(&inbox), "natsInbox_Create")
         guard let inbox else { throw NATSError.invalid("natsInbox_Create returned nothing") }
-        self.prefix = String(cString: inbox)
+        let created = String(cString: inbox)
         natsInbox_Destroy(inbox)
+        if let inboxPrefix, let unique = created.split(separator: ".").last {
+            self.prefix = "\(inboxPrefix).\(unique)"
+        } else {
+            self.prefix = created
+        }
         self.sweeper = SendableTimer(source: DispatchSource.makeTimerSource(queue: DispatchQueue(label: "gatehouse.nats.deadlines")))
 
         var subscription: OpaquePointer?

@@ -18,7 +18,8 @@ public import PostgresNIO
 /// - `nats.servers` (comma-separated URLs, default `nats://127.0.0.1:4222`), `nats.user`,
 ///   `nats.password` (secret), `nats.token` (secret), `nats.credentialsFile`, `nats.tls.caFile`,
 ///   `nats.tls.certificateFile`, `nats.tls.keyFile`, `nats.tls.enabled` (bool), `nats.connectTimeoutMs`
-///   (default 2000), `nats.reconnectWaitMs` (default 250), `nats.subscriptionBufferSize` (default 65536).
+///   (default 2000), `nats.reconnectWaitMs` (default 250), `nats.subscriptionBufferSize` (default 65536),
+///   `nats.inboxPrefix` (default `_INBOX_<service>`).
 /// - `postgres.host` (default `127.0.0.1`), `postgres.port` (default 5432), `postgres.user`
 ///   (default `gatehouse`), `postgres.password` (secret), `postgres.database` (default `gatehouse`),
 ///   `postgres.tls` (`disable` | `prefer` | `require`, default `disable`), `postgres.maxConnections` (default 10).
@@ -114,8 +115,14 @@ public struct ServiceConfiguration: Sendable {
             tls: tls,
             connectTimeout: .milliseconds(config.int(forKey: "nats.connectTimeoutMs", default: 2000)),
             reconnectWait: .milliseconds(config.int(forKey: "nats.reconnectWaitMs", default: 250)),
-            subscriptionBufferSize: config.int(forKey: "nats.subscriptionBufferSize", default: 65_536)
+            subscriptionBufferSize: config.int(forKey: "nats.subscriptionBufferSize", default: 65_536),
+            // Replies to each service come to its own inboxes: NATS permissions keep other clients
+            // from reading, e.g., the SIP digest replies signaling gets (docs/security.md).
+            inboxPrefix: config.string(forKey: "nats.inboxPrefix", default: "_INBOX_\(service)")
         )
+        guard Subjects.isValidToken(self.nats.inboxPrefix ?? "") else {
+            throw GatehouseError.invalidConfiguration("nats.inboxPrefix must be one subject token (no '.', '*', '>' or spaces)")
+        }
         guard self.nats.subscriptionBufferSize > 0 else {
             throw GatehouseError.invalidConfiguration("nats.subscriptionBufferSize must be positive")
         }

@@ -25,7 +25,13 @@ public final class NATSServerProcess: @unchecked Sendable {
         var configuration = try TestEnvironment.require("NATS_CONFIG")
         if let extra = self.extraConfiguration {
             let file = self.storeDirectory.appendingPathComponent("nats.conf")
-            let base = try String(contentsOfFile: configuration, encoding: .utf8)
+            var base = try String(contentsOfFile: configuration, encoding: .utf8)
+            // A test that brings its own authorization replaces the project's users.
+            if extra.contains("authorization"), let begin = base.range(of: "# BEGIN authorization"),
+                let end = base.range(of: "# END authorization")
+            {
+                base.removeSubrange(begin.lowerBound..<end.upperBound)
+            }
             try "\(base)\n\(extra)\n".write(to: file, atomically: true, encoding: .utf8)
             configuration = file.path
         }

@@ -32,8 +32,21 @@ public enum TestEnvironment {
 
     /// The `GATEHOUSE_POSTGRES_*` variables that point a service or the CLI at the test database,
     /// merged into this process's environment.
-    public static func serviceEnvironment() throws -> [String: String] {
+    /// The NATS users with rights that clients without credentials lack (deploy/nats/nats.conf):
+    /// their passwords come from `GATEHOUSE_NATS_<USER>_PASSWORD`, which `make test` exports.
+    public enum NATSUser: String, Sendable {
+        case identity, signaling
+
+        public var password: String { get throws { try TestEnvironment.require("GATEHOUSE_NATS_\(self.rawValue.uppercased())_PASSWORD") } }
+    }
+
+    /// The environment of a Gatehouse process under test; `natsUser` gives it that NATS user.
+    public static func serviceEnvironment(natsUser: NATSUser? = nil) throws -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
+        if let natsUser {
+            environment["GATEHOUSE_NATS_USER"] = natsUser.rawValue
+            environment["GATEHOUSE_NATS_PASSWORD"] = try natsUser.password
+        }
         environment["GATEHOUSE_POSTGRES_HOST"] = try self.require("POSTGRES_HOSTNAME")
         environment["GATEHOUSE_POSTGRES_PORT"] = self.value("POSTGRES_PORT")
         environment["GATEHOUSE_POSTGRES_USER"] = self.value("POSTGRES_USER")

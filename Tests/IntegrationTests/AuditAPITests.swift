@@ -225,7 +225,8 @@ struct AuditAPITests {
         let natsURL = try TestEnvironment.natsURL
         let seed = try TestEnvironment.require("GATEHOUSE_AUTH_ISSUER_KEY")
         let issuer = IssuerKeys(signer: try TokenSigner(seed: Array(Data(base64Encoded: seed) ?? Data())))
-        try await withNATSClient(natsURL) { nats in
+        // As identity: only identity may write the key set (deploy/nats/nats.conf); any service reads it.
+        try await withNATSClient(natsURL, as: .identity) { nats in
             let store = try await nats.jetStream.createKeyValue(AuthKeyDistribution.configuration)
             _ = try await store.put(AuthKeyDistribution.key, Array(try JSONEncoder().encode(issuer.keySet)))
             let keys = AuthKeys()

@@ -39,7 +39,8 @@ struct IdentityAPITests {
 
     /// A tenant, the API on a test router, and a NATS client whose JetStream holds the events stream.
     func withAPI(_ body: @Sendable (TenantID, NATSClient, PostgresClient, any TestClientProtocol) async throws -> Void) async throws {
-        try await withNATSClient(try TestEnvironment.natsURL) { nats in
+        // As identity: its events are identity's alone to publish (deploy/nats/nats.conf).
+        try await withNATSClient(try TestEnvironment.natsURL, as: .identity) { nats in
             try await nats.jetStream.ensureStream(EventStream.configuration())
             try await withTestPostgres { postgres in
                 try await MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations).run(

@@ -94,47 +94,55 @@ struct IdentityDevicesTests {
     }
 
     /// Identity's request handlers served over real NATS while `body` runs.
+    /// `body` gets a bus connected as signaling (the only caller the SIP digest lookup answers) and
+    /// the server's URL.
     func withResponder(
         _ postgres: PostgresClient,
-        _ body: @Sendable (MessageBus) async throws -> Void
+        _ body: @Sendable (MessageBus, String) async throws -> Void
     ) async throws {
         // A nats-server of the test's own: the stack other suites start serves the same subjects.
         let server = try NATSServerProcess()
         try server.start()
         defer { server.stop() }
-        try await withNATSClient(server.url) { nats in
-            let transport = NATSTransport(client: nats)
-            let devices = DeviceStore(client: postgres)
-            let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
-            let responder = BusResponder(
-                transport: transport,
-                queue: "identity-test-\(UUID().uuidString.prefix(8))",
-                handlers: [
-                    SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DeviceLookupHandler(store: devices),
-                    PersonLookupHandler(client: postgres), IntrospectionHandler(client: postgres, keys: keys),
-                ],
-                logger: self.logger
-            )
-            let bus = MessageBus(transport: transport, source: EventSource(service: "test", instance: "devices"))
-            try await testGracefulShutdown { trigger in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await responder.run() }
-                    // Ready when a request is answered (not_found is an answer).
-                    #expect(
-                        try await eventually {
-                            do {
-                                _ = try await bus.request(SIPDigestLookup(realm: "ready.invalid", username: "nobody"), timeout: .milliseconds(500))
-                                return true
-                            } catch let error as WireError {
-                                return error.code == .notFound
-                            } catch {
-                                return false
+        let url = server.url
+        try await withNATSClient(url, as: .identity) { nats in
+            try await withNATSClient(url, as: .signaling) { signaling in
+                let transport = NATSTransport(client: nats)
+                let devices = DeviceStore(client: postgres)
+                let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
+                let responder = BusResponder(
+                    transport: transport,
+                    queue: "identity-test-\(UUID().uuidString.prefix(8))",
+                    handlers: [
+                        SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DeviceLookupHandler(store: devices),
+                        PersonLookupHandler(client: postgres), IntrospectionHandler(client: postgres, keys: keys),
+                    ],
+                    logger: self.logger
+                )
+                let bus = MessageBus(transport: NATSTransport(client: signaling), source: EventSource(service: .signaling, instance: "devices"))
+                try await testGracefulShutdown { trigger in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await responder.run() }
+                        // Ready when a request is answered (not_found is an answer).
+                        #expect(
+                            try await eventually {
+                                do {
+                                    _ = try await bus.request(
+                                        SIPDigestLookup(realm: "ready.invalid", username: "nobody"),
+                                        timeout: .milliseconds(500)
+                                    )
+                                    return true
+                                } catch let error as WireError {
+                                    return error.code == .notFound
+                                } catch {
+                                    return false
+                                }
                             }
-                        }
-                    )
-                    try await body(bus)
-                    trigger.triggerGracefulShutdown()
-                    try await group.waitForAll()
+                        )
+                        try await body(bus, url)
+                        trigger.triggerGracefulShutdown()
+                        try await group.waitForAll()
+                    }
                 }
             }
         }
@@ -194,7 +202,7 @@ struct IdentityDevicesTests {
                 logger: self.logger
             )
 
-            try await self.withResponder(postgres) { bus in
+            try await self.withResponder(postgres) { bus, _ in
                 // The HA1 identity hands out is H(user:realm:password) of the password it handed out once.
                 let account = try await bus.request(SIPDigestLookup(realm: f.domain.uppercased(), username: "lobby"))
                 #expect(account.deviceId == station.id && account.kind == .doorStation && account.doorId == f.door && account.tenantId == f.tenant)
@@ -248,10 +256,58 @@ struct IdentityDevicesTests {
         }
     }
 
+    /// deploy/nats/nats.conf: clients without credentials cannot ask for digests, cannot read
+    /// signaling's replies, cannot serve identity's requests and cannot publish identity's events.
+    @Test func onlySignalingGetsDigestsOverNATS() async throws {
+        try await withTestPostgres { postgres in
+            let f = try await self.fixture(postgres)
+            let (station, _) = try await DeviceStore(client: postgres).create(
+                tenant: f.tenant,
+                DeviceInput(siteId: f.site, kind: .doorStation, name: "Gate", doorId: f.door, sipUsername: "gate"),
+                logger: self.logger
+            )
+            try await self.withResponder(postgres) { signaling, url in
+                try await withNATSClient(url) { anonymous in
+                    // Everything an anonymous client can see, from before signaling asks.
+                    let everything = try await anonymous.subscribe(to: ">")
+                    let seen = Received()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { for await message in everything { seen.withLock { $0.append(message) } } }
+                        defer { group.cancelAll() }
+                        try await anonymous.flush()
+
+                        let account = try await signaling.request(SIPDigestLookup(realm: f.domain, username: "gate"))
+                        #expect(account.deviceId == station.id)
+
+                        let bus = MessageBus(transport: NATSTransport(client: anonymous), source: EventSource(service: .access, instance: "t"))
+                        await #expect(throws: WireError.self) {
+                            try await bus.request(SIPDigestLookup(realm: f.domain, username: "gate"), timeout: .milliseconds(500))
+                        }
+                        // Other lookups stay open to every service.
+                        #expect(try await bus.request(DeviceLookup(deviceId: station.id), tenant: f.tenant).id == station.id)
+                        // Identity's events are identity's: JetStream never acknowledges a forged one.
+                        try await anonymous.jetStream.ensureStream(EventStream.configuration())
+                        await #expect(throws: (any Error).self) {
+                            try await bus.publish(PersonErased(personId: f.ada, erasedAt: Date()), tenant: f.tenant, timeout: .seconds(1))
+                        }
+
+                        try await anonymous.flush()
+                        // Its `>` saw the other traffic but neither the requests to identity (it could
+                        // not pose as identity) nor signaling's replies (the HA1 values).
+                        let subjects = seen.withLock { $0.map(\.subject) }
+                        #expect(subjects.contains { $0.hasPrefix("_INBOX.") }, "its own replies: \(subjects)")
+                        #expect(!subjects.contains { $0.hasPrefix("_INBOX_signaling.") }, "\(subjects)")
+                        #expect(!subjects.contains(SIPDigestLookup.method.subject))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func introspectionRefusesTokensOfRevokedSessionsAndErasedPeople() async throws {
         try await withTestPostgres { postgres in
             let f = try await self.fixture(postgres)
-            try await self.withResponder(postgres) { bus in
+            try await self.withResponder(postgres) { bus, _ in
                 let earlier = Date().addingTimeInterval(-5)
                 let token = try self.signer.sign(AccessClaims(subject: f.bob.lowercasedString, tenant: f.tenant, role: .resident, issuedAt: earlier))
                 let active = try await bus.request(IntrospectToken(token: token))

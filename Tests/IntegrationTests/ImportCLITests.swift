@@ -70,11 +70,11 @@ struct ImportCLITests {
 }
 
 /// Runs the `gatehouse` CLI against the test database; returns its exit status and standard output.
-func runGatehouse(_ arguments: [String]) throws -> (status: Int32, output: String) {
+func runGatehouse(_ arguments: [String], natsUser: TestEnvironment.NATSUser? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
     process.arguments = arguments
-    process.environment = try TestEnvironment.serviceEnvironment()
+    process.environment = try TestEnvironment.serviceEnvironment(natsUser: natsUser)
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
@@ -128,7 +128,11 @@ extension ImportCLITests {
         }
         let export = try self.gatehouse(["people", "export", "--tenant", slug, "--person", person.id.lowercasedString])
         #expect(export.status == 0 && export.output.contains("erin@example.org") && export.output.contains("gatehouse.person-export.v1"))
-        let erase = try self.gatehouse(["people", "erase", "--tenant", slug, "--person", person.id.lowercasedString, "--nats", natsURL])
+        // As identity: the erasure event is identity's to publish (deploy/nats/nats.conf).
+        let erase = try runGatehouse(
+            ["people", "erase", "--tenant", slug, "--person", person.id.lowercasedString, "--nats", natsURL],
+            natsUser: .identity
+        )
         #expect(erase.status == 0)
         let after = try self.gatehouse(["people", "export", "--tenant", slug, "--person", person.id.lowercasedString])
         #expect(after.status == 0 && !after.output.contains("erin@example.org") && after.output.contains(#""erased" : true"#))

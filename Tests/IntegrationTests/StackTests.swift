@@ -31,7 +31,7 @@ struct StackTests {
             for name in StackTests.executables {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent(name)
-                var environment = try TestEnvironment.serviceEnvironment()
+                var environment = try TestEnvironment.serviceEnvironment(natsUser: TestEnvironment.NATSUser(rawValue: name))
                 environment["GATEHOUSE_HTTP_PORT"] = "\(self.port(name))"
                 environment["GATEHOUSE_NATS_SERVERS"] = try TestEnvironment.natsURL
                 environment["GATEHOUSE_INSTANCE"] = "\(name)-stacktest"

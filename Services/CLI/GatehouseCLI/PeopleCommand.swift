@@ -78,14 +78,21 @@ struct PeopleCommand: AsyncParsableCommand {
                 // waits in the outbox now means the event does not wait for the identity service.
                 let erased = try await PeopleStore(client: client, outbox: IdentityService.outbox(instance: "gatehouse-cli"))
                     .erase(tenant: tenant, id: person.id, logger: logger)
-                try await nats.withClient { nats in
-                    let relay = OutboxRelay(
-                        client: client,
-                        schema: IdentityService.schema,
-                        transport: NATSTransport(client: nats),
-                        logger: logger
+                do {
+                    try await nats.withClient { nats in
+                        let relay = OutboxRelay(
+                            client: client,
+                            schema: IdentityService.schema,
+                            transport: NATSTransport(client: nats),
+                            logger: logger
+                        )
+                        while try await relay.publishPending() > 0 {}
+                    }
+                } catch {
+                    // Stored with the erasure: the identity service publishes it when it runs.
+                    FileHandle.standardError.write(
+                        Data("note: the erasure event waits in identity's outbox (\(error)); the identity service will publish it\n".utf8)
                     )
-                    while try await relay.publishPending() > 0 {}
                 }
                 return erased
             }
