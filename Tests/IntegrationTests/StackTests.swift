@@ -2,7 +2,9 @@ import Foundation
 import GatehouseAuth
 import GatehouseNATS
 import GatehouseWire
+import IdentityService
 import Logging
+import PostgresNIO
 import ServiceKit
 import ServiceKitTesting
 import Testing
@@ -103,6 +105,43 @@ struct StackTests {
             "audit never accepted the issuer's token"
         )
         #expect(try await Self.fetch(port: auditPort, path: "/v1/tenants/\(tenant)/audit/records").status == 401)
+
+        // The running identity answers signaling's dial-plan request for a unit made in its database;
+        // `gatehouse dial` shows it.
+        let domain = "stack-\(UUID().uuidString.prefix(8).lowercased()).example.org"
+        let phone: String = try await withTestPostgres { postgres in
+            let tenant = try await TenantStore(client: postgres).ensure(
+                slug: "stack-\(domain.prefix(14).suffix(8))",
+                name: "Stack",
+                logger: Logger(label: "test")
+            ).id
+            let topology = TopologyStore(client: postgres)
+            let logger = Logger(label: "test")
+            let site = UUID(
+                uuidString: try await topology.createSite(tenant: tenant, name: "S", timeZone: "UTC", sipDomain: domain, logger: logger).id
+            )!
+            let building = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "B", logger: logger).id)!
+            let unit = UUID(
+                uuidString: try await topology.createUnit(
+                    tenant: tenant,
+                    site: site,
+                    building: building,
+                    dialNumber: "101",
+                    floor: nil,
+                    ringSeconds: 25,
+                    logger: logger
+                ).id
+            )!
+            let (device, _) = try await DeviceStore(client: postgres).create(
+                tenant: tenant,
+                DeviceInput(siteId: site, kind: .sipPhone, name: "Phone", unitId: unit),
+                logger: logger
+            )
+            return device.sipUsername
+        }
+        let dial = try runGatehouse(["dial", domain, "101", "--nats", try TestEnvironment.natsURL])
+        #expect(dial.status == 0 && dial.output.contains("1. unit, 25 s: sip:\(phone)@\(domain)"), "\(dial.output)")
+        #expect(try runGatehouse(["dial", domain, "999", "--nats", try TestEnvironment.natsURL]).status != 0)
 
         // SIGTERM: each service shuts down gracefully and exits 0.
         let identity = try #require(stack.processes["identity"])
