@@ -16,6 +16,8 @@ public struct AccessClaims: Codable, Sendable, Hashable {
     public var sites: [UUID]?
     /// For staff: the buildings they work in.
     public var buildings: [UUID]?
+    /// For an integrator's API key: the event domains it may consume (`access`, `signaling`, …).
+    public var domains: [String]?
     /// Issued at, not before, expires: seconds since 1970.
     public var iat: Int64
     public var nbf: Int64?
@@ -32,6 +34,7 @@ public struct AccessClaims: Codable, Sendable, Hashable {
         role: Role,
         sites: [UUID]? = nil,
         buildings: [UUID]? = nil,
+        domains: [String]? = nil,
         issuedAt: Date = Date(),
         lifetime: Duration = .seconds(900),
         id: String = UUID().lowercasedString
@@ -43,6 +46,7 @@ public struct AccessClaims: Codable, Sendable, Hashable {
         self.role = role
         self.sites = sites
         self.buildings = buildings
+        self.domains = domains
         self.iat = Int64(issuedAt.timeIntervalSince1970)
         self.nbf = self.iat
         self.exp = self.iat + lifetime.components.seconds

@@ -97,6 +97,14 @@ public enum WireSamples {
                     )
                 )
             ),
+            (
+                "events/io.gatehouse.identity.api_key_created.v1",
+                try self.identityEvent(APIKeyCreated(APIKeyDocument(id: self.apiKey, name: "CRM sync", domains: ["access", "signaling"])))
+            ),
+            (
+                "events/io.gatehouse.identity.api_key_revoked.v1",
+                try self.identityEvent(APIKeyRevoked(APIKeyDocument(id: self.apiKey, name: "CRM sync", domains: ["access", "signaling"])))
+            ),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             ("rpc/identity.sip_digest.request", try WireCoding.encode(SIPDigestLookup(realm: "demo.gatehouse.test", username: "lobby"))),
@@ -212,6 +220,7 @@ public enum WireSamples {
     public static let person = UUID(uuidString: "0f1e2d3c-4b5a-4968-8776-655443322110")!
     public static let door = UUID(uuidString: "4d5e6f7a-8b9c-4d0e-9f2a-3b4c5d6e7f80")!
     static let doorStation = UUID(uuidString: "5e6f7a8b-9c0d-4e1f-8a3b-4c5d6e7f8091")!
+    static let apiKey = UUID(uuidString: "7a8b9c0d-1e2f-4a3b-8c5d-6e7f8091a2b3")!
     static let phone = UUID(uuidString: "6f7a8b9c-0d1e-4f2a-9b4c-5d6e7f8091a2")!
 
     public static let sipAccount = SIPAccount(

@@ -499,4 +499,56 @@ struct IdentityDevicesTests {
             }
         }
     }
+
+    @Test func apiKeysAreShownOnceTradedForIntegratorTokensAndRevoked() async throws {
+        try await withTestPostgres { postgres in
+            let f = try await self.fixture(postgres)
+            let router = Router()
+            router.add(middleware: ProblemMiddleware())
+            let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
+            APIKeysAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
+            try await Application(router: router).test(.router) { client in
+                let admin = try self.signer.sign(AccessClaims(subject: "admin", tenant: f.tenant, role: .tenantAdmin))
+                let manager = try self.signer.sign(AccessClaims(subject: "pm", tenant: f.tenant, role: .propertyManager))
+                let base = "/v1/tenants/\(f.tenant)/api-keys"
+                let bad = try await self.call(client, .post, base, token: admin, json: #"{"name":"CRM","domains":["access","payroll"]}"#)
+                #expect(bad.status == .badRequest && bad.body.contains("domains"))
+                #expect(try await self.call(client, .post, base, token: manager, json: #"{"name":"CRM","domains":["access"]}"#).status == .forbidden)
+
+                let created = try await self.call(client, .post, base, token: admin, json: #"{"name":"CRM","domains":["signaling","access"]}"#)
+                #expect(created.status == .created, "\(created.body)")
+                let secret = try #require(created.json["key"] as? String)
+                let id = try #require(created.json["id"] as? String)
+                #expect(secret.hasPrefix("ghk_") && secret.count >= 46)
+                #expect(try await self.call(client, .post, base, token: admin, json: #"{"name":"CRM","domains":["access"]}"#).status == .conflict)
+                let listed = try await self.call(client, .get, base, token: admin)
+                #expect(listed.status == .ok && listed.body.contains(id) && !listed.body.contains(secret))
+                // Stored as a hash only.
+                var stored: [UInt8] = []
+                for try await hash in try await postgres.query(
+                    "SELECT secret_hash FROM identity.api_keys WHERE id = \(UUID(uuidString: id)!)",
+                    logger: self.logger
+                ).decode(ByteBuffer.self) {
+                    stored = Array(buffer: hash)
+                }
+                #expect(stored.count == 32 && !String(decoding: stored, as: UTF8.self).contains("ghk_"))
+
+                // The key buys a short-lived integrator token of its tenant and domains.
+                let traded = try await self.call(client, .post, "/v1/auth/token", token: nil, json: #"{"apiKey":"\#(secret)"}"#)
+                #expect(traded.status == .ok, "\(traded.body)")
+                let token = try #require(traded.json["accessToken"] as? String)
+                let principal = try keys.current.verify(token)
+                #expect(principal.role == .integrator && principal.claims.tid == f.tenant && principal.claims.domains == ["access", "signaling"])
+                #expect(try await self.call(client, .post, "/v1/auth/token", token: nil, json: #"{"apiKey":"ghk_nope"}"#).status == .unauthorized)
+
+                // Revoked: at once, and idempotently; another tenant sees no such key.
+                let stranger = try self.signer.sign(AccessClaims(subject: "x", tenant: TenantID(UUID()), role: .tenantAdmin))
+                #expect(try await self.call(client, .delete, "/v1/tenants/\(TenantID(UUID()))/api-keys/\(id)", token: stranger).status == .notFound)
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)
+                #expect(try await self.call(client, .delete, "\(base)/\(id)", token: admin).status == .noContent)
+                #expect(try await self.call(client, .post, "/v1/auth/token", token: nil, json: #"{"apiKey":"\#(secret)"}"#).status == .unauthorized)
+            }
+        }
+    }
+
 }

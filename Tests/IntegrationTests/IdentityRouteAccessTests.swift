@@ -57,7 +57,7 @@ struct IdentityRouteAccessTests {
 
     @Test func everyDocumentedOperationAnswersEveryRoleAsItsScopeSays() async throws {
         let operations = try Self.operations()
-        #expect(operations.count >= 28)
+        #expect(operations.count >= 32)
         try await withNATSClient(try TestEnvironment.natsURL) { nats in
             try await nats.jetStream.ensureStream(EventStream.configuration())
             try await withTestPostgres { postgres in
@@ -95,9 +95,15 @@ struct IdentityRouteAccessTests {
                     DeviceInput(siteId: UUID(uuidString: site.id)!, kind: .sipPhone, name: "Phone", unitId: UUID(uuidString: unit.id)!),
                     logger: self.logger
                 )
+                let (apiKey, _) = try await APIKeyStore(client: postgres).create(
+                    tenant: tenant,
+                    name: "Routes",
+                    domains: ["access"],
+                    logger: self.logger
+                )
                 let values = [
                     "tenant": tenant.description, "person": person.lowercasedString, "site": site.id, "unit": unit.id,
-                    "device": device.id.lowercasedString,
+                    "device": device.id.lowercasedString, "key": apiKey.id.lowercasedString,
                 ]
 
                 let bus = MessageBus(transport: NATSTransport(client: nats), source: EventSource(service: .identity, instance: "routes"))
@@ -109,6 +115,7 @@ struct IdentityRouteAccessTests {
                 AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
                 TopologyAPI(client: postgres, keys: keys).register(on: router)
                 DevicesAPI(client: postgres, keys: keys).register(on: router)
+                APIKeysAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
                 IdentityOpenAPI.register(on: router)
 
                 var callers: [(name: String, role: Role?, token: String?)] = [("no token", nil, nil)]

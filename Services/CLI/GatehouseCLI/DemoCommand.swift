@@ -205,6 +205,26 @@ struct DemoCommand: AsyncParsableCommand {
             return (doors, accounts, concierge.lowercasedString)
         }
 
+        /// The demo integrator's API key, made once and kept in `.gatehouse/secrets/demo-integrator.key`.
+        static func ensureIntegrator(tenant: TenantID, client: PostgresClient, logger: Logger) async throws -> DemoSummary.Integrator {
+            let file = ".gatehouse/secrets/demo-integrator.key"
+            var secret = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if !secret.hasPrefix(APIKeyStore.prefix) {
+                secret = APIKeyStore.generateSecret()
+                try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
+                _ = FileManager.default.createFile(atPath: file, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            }
+            let domains = ["access", "signaling"]
+            let (key, _) = try await APIKeyStore(client: client).create(
+                tenant: tenant,
+                name: "Demo integrator",
+                domains: domains,
+                secret: secret,
+                logger: logger
+            )
+            return DemoSummary.Integrator(id: key.id.lowercasedString, name: key.name, domains: domains, apiKey: secret)
+        }
+
         func run() async throws {
             let out = self.out
             let summary = try await self.database.withClient { client, logger in
@@ -225,6 +245,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
                 let admin = try await Self.ensureAdmin(tenant: tenant.id, client: client, logger: logger)
                 let (doors, sip, concierge) = try await Self.ensureDevices(tenant: tenant.id, site: site, client: client, logger: logger)
+                let integrator = try await Self.ensureIntegrator(tenant: tenant.id, client: client, logger: logger)
                 try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: logger)
                 try await client.query(
                     """
@@ -242,7 +263,8 @@ struct DemoCommand: AsyncParsableCommand {
                     admin: admin,
                     concierge: concierge,
                     doors: doors,
-                    sip: sip
+                    sip: sip,
+                    integrator: integrator
                 )
             }
             let encoder = JSONEncoder()
@@ -289,6 +311,16 @@ struct DemoSummary: Codable, Sendable {
     var doors: [Door]
     /// Every SIP account the seed made: door stations, the concierge's phone, one phone per unit.
     var sip: [SIPAccount]
+
+    /// The demo integrator's API key (`POST /v1/auth/token` trades it for an access token).
+    var integrator: Integrator
+
+    struct Integrator: Codable, Sendable {
+        var id: String
+        var name: String
+        var domains: [String]
+        var apiKey: String
+    }
 
     struct Door: Codable, Sendable {
         var id: String

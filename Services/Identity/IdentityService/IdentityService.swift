@@ -46,6 +46,7 @@ public enum IdentityService {
                     logins.register(on: router)
                     TopologyAPI(client: resources.postgres, keys: keys).register(on: router)
                     DevicesAPI(client: resources.postgres, keys: keys).register(on: router)
+                    APIKeysAPI(client: resources.postgres, signer: issuer.signer, keys: keys).register(on: router)
                     IdentityOpenAPI.register(on: router)
                 }
             )

@@ -47,6 +47,35 @@ public typealias DeviceUpdated = IdentityChanged<DeviceInfo, Updated>
 public typealias DeviceRevoked = IdentityChanged<DeviceInfo, Revoked>
 public typealias PersonCreated = IdentityChanged<PersonDocument, Created>
 public typealias PersonUpdated = IdentityChanged<PersonDocument, Updated>
+public typealias APIKeyCreated = IdentityChanged<APIKeyDocument, Created>
+public typealias APIKeyRevoked = IdentityChanged<APIKeyDocument, Revoked>
+
+/// An integrator's API key, without its secret.
+public struct APIKeyDocument: IdentityResource {
+    public static let resourceName = "api_key"
+    public var id: UUID
+    public var name: String
+    /// The event domains the key may consume.
+    public var domains: [String]
+
+    public init(id: UUID, name: String, domains: [String]) {
+        self.id = id
+        self.name = name
+        self.domains = domains
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, domains }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.id, forKey: .id)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.domains, forKey: .domains)
+    }
+
+    /// The domains an integrator's key can be given.
+    public static let knownDomains = ["access", "signaling", "media", "inference", "identity", "audit", "system"]
+}
 
 public struct TenantDocument: IdentityResource {
     public static let resourceName = "tenant"

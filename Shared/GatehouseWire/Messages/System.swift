@@ -98,6 +98,8 @@ public enum EventCatalog {
         PersonCreated.eventType,
         PersonUpdated.eventType,
         ImportCompleted.eventType,
+        APIKeyCreated.eventType,
+        APIKeyRevoked.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

@@ -1301,6 +1301,164 @@ package enum IdentityOpenAPI {
                 },
                 "x-gatehouse-scope": "identity:write"
               }
+            },
+            "/v1/tenants/{tenant}/api-keys": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
+              "get": {
+                "operationId": "listAPIKeys",
+                "summary": "The tenant's integrator API keys (never their secrets).",
+                "x-gatehouse-scope": "identity:write",
+                "responses": {
+                  "200": {
+                    "description": "Keys.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/APIKeysPage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "createAPIKey",
+                "summary": "Create an integrator API key; the answer holds `key`, shown this once.",
+                "x-gatehouse-scope": "identity:write",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/APIKeyCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created, with its secret.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/APIKey"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
+            },
+            "/v1/tenants/{tenant}/api-keys/{key}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "name": "key",
+                  "in": "path",
+                  "required": true,
+                  "schema": {
+                    "type": "string",
+                    "format": "uuid"
+                  }
+                }
+              ],
+              "delete": {
+                "operationId": "revokeAPIKey",
+                "summary": "Revoke the key at once (idempotent).",
+                "x-gatehouse-scope": "identity:write",
+                "responses": {
+                  "204": {
+                    "description": "Revoked."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
+            },
+            "/v1/auth/token": {
+              "post": {
+                "operationId": "tokenForAPIKey",
+                "summary": "Trade an integrator API key for a short-lived access token (role integrator).",
+                "security": [],
+                "x-gatehouse-scope": "public",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/APIKeyToken"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "A token.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/IntegratorToken"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -2361,6 +2519,161 @@ package enum IdentityOpenAPI {
                   },
                   "nextCursor": {
                     "type": "string"
+                  }
+                }
+              },
+              "APIKey": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "name",
+                  "domains",
+                  "createdAt"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "domains": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "access",
+                        "signaling",
+                        "media",
+                        "inference",
+                        "identity",
+                        "audit",
+                        "system"
+                      ]
+                    }
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "revokedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "key": {
+                    "type": "string",
+                    "description": "Only in the answer that made the key."
+                  }
+                }
+              },
+              "APIKeyCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "domains"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "domains": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 7,
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "access",
+                        "signaling",
+                        "media",
+                        "inference",
+                        "identity",
+                        "audit",
+                        "system"
+                      ]
+                    }
+                  }
+                }
+              },
+              "APIKeysPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "apiKeys"
+                ],
+                "properties": {
+                  "apiKeys": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/APIKey"
+                    }
+                  }
+                }
+              },
+              "APIKeyToken": {
+                "type": "object",
+                "required": [
+                  "apiKey"
+                ],
+                "properties": {
+                  "apiKey": {
+                    "type": "string"
+                  }
+                }
+              },
+              "IntegratorToken": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "accessToken",
+                  "tokenType",
+                  "expiresIn",
+                  "role",
+                  "tenantId",
+                  "domains"
+                ],
+                "properties": {
+                  "accessToken": {
+                    "type": "string"
+                  },
+                  "tokenType": {
+                    "const": "Bearer"
+                  },
+                  "expiresIn": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "role": {
+                    "const": "integrator"
+                  },
+                  "tenantId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "domains": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "access",
+                        "signaling",
+                        "media",
+                        "inference",
+                        "identity",
+                        "audit",
+                        "system"
+                      ]
+                    }
                   }
                 }
               }
