@@ -11,7 +11,8 @@ public struct GatehouseCommand: AsyncParsableCommand {
         commandName: "gatehouse",
         abstract: "Gatehouse admin and development tool.",
         subcommands: [
-            PingCommand.self, DialCommand.self, EventsCommand.self, TenantsCommand.self, ImportCommand.self, PeopleCommand.self, AuditCommand.self,
+            PingCommand.self, DialCommand.self, EventsCommand.self, TenantsCommand.self, ImportCommand.self, ExportCommand.self, PeopleCommand.self,
+            AuditCommand.self,
             TokenCommand.self,
             DemoCommand.self,
             WireCommand.self,

@@ -164,3 +164,33 @@ final class ProgressReporter: Sendable {
         if self.isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+/// `gatehouse export --tenant SLUG [--out FILE]`: the tenant's units and residents in the import
+/// format; importing the file again changes nothing.
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a tenant's units and residents as a provisioning CSV file (the import format)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The tenant's slug.") var tenant: String
+    @Option(help: "Write here instead of standard output.") var out: String?
+
+    func run() async throws {
+        let slug = self.tenant
+        let csv = try await self.database.withClient { client, logger in
+            var tenant: UUID?
+            for try await id in try await client.query("SELECT id FROM identity.tenants WHERE slug = \(slug)", logger: logger).decode(UUID.self) {
+                tenant = id
+            }
+            guard let tenant else { throw ValidationError("no tenant \(slug)") }
+            return try await ImportStore(client: client).exportCSV(tenant: TenantID(tenant), logger: logger)
+        }
+        if let out = self.out {
+            try Data(csv).write(to: URL(fileURLWithPath: out))
+        } else {
+            FileHandle.standardOutput.write(Data(csv))
+        }
+    }
+}

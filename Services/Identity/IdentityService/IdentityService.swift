@@ -10,8 +10,8 @@ public enum IdentityService {
 
     /// Where identity's stores write the events announcing their changes (decision 0008), for a
     /// process named `instance`.
-    package static func outbox(instance: String = ProcessInfo.processInfo.hostName) -> OutboxWriter {
-        OutboxWriter(schema: Self.schema, source: EventSource(service: .identity, instance: instance))
+    package static func outbox(schema: String = Self.schema, instance: String = ProcessInfo.processInfo.hostName) -> OutboxWriter {
+        OutboxWriter(schema: schema, source: EventSource(service: .identity, instance: instance))
     }
 
     /// Append only: a shipped migration is never edited or renamed.
@@ -27,6 +27,7 @@ public enum IdentityService {
             let people = PeopleAPI(client: resources.postgres, keys: keys, bus: resources.bus)
             let logins = AuthAPI(client: resources.postgres, signer: issuer.signer, keys: keys)
             let devices = DeviceStore(client: resources.postgres)
+            let imports = ImportJobRunner(client: resources.postgres, logger: resources.logger)
             return ServiceComponents(
                 handlers: [
                     SIPDigestHandler(store: devices),
@@ -38,6 +39,7 @@ public enum IdentityService {
                 services: [
                     KeySetPublisher(resources: resources, keys: issuer),
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
+                    imports,
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
                 ],
                 routes: { router in
@@ -47,6 +49,7 @@ public enum IdentityService {
                     TopologyAPI(client: resources.postgres, keys: keys).register(on: router)
                     DevicesAPI(client: resources.postgres, keys: keys).register(on: router)
                     APIKeysAPI(client: resources.postgres, signer: issuer.signer, keys: keys).register(on: router)
+                    ImportAPI(client: resources.postgres, runner: imports, keys: keys).register(on: router)
                     IdentityOpenAPI.register(on: router)
                 }
             )

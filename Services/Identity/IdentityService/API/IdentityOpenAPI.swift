@@ -1459,6 +1459,157 @@ package enum IdentityOpenAPI {
                   }
                 }
               }
+            },
+            "/v1/tenants/{tenant}/imports": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
+              "post": {
+                "operationId": "startImport",
+                "summary": "Upload a provisioning CSV file (columns as for `gatehouse import`); the import runs as a job.",
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "dryRun",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "true",
+                        "false"
+                      ]
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "text/csv": {
+                      "schema": {
+                        "type": "string",
+                        "maxLength": 16777216
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Queued.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ImportJob"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
+            },
+            "/v1/tenants/{tenant}/imports/{job}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "name": "job",
+                  "in": "path",
+                  "required": true,
+                  "schema": {
+                    "type": "string",
+                    "format": "uuid"
+                  }
+                }
+              ],
+              "get": {
+                "operationId": "getImport",
+                "summary": "An import job: status, progress, then what changed or every problem by line.",
+                "x-gatehouse-scope": "identity:write",
+                "responses": {
+                  "200": {
+                    "description": "The job.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ImportJob"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
+            },
+            "/v1/tenants/{tenant}/export.csv": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
+              "get": {
+                "operationId": "exportCSV",
+                "summary": "The tenant's units and residents as a provisioning CSV file; importing it changes nothing.",
+                "x-gatehouse-scope": "identity:write",
+                "responses": {
+                  "200": {
+                    "description": "The file.",
+                    "content": {
+                      "text/csv": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -2674,6 +2825,216 @@ package enum IdentityOpenAPI {
                         "system"
                       ]
                     }
+                  }
+                }
+              },
+              "ImportJob": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "status",
+                  "dryRun",
+                  "done",
+                  "total",
+                  "createdAt"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "queued",
+                      "running",
+                      "succeeded",
+                      "failed"
+                    ]
+                  },
+                  "dryRun": {
+                    "type": "boolean"
+                  },
+                  "phase": {
+                    "type": "string"
+                  },
+                  "done": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "total": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "result": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "rows",
+                      "sites",
+                      "buildings",
+                      "units",
+                      "people",
+                      "memberships",
+                      "dryRun"
+                    ],
+                    "properties": {
+                      "rows": {
+                        "type": "integer",
+                        "minimum": 0
+                      },
+                      "sites": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "created",
+                          "updated",
+                          "unchanged"
+                        ],
+                        "properties": {
+                          "created": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "updated": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "unchanged": {
+                            "type": "integer",
+                            "minimum": 0
+                          }
+                        }
+                      },
+                      "buildings": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "created",
+                          "updated",
+                          "unchanged"
+                        ],
+                        "properties": {
+                          "created": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "updated": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "unchanged": {
+                            "type": "integer",
+                            "minimum": 0
+                          }
+                        }
+                      },
+                      "units": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "created",
+                          "updated",
+                          "unchanged"
+                        ],
+                        "properties": {
+                          "created": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "updated": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "unchanged": {
+                            "type": "integer",
+                            "minimum": 0
+                          }
+                        }
+                      },
+                      "people": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "created",
+                          "updated",
+                          "unchanged"
+                        ],
+                        "properties": {
+                          "created": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "updated": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "unchanged": {
+                            "type": "integer",
+                            "minimum": 0
+                          }
+                        }
+                      },
+                      "memberships": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "created",
+                          "updated",
+                          "unchanged"
+                        ],
+                        "properties": {
+                          "created": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "updated": {
+                            "type": "integer",
+                            "minimum": 0
+                          },
+                          "unchanged": {
+                            "type": "integer",
+                            "minimum": 0
+                          }
+                        }
+                      },
+                      "dryRun": {
+                        "type": "boolean"
+                      }
+                    }
+                  },
+                  "problems": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "line",
+                        "reason"
+                      ],
+                      "properties": {
+                        "line": {
+                          "type": "integer"
+                        },
+                        "field": {
+                          "type": "string"
+                        },
+                        "reason": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "error": {
+                    "type": "string"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "finishedAt": {
+                    "type": "string",
+                    "format": "date-time"
                   }
                 }
               }

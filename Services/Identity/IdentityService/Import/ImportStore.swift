@@ -59,10 +59,10 @@ package struct ImportStore: Sendable {
     let schema: String
     let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
-        self.outbox = outbox
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
     /// A dry run does all the work inside the transaction and rolls it back: the counts are exact.

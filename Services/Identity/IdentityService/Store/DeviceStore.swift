@@ -122,10 +122,10 @@ package struct DeviceStore: Sendable {
     let schema: String
     let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
-        self.outbox = outbox
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
     /// Bytes of entropy in a generated SIP password (20 characters of a 57-letter alphabet ≈ 116 bits).

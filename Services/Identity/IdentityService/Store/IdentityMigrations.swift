@@ -245,5 +245,29 @@ enum IdentityMigrations {
         ),
         // Events written with the change they announce (decision 0008).
         OutboxWriter.migration("0006_outbox"),
+        SQLMigration(
+            "0007_import_jobs",
+            [
+                """
+                CREATE TABLE {schema}.import_jobs (
+                    id UUID PRIMARY KEY,
+                    tenant_id UUID NOT NULL REFERENCES {schema}.tenants (id),
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+                    dry_run BOOLEAN NOT NULL,
+                    phase TEXT,
+                    done INT NOT NULL DEFAULT 0,
+                    total INT NOT NULL DEFAULT 0,
+                    result JSONB,
+                    problems JSONB,
+                    error TEXT,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    started_at TIMESTAMPTZ,
+                    finished_at TIMESTAMPTZ,
+                    heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE INDEX ON {schema}.import_jobs (tenant_id, created_at)",
+            ]
+        ),
     ]
 }

@@ -105,10 +105,10 @@ package struct PeopleStore: Sendable {
     let schema: String
     let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
-        self.outbox = outbox
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
     func announce<Change: IdentityChangeKind>(

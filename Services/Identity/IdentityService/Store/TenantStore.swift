@@ -18,10 +18,10 @@ package struct TenantStore: Sendable {
     let schema: String
     let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
-        self.outbox = outbox
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
     /// Creates the tenant, or returns the existing one with that slug (idempotent by slug).

@@ -51,10 +51,10 @@ package struct TopologyStore: Sendable {
     let schema: String
     let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter = IdentityService.outbox()) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
-        self.outbox = outbox
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
     /// Most sites, buildings or doors a list returns (units page with a cursor).
