@@ -8,6 +8,9 @@ PORT="${GATEHOUSE_BENCH_NATS_PORT:-54322}"
 REQUESTS="${BENCH_REQUESTS:-20000}"
 PUBLISHES="${BENCH_PUBLISHES:-1000000}"
 
+# BENCH_ONLY=nats,import,identity,audit,ingest runs only those sections (all by default).
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+
 ensure_deps
 command -v cc >/dev/null || die "a C compiler is needed (apt-get install gcc)"
 rm -rf "$B"; mkdir -p "$B"
@@ -26,6 +29,7 @@ ECHO_PID=$!
 trap 'kill $ECHO_PID 2>/dev/null || true; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
 for _ in $(seq 1 100); do grep -q ready "$B/echo.out" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$B/echo.out" || die "echo responder did not start"
+if want nats; then
 log "running: $REQUESTS sequential requests and $PUBLISHES publishes of 256 B each, C then Swift, twice"
 results=()
 for round in 1 2; do
@@ -63,11 +67,16 @@ with open(sys.argv[2], "a") as f:
 print(section)
 PY
 
-# --- Identity CSV import: 10,000 units with 20,000 residents, durable PostgreSQL (fsync on) ---------
+fi
+
+# PostgreSQL for the sections below (default durability, fsync on).
 GATEHOUSE="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse"
 PG_PASSWORD="bench-$(head -c 8 /dev/urandom | base64 | tr -d '/+=')"
 pg_start "$B/pg" "${GATEHOUSE_BENCH_PG_PORT:-55532}" "$PG_PASSWORD"
 export GATEHOUSE_POSTGRES_PORT="${GATEHOUSE_BENCH_PG_PORT:-55532}" GATEHOUSE_POSTGRES_PASSWORD="$PG_PASSWORD"
+
+# --- Identity CSV import: 10,000 units with 20,000 residents, durable PostgreSQL (fsync on) ---------
+if want import || want identity; then
 "$VENV/bin/python" - "$B/import.csv" <<'PY'
 import csv, sys
 with open(sys.argv[1], "w", newline="") as f:
@@ -97,7 +106,10 @@ fsync on). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut 
 | same file again (nothing changes) | ${again} |
 MD
 
+fi
+
 # --- Identity: dial-target resolution over NATS at 1,000 requests/s (open loop), ping as the peer --
+if want identity; then
 # The imported tenant gets one SIP phone per resident (20,000), a concierge with a phone per site and
 # site fallbacks (concierge, then an external number), so every plan has three steps.
 IDENTITY_RATE="${BENCH_IDENTITY_RATE:-1000}"
@@ -141,7 +153,16 @@ wait_http "http://127.0.0.1:58281/health/ready" 60 || { tail -5 "$B/identity.log
 log "identity: resolve_dial at $IDENTITY_RATE requests/s for $IDENTITY_SECONDS s, then ping at the same rate"
 identity="$("$RELEASE_BIN/gatehouse-identity-bench" "$URL" "$B/dial-targets.txt" "$IDENTITY_RATE" "$IDENTITY_SECONDS")"
 echo "$identity"
-kill -TERM "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
+stop_within() {  # stop_within PID SECONDS: SIGTERM, then SIGKILL after the deadline
+  kill -TERM "$1" 2>/dev/null || return 0
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || { log "pid $1 did not stop in $2 s; killing it"; kill -KILL "$1"; break; }
+    sleep 0.2
+  done
+  wait "$1" 2>/dev/null || true
+}
+stop_within "$IDENTITY_PID" 40
 "$VENV/bin/python" - "$identity" "$ROOT/docs/benchmarks.md" <<'PY'
 import json, sys, datetime, os
 r = json.loads(sys.argv[1])
@@ -167,7 +188,10 @@ resolve_dial / ping at p99: {res['p99_us'] / max(ping['p99_us'], 1):.2f}×.
 """)
 PY
 
+fi
+
 # --- Audit: chained ingest and verification vs a plain batched INSERT (same run, same server) ------
+if want audit; then
 AUDIT_EVENTS="${BENCH_AUDIT_EVENTS:-100000}"
 log "audit: $AUDIT_EVENTS events, chained writer vs plain batched INSERT, then verification"
 audit="$("$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-audit-bench" "$AUDIT_EVENTS" 2>/dev/null)"
@@ -196,7 +220,10 @@ what hashing and checking cost on top of fetching the rows.
 """)
 PY
 
+fi
+
 # --- Audit end to end: a JetStream backlog drained by the audit service (ack after commit) --------
+if want ingest; then
 INGEST_EVENTS="${BENCH_INGEST_EVENTS:-100000}"
 BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
 TENANT="$(python3 -c 'import uuid; print(uuid.uuid4())')"
@@ -255,3 +282,4 @@ Goal (audit issue): ≥ 20,000 events/s.
 open(path, "a").write(section)
 print(section)
 PY
+fi

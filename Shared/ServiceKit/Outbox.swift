@@ -130,9 +130,20 @@ public struct OutboxRelay: Service {
                 try await Task.sleep(for: self.interval)
             }
         }
-        // What the last requests wrote, once more before the process goes.
+        // What the last requests wrote, once more before the process goes: within 5 s, and not at
+        // all when the task was cancelled (the pool may be gone; the rows wait for the next start).
+        guard !Task.isCancelled else { return }
         do {
-            published.increment(by: try await self.publishPending())
+            let count = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask { try await self.publishPending() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            if let count { published.increment(by: count) }
         } catch {
             self.logger.warning("outbox left unpublished at shutdown", metadata: ["error.type": "\(String(reflecting: error))"])
         }

@@ -562,68 +562,48 @@ package struct DeviceStore: Sendable {
     /// devices, then the building's fallbacks, then the site's, each in position order. Staff steps
     /// whose person has no device are left out. `nil` when the domain or number is unknown.
     package func dialPlan(sipDomain: String, dialled: String, logger: Logger) async throws -> DialPlan? {
-        try await self.client.withConnection { connection in
-            var found: (tenant: UUID, site: UUID, zone: String, unit: UUID, building: UUID, dial: String, ring: Int)?
-            for try await row in try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT s.tenant_id, s.id, s.time_zone, u.id, u.building_id, u.dial_number, u.ring_seconds
-                        FROM \(self.schema).sites s JOIN \(self.schema).units u ON u.tenant_id = s.tenant_id AND u.site_id = s.id
-                        WHERE s.sip_domain = $1 AND u.dial_number = $2
-                        """,
-                    binds: PostgresBindings(sipDomain.lowercased(), dialled)
-                ),
-                logger: logger
-            ).decode((UUID, UUID, String, UUID, UUID, String, Int).self) {
-                found = (row.0, row.1, row.2, row.3, row.4, row.5, row.6)
+        // One round trip: `dial_plan` (migration 0008) finds the unit, then one row per target in
+        // step order (rank 0 the unit, 1 the building's fallbacks, 2 the site's), or one row
+        // without a step when nothing rings.
+        var plan: DialPlan?
+        var current: (rank: Int, position: Int)?
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT * FROM \(self.schema).dial_plan($1, $2)",
+                binds: PostgresBindings(sipDomain.lowercased(), dialled)
+            ),
+            logger: logger
+        ) {
+            let cells = row.makeRandomAccess()
+            if plan == nil {
+                plan = DialPlan(
+                    tenantId: TenantID(try cells[0].decode(UUID.self)),
+                    siteId: try cells[1].decode(UUID.self),
+                    buildingId: try cells[4].decode(UUID.self),
+                    unitId: try cells[3].decode(UUID.self),
+                    dialNumber: try cells[5].decode(String.self),
+                    timeZone: try cells[2].decode(String.self),
+                    steps: []
+                )
             }
-            guard let found else { return nil }
-            // One row per target: rank 0 is the unit, then building fallbacks (rank 1), then the site's (rank 2).
-            var steps: [RingStep] = []
-            var current: (rank: Int, position: Int)?
-            for try await (rank, position, ring, kind, device, username, person, number) in try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT 0, 0, $4::int, 'unit', d.id, d.sip_username, d.person_id, NULL::text
-                        FROM \(self.schema).devices d
-                        WHERE d.tenant_id = $1 AND d.revoked_at IS NULL AND d.kind <> 'door_station'
-                          AND (d.unit_id = $2 OR d.person_id IN (
-                              SELECT r.person_id FROM \(self.schema).unit_residents r WHERE r.tenant_id = $1 AND r.unit_id = $2))
-                        UNION ALL
-                        SELECT CASE WHEN f.building_id IS NULL THEN 2 ELSE 1 END, f.position, f.ring_seconds, f.kind,
-                            d.id, d.sip_username, f.person_id, f.number
-                        FROM \(self.schema).ring_fallbacks f
-                        LEFT JOIN \(self.schema).devices d ON f.kind = 'staff' AND d.tenant_id = f.tenant_id
-                            AND d.person_id = f.person_id AND d.revoked_at IS NULL AND d.kind <> 'door_station'
-                        WHERE f.tenant_id = $1 AND f.site_id = $3 AND (f.building_id IS NULL OR f.building_id = $5)
-                        ORDER BY 1, 2, 5
-                        """,
-                    binds: PostgresBindings(found.tenant, found.unit, found.site, found.ring, found.building)
-                ),
-                logger: logger
-            ).decode((Int, Int, Int, String, UUID?, String?, UUID?, String?).self) {
-                let stepKind = RingStep.Kind(rawValue: kind) ?? .external
-                if stepKind != .external && device == nil { continue }
-                let target =
-                    stepKind == .external
-                    ? RingTarget(number: number) : RingTarget(deviceId: device, sipUsername: username, personId: person)
-                if let current, current == (rank, position), !steps.isEmpty {
-                    steps[steps.count - 1].targets.append(target)
-                } else {
-                    steps.append(RingStep(kind: stepKind, ringSeconds: ring, targets: [target]))
-                    current = (rank, position)
-                }
+            guard let rank = try cells[6].decode(Int?.self), let position = try cells[7].decode(Int?.self),
+                let ring = try cells[8].decode(Int?.self), let kind = try cells[9].decode(String?.self)
+            else { continue }
+            let device = try cells[10].decode(UUID?.self)
+            let stepKind = RingStep.Kind(rawValue: kind) ?? .external
+            if stepKind != .external && device == nil { continue }  // staff without a device
+            let target =
+                stepKind == .external
+                ? RingTarget(number: try cells[13].decode(String?.self))
+                : RingTarget(deviceId: device, sipUsername: try cells[11].decode(String?.self), personId: try cells[12].decode(UUID?.self))
+            if let current, current == (rank, position), let last = plan?.steps.indices.last {
+                plan?.steps[last].targets.append(target)
+            } else {
+                plan?.steps.append(RingStep(kind: stepKind, ringSeconds: ring, targets: [target]))
+                current = (rank, position)
             }
-            return DialPlan(
-                tenantId: TenantID(found.tenant),
-                siteId: found.site,
-                buildingId: found.building,
-                unitId: found.unit,
-                dialNumber: found.dial,
-                timeZone: found.zone,
-                steps: steps
-            )
         }
+        return plan
     }
 
     /// A fallback step of a site (or of one of its buildings).
