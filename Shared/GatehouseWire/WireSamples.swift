@@ -34,6 +34,15 @@ public enum WireSamples {
                 )
             ),
             (
+                "events/io.gatehouse.identity.site_updated.v1",
+                try self.identityEvent(
+                    SiteUpdated(
+                        SiteDocument(id: site, name: "Demo Residences", timeZone: "Europe/Berlin", sipDomain: "demo.gatehouse.test", version: 2)
+                    ),
+                    context: EventContext(site: site)
+                )
+            ),
+            (
                 "events/io.gatehouse.identity.building_created.v1",
                 try self.identityEvent(
                     BuildingCreated(BuildingDocument(id: building, siteId: site, name: "Main", version: 1)),

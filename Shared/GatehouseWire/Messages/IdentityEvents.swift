@@ -38,6 +38,7 @@ public struct IdentityChanged<Resource: IdentityResource, Change: IdentityChange
 
 public typealias TenantCreated = IdentityChanged<TenantDocument, Created>
 public typealias SiteCreated = IdentityChanged<SiteDocument, Created>
+public typealias SiteUpdated = IdentityChanged<SiteDocument, Updated>
 public typealias BuildingCreated = IdentityChanged<BuildingDocument, Created>
 public typealias UnitCreated = IdentityChanged<UnitDocument, Created>
 public typealias DoorCreated = IdentityChanged<DoorDocument, Created>

@@ -88,6 +88,7 @@ public enum EventCatalog {
         PersonErased.eventType,
         TenantCreated.eventType,
         SiteCreated.eventType,
+        SiteUpdated.eventType,
         BuildingCreated.eventType,
         UnitCreated.eventType,
         DoorCreated.eventType,

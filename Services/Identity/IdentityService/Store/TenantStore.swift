@@ -82,43 +82,77 @@ package struct Site: Sendable, Hashable, Codable {
 package struct SiteStore: Sendable {
     let client: PostgresClient
     let schema: String
+    let outbox: OutboxWriter
 
-    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+    package init(client: PostgresClient, schema: String = IdentityService.schema, outbox: OutboxWriter? = nil) {
         self.client = client
         self.schema = schema
+        self.outbox = outbox ?? IdentityService.outbox(schema: schema)
     }
 
-    /// Creates the site, or sets the time zone and SIP domain of the tenant's site with that name.
+    /// Creates the site, or sets the time zone and SIP domain of the tenant's site with that name;
+    /// announces a creation or a change (`identity.site_created`, `identity.site_updated`).
     package func ensure(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> Site {
-        let bindings = PostgresBindings(UUID(), tenant.rawValue, name, timeZone, sipDomain.lowercased())
-        let rows = try await self.client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)
-                    ON CONFLICT (tenant_id, name) DO UPDATE
-                        SET time_zone = EXCLUDED.time_zone, sip_domain = EXCLUDED.sip_domain,
-                            version = sites.version + 1, updated_at = now()
-                        WHERE (sites.time_zone, sites.sip_domain) IS DISTINCT FROM (EXCLUDED.time_zone, EXCLUDED.sip_domain)
-                    RETURNING id
-                    """,
-                binds: bindings
-            ),
-            logger: logger
-        )
-        var id: UUID?
-        for try await value in rows.decode(UUID.self) { id = value }
-        if id == nil {  // unchanged: read it
-            for try await value in try await self.client.query(
-                PostgresQuery(
-                    unsafeSQL: "SELECT id FROM \(self.schema).sites WHERE tenant_id = $1 AND name = $2",
-                    binds: PostgresBindings(tenant.rawValue, name)
-                ),
-                logger: logger
-            ).decode(UUID.self) {
-                id = value
+        let domain = sipDomain.lowercased()
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                var written: (id: UUID, version: Int)?
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).sites (id, tenant_id, name, time_zone, sip_domain) VALUES ($1, $2, $3, $4, $5)
+                            ON CONFLICT (tenant_id, name) DO UPDATE
+                                SET time_zone = EXCLUDED.time_zone, sip_domain = EXCLUDED.sip_domain,
+                                    version = sites.version + 1, updated_at = now()
+                                WHERE (sites.time_zone, sites.sip_domain) IS DISTINCT FROM (EXCLUDED.time_zone, EXCLUDED.sip_domain)
+                            RETURNING id, version
+                            """,
+                        binds: PostgresBindings(UUID(), tenant.rawValue, name, timeZone, domain)
+                    ),
+                    logger: logger
+                ).decode((UUID, Int).self) {
+                    written = row
+                }
+                if let written {
+                    let document = SiteDocument(id: written.id, name: name, timeZone: timeZone, sipDomain: domain, version: written.version)
+                    let subject = "site/\(written.id.lowercasedString)"
+                    if written.version == 1 {
+                        try await self.outbox.enqueue(
+                            SiteCreated(document),
+                            tenant: tenant,
+                            subject: subject,
+                            context: EventContext(site: written.id),
+                            on: connection,
+                            logger: logger
+                        )
+                    } else {
+                        try await self.outbox.enqueue(
+                            SiteUpdated(document),
+                            tenant: tenant,
+                            subject: subject,
+                            context: EventContext(site: written.id),
+                            on: connection,
+                            logger: logger
+                        )
+                    }
+                    return Site(id: written.id, tenantID: tenant, name: name, timeZone: timeZone, sipDomain: domain)
+                }
+                // Unchanged: read it.
+                var id: UUID?
+                for try await value in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT id FROM \(self.schema).sites WHERE tenant_id = $1 AND name = $2",
+                        binds: PostgresBindings(tenant.rawValue, name)
+                    ),
+                    logger: logger
+                ).decode(UUID.self) {
+                    id = value
+                }
+                guard let id else { throw StoreInvariantViolated(message: "site \(name) neither written nor found") }
+                return Site(id: id, tenantID: tenant, name: name, timeZone: timeZone, sipDomain: domain)
             }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
         }
-        guard let id else { throw StoreInvariantViolated(message: "site \(name) neither written nor found") }
-        return Site(id: id, tenantID: tenant, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased())
     }
 }
