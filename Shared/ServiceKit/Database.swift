@@ -141,3 +141,18 @@ public struct MigrationRunner: Sendable {
         }
     }
 }
+
+extension PostgresClient {
+    /// `withTransaction`, throwing what `body` threw rather than the `PostgresTransactionError`
+    /// that wraps it, so callers match their own errors.
+    public func transaction<T: Sendable>(
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> sending T
+    ) async throws -> T {
+        do {
+            return try await self.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}

@@ -152,55 +152,51 @@ public struct OutboxRelay: Service {
     /// Publishes one batch of waiting events; returns how many (0 when another relay holds the lock).
     @discardableResult
     public func publishPending() async throws -> Int {
-        do {
-            return try await self.client.withTransaction(logger: self.logger) { connection in
-                var locked = false
-                for try await value in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "SELECT pg_try_advisory_xact_lock(hashtext($1))",
-                        binds: PostgresBindings("\(self.schema).outbox")
-                    ),
-                    logger: self.logger
-                ).decode(Bool.self) {
-                    locked = value
-                }
-                guard locked else { return 0 }
-                var rows: [(seq: Int64, id: UUID, subject: String, type: String, traceparent: String?, payload: ByteBuffer)] = []
-                for try await row in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT seq, event_id, subject, event_type, traceparent, payload FROM \(self.schema).outbox
-                            ORDER BY seq LIMIT \(self.batchSize)
-                            """
-                    ),
-                    logger: self.logger
-                ).decode((Int64, UUID, String, String, String?, ByteBuffer).self) {
-                    rows.append(row)
-                }
-                guard !rows.isEmpty else { return 0 }
-                for row in rows {
-                    var headers = NATSHeaders()
-                    headers[WireHeaders.eventType] = row.type
-                    if let traceparent = row.traceparent { headers[WireHeaders.traceparent] = traceparent }
-                    try await self.transport.publishDurable(
-                        NATSMessage(subject: row.subject, headers: headers, payload: Array(buffer: row.payload)),
-                        messageID: row.id.lowercasedString,
-                        timeout: .seconds(5)
-                    )
-                }
-                try await connection.query(
-                    // Exactly the rows sent: a transaction that took a lower seq but committed after
-                    // this read is published by the next pass, not deleted unsent.
-                    PostgresQuery(
-                        unsafeSQL: "DELETE FROM \(self.schema).outbox WHERE seq = ANY($1)",
-                        binds: PostgresBindings(rows.map(\.seq))
-                    ),
-                    logger: self.logger
-                )
-                return rows.count
+        try await self.client.transaction(logger: self.logger) { connection in
+            var locked = false
+            for try await value in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT pg_try_advisory_xact_lock(hashtext($1))",
+                    binds: PostgresBindings("\(self.schema).outbox")
+                ),
+                logger: self.logger
+            ).decode(Bool.self) {
+                locked = value
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            guard locked else { return 0 }
+            var rows: [(seq: Int64, id: UUID, subject: String, type: String, traceparent: String?, payload: ByteBuffer)] = []
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT seq, event_id, subject, event_type, traceparent, payload FROM \(self.schema).outbox
+                        ORDER BY seq LIMIT \(self.batchSize)
+                        """
+                ),
+                logger: self.logger
+            ).decode((Int64, UUID, String, String, String?, ByteBuffer).self) {
+                rows.append(row)
+            }
+            guard !rows.isEmpty else { return 0 }
+            for row in rows {
+                var headers = NATSHeaders()
+                headers[WireHeaders.eventType] = row.type
+                if let traceparent = row.traceparent { headers[WireHeaders.traceparent] = traceparent }
+                try await self.transport.publishDurable(
+                    NATSMessage(subject: row.subject, headers: headers, payload: Array(buffer: row.payload)),
+                    messageID: row.id.lowercasedString,
+                    timeout: .seconds(5)
+                )
+            }
+            try await connection.query(
+                // Exactly the rows sent: a transaction that took a lower seq but committed after
+                // this read is published by the next pass, not deleted unsent.
+                PostgresQuery(
+                    unsafeSQL: "DELETE FROM \(self.schema).outbox WHERE seq = ANY($1)",
+                    binds: PostgresBindings(rows.map(\.seq))
+                ),
+                logger: self.logger
+            )
+            return rows.count
         }
     }
 }

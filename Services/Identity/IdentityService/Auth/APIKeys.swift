@@ -58,14 +58,6 @@ package struct APIKeyStore: Sendable {
         )
     }
 
-    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> T {
-        do {
-            return try await self.client.withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
-    }
-
     func announce<Change: IdentityChangeKind>(_ change: Change.Type, _ key: APIKey, on connection: PostgresConnection, logger: Logger) async throws {
         try await self.outbox.enqueue(
             IdentityChanged<APIKeyDocument, Change>(APIKeyDocument(id: key.id, name: key.name, domains: key.domains)),
@@ -84,7 +76,7 @@ package struct APIKeyStore: Sendable {
     ) {
         let upsert = secret != nil
         let secret = secret ?? Self.generateSecret()
-        let key: APIKey = try await self.inTransaction(logger: logger) { connection in
+        let key: APIKey = try await self.client.transaction(logger: logger) { connection in
             var key: APIKey?
             var inserted = false
             for try await row in try await connection.query(
@@ -124,7 +116,7 @@ package struct APIKeyStore: Sendable {
 
     /// Revokes the key at once (idempotent); `false` when the tenant has no such key.
     package func revoke(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
-        try await self.inTransaction(logger: logger) { connection in
+        try await self.client.transaction(logger: logger) { connection in
             var found = false
             var revoked: APIKey?
             for try await row in try await connection.query(

@@ -427,7 +427,7 @@ package struct DeviceStore: Sendable {
         }
         let md5 = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .md5)) ?? []
         let sha = Hex.decode(SIPDigest.ha1(username: device.sipUsername, realm: device.sipRealm, password: password, .sha256)) ?? []
-        let updated: Device? = try await self.inTransaction(logger: logger) { connection in
+        let updated: Device? = try await self.client.transaction(logger: logger) { connection in
             for try await row in try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
@@ -450,7 +450,7 @@ package struct DeviceStore: Sendable {
 
     /// Revokes the device: its SIP secrets are deleted, the row stays (idempotent).
     package func revoke(tenant: TenantID, id: UUID, logger: Logger) async throws -> Device? {
-        let revoked = try await self.inTransaction(logger: logger) { connection in
+        let revoked = try await self.client.transaction(logger: logger) { connection in
             try await self.revokeDevices(tenant: tenant, condition: "id = $2", PostgresBindings(tenant.rawValue, id), on: connection, logger: logger)
         }
         if let device = revoked.first { return device }
@@ -498,28 +498,6 @@ package struct DeviceStore: Sendable {
             subject: "device/\(device.id.lowercasedString)",
             context: EventContext(site: device.siteId, door: device.doorId, unit: device.unitId, person: device.personId),
             on: connection,
-            logger: logger
-        )
-    }
-
-    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> T {
-        do {
-            return try await self.client.withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
-    }
-
-    /// Records what signaling saw: the device registered (online) or its registration ended.
-    package func setOnline(tenant: TenantID, id: UUID, online: Bool, at time: Date, logger: Logger) async throws {
-        try await self.client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE \(self.schema).devices SET online = $3, last_seen_at = GREATEST(last_seen_at, $4)
-                    WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL
-                    """,
-                binds: PostgresBindings(tenant.rawValue, id, online, time)
-            ),
             logger: logger
         )
     }

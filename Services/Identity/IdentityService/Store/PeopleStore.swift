@@ -130,14 +130,6 @@ package struct PeopleStore: Sendable {
         )
     }
 
-    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> T {
-        do {
-            return try await self.client.withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
-    }
-
     /// `values`, then the e-mail, phone and staff role (NULL when absent), then `trailing`.
     static func bindings(_ values: [any PostgresDynamicTypeEncodable], _ input: PersonInput, _ trailing: Int? = nil) -> PostgresBindings {
         var binds = PostgresBindings(capacity: values.count + 4)
@@ -212,7 +204,7 @@ package struct PeopleStore: Sendable {
 
     package func create(tenant: TenantID, _ input: PersonInput, logger: Logger) async throws -> Person {
         do {
-            let created: Person? = try await self.inTransaction(logger: logger) { connection in
+            let created: Person? = try await self.client.transaction(logger: logger) { connection in
                 var created: Person?
                 for try await row in try await connection.query(
                     PostgresQuery(
@@ -256,7 +248,7 @@ package struct PeopleStore: Sendable {
         )
         change(&input)
         do {
-            let updated: Person? = try await self.inTransaction(logger: logger) { connection in
+            let updated: Person? = try await self.client.transaction(logger: logger) { connection in
                 var updated: Person?
                 for try await row in try await connection.query(
                     PostgresQuery(
