@@ -86,6 +86,9 @@ var targets: [Target] = [
         path: "Shared/ServiceKitTesting"
     ),
 
+    // MARK: - SIP (signaling's message layer, kept free of I/O so it can be fuzzed)
+    .target(name: "GatehouseSIP", path: "Services/Signaling/SIP"),
+
     // MARK: - Command-line tool
     .target(
         name: "GatehouseCLI",
@@ -174,6 +177,7 @@ var targets: [Target] = [
         ]
     ),
     .testTarget(name: "IdentityServiceTests", dependencies: ["IdentityService"]),
+    .testTarget(name: "GatehouseSIPTests", dependencies: ["GatehouseSIP"], resources: [.copy("Fixtures")]),
     .testTarget(name: "AuditServiceTests", dependencies: ["AuditService", "GatehouseWire"]),
     .testTarget(
         name: "GatehouseCLITests",
@@ -205,6 +209,7 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Metrics", package: "swift-metrics"),
     ],
+    "SignalingService": ["GatehouseSIP"],
     "IdentityService": [
         "CArgon2",
         .product(name: "Crypto", package: "swift-crypto"),
