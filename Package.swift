@@ -209,7 +209,14 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Metrics", package: "swift-metrics"),
     ],
-    "SignalingService": ["GatehouseSIP"],
+    "SignalingService": [
+        "GatehouseSIP",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+    ],
     "IdentityService": [
         "CArgon2",
         .product(name: "Crypto", package: "swift-crypto"),

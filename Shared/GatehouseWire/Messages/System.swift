@@ -101,6 +101,9 @@ public enum EventCatalog {
         ImportCompleted.eventType,
         APIKeyCreated.eventType,
         APIKeyRevoked.eventType,
+        DeviceRegistered.eventType,
+        DeviceUnregistered.eventType,
+        DeviceExpired.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

@@ -1,0 +1,132 @@
+import Foundation
+import GatehouseSIP
+import GatehouseWire
+import Logging
+
+/// The registrar (RFC 3261 §10.3): authenticates a REGISTER against identity's HA1, applies its
+/// contacts to the location store, and answers with the device's bindings.
+final class Registrar: Sendable {
+    let policy: SignalingConfiguration.RegistrarPolicy
+    let authenticator: DigestAuthenticator
+    let store: LocationStore
+    let instance: String
+    let logger: Logger
+
+    init(policy: SignalingConfiguration.RegistrarPolicy, authenticator: DigestAuthenticator, store: LocationStore, instance: String, logger: Logger) {
+        self.policy = policy
+        self.authenticator = authenticator
+        self.store = store
+        self.instance = instance
+        self.logger = logger
+    }
+
+    /// The response to a REGISTER (already checked with `syntaxProblem` and `registrarProblem`),
+    /// or nil to send none (the source just got banned).
+    func register(_ request: SIPRequest, from peer: SIPPeer) async -> SIPResponse? {
+        guard let to = request.headers.to, let user = to.uri.userDecoded else {
+            return self.reply(request, 400, detail: "the address of record needs a user")
+        }
+        // The realm is the AOR's domain: the site's SIP domain (a device may send its REGISTER to
+        // the server's address rather than the domain).
+        let realm = to.uri.host
+        let account: SIPAccount
+        switch await self.authenticator.authenticate(request, realm: realm, header: .authorization, from: peer) {
+        case .authenticated(let found):
+            account = found
+        case .challenge(let stale):
+            var response = self.reply(request, 401)
+            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.wwwAuthenticate, value) }
+            return response
+        case .forbidden(let banned):
+            return banned ? nil : self.reply(request, 403)
+        case .unavailable:
+            var response = self.reply(request, 503)
+            response.headers.add(.retryAfter, "5")
+            return response
+        }
+        // A device registers itself only: the credentials' user is the address of record's.
+        guard account.username == user else { return self.reply(request, 403, detail: "a device registers only its own address") }
+        let contacts = request.headers.values(.contact)
+        let removeAll = contacts == ["*"]
+        var updates: [ContactUpdate] = []
+        if !removeAll {
+            let headerExpires = request.headers.expires.map(Int.init)
+            for value in contacts {
+                guard let address = SIPAddress(value), address.uri.isSIP else { return self.reply(request, 400, detail: "malformed Contact") }
+                var expires = headerExpires ?? self.policy.defaultExpires
+                if case .some(.some(let text)) = address.parameters["expires"] {
+                    guard let seconds = SIPScannerlessNumber.parse(text) else { return self.reply(request, 400, detail: "malformed expires") }
+                    expires = seconds
+                }
+                if expires > 0, expires < self.policy.minExpires {
+                    var response = self.reply(request, 423)
+                    response.headers.add(.minExpires, "\(self.policy.minExpires)")
+                    return response
+                }
+                var q: Double?
+                if case .some(.some(let text)) = address.parameters["q"] {
+                    guard let value = Double(text), (0...1).contains(value) else { return self.reply(request, 400, detail: "malformed q") }
+                    q = value
+                }
+                updates.append(ContactUpdate(contact: address.uri.description, expires: Swift.min(expires, self.policy.maxExpires), q: q))
+            }
+        }
+        let bindings: [Binding]
+        do {
+            bindings = try await self.store.register(
+                RegistrationUpdate(
+                    account: account,
+                    aor: "\(user)@\(realm)",
+                    removeAll: removeAll,
+                    contacts: updates,
+                    callID: request.headers.callID ?? "",
+                    cseq: Int64(request.headers.cseq?.number ?? 0),
+                    transport: peer.transport.rawValue,
+                    sourceIP: peer.ip,
+                    sourcePort: peer.port,
+                    instance: self.instance,
+                    userAgent: request.headers[.userAgent].map { String($0.prefix(256)) }
+                ),
+                logger: self.logger
+            )
+        } catch let error as RegistrationError {
+            return self.reply(request, error.status, detail: error.detail)
+        } catch {
+            self.logger.error("sip: the location store failed", metadata: ["error": "\(error)"])
+            var response = self.reply(request, 500)
+            response.headers.add(.retryAfter, "5")
+            return response
+        }
+        var response = self.reply(request, 200)
+        let now = Date()
+        for binding in bindings {
+            let left = Swift.max(0, Int(binding.expiresAt.timeIntervalSince(now).rounded()))
+            response.headers.add(.contact, "<\(binding.contact)>;expires=\(left)")
+        }
+        response.headers.add(.date, Self.httpDate(now))
+        return response
+    }
+
+    func reply(_ request: SIPRequest, _ status: Int, detail: String? = nil) -> SIPResponse {
+        var response = SIPResponse(status: status, replyingTo: request.headers, toTag: SIPCore.toTag(for: request))
+        if let detail { response.headers.add("Warning", "399 gatehouse \"\(detail)\"") }
+        return response
+    }
+
+    /// RFC 7231 IMF-fixdate, as SIP's Date header wants (RFC 3261 §20.17).
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}
+
+/// Non-negative decimal numbers of SIP parameters (expires), capped at 2³²−1.
+enum SIPScannerlessNumber {
+    static func parse(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return text.count > 10 ? Int(UInt32.max) : Swift.min(Int(text) ?? Int(UInt32.max), Int(UInt32.max))
+    }
+}

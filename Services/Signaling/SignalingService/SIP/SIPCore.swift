@@ -1,0 +1,182 @@
+import Crypto
+import GatehouseAuth
+import GatehouseSIP
+import Logging
+import Metrics
+import Synchronization
+
+/// Everything between the transports and the registrar: per-address admission, request checks
+/// (RFC 3261 §8.2, §16.3), server transactions, and dispatch by method.
+final class SIPCore: SIPMessageSink {
+    let transport: SIPTransportLayer
+    let registrar: Registrar
+    let authenticator: DigestAuthenticator
+    let sources: SourceGuard
+    let transactions: ServerTransactions
+    let limits: SignalingConfiguration.Limits
+    let logger: Logger
+    private let inFlight = Atomic<Int>(0)
+    private let requests = Counter(label: "gatehouse_sip_requests_total")
+    private let dropped = Counter(label: "gatehouse_sip_dropped_total")
+    private let rejected = Counter(label: "gatehouse_sip_rejected_total")
+
+    /// Option tags this server understands in Require and Proxy-Require.
+    static let supported: Set<String> = ["path", "outbound", "gruu"]
+    static let allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, MESSAGE, NOTIFY, SUBSCRIBE, REFER, UPDATE, PRACK"
+
+    init(
+        transport: SIPTransportLayer,
+        registrar: Registrar,
+        authenticator: DigestAuthenticator,
+        sources: SourceGuard,
+        limits: SignalingConfiguration.Limits,
+        logger: Logger
+    ) {
+        self.transport = transport
+        self.registrar = registrar
+        self.authenticator = authenticator
+        self.sources = sources
+        self.transactions = ServerTransactions(capacity: limits.transactions)
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// A deterministic To tag for our responses to a request, so retransmitted answers match.
+    static func toTag(for request: SIPRequest) -> String { self.toTag(headers: request.headers) }
+
+    static func toTag(headers: SIPHeaders) -> String {
+        let seed = [headers.callID ?? "", headers.from?.tag ?? "", headers.topVia?.branch ?? ""].joined(separator: "|")
+        return Hex.encode(SHA256.hash(data: Array(seed.utf8)).prefix(8))
+    }
+
+    func received(_ result: Result<SIPMessage, SIPParseError>, from peer: SIPPeer) {
+        switch result {
+        case .failure(let error):
+            // Malformed responses are dropped; malformed requests answered unless the source is banned.
+            guard let status = error.status, self.sources.admit(peer.ip) == .allow else {
+                self.dropped.increment()
+                return
+            }
+            self.rejected.increment()
+            var response = SIPResponse(status: status, replyingTo: error.headers, toTag: Self.toTag(headers: error.headers))
+            response.headers.add("Warning", "399 gatehouse \"\(error.detail)\"")
+            self.transport.send(.response(response), to: peer)
+        case .success(.response):
+            // No client transactions yet: a response is stray by definition (RFC 4475 §3.3.10).
+            self.dropped.increment()
+        case .success(.request(let request)):
+            self.handle(request, from: peer)
+        }
+    }
+
+    func handle(_ request: SIPRequest, from peer: SIPPeer) {
+        switch self.sources.admit(peer.ip) {
+        case .allow: break
+        case .banned, .limited:
+            self.dropped.increment()
+            return
+        }
+        self.requests.increment()
+        // An ACK never gets a response; ours only acknowledge our own non-2xx finals.
+        guard request.method != .ack else { return }
+        if let problem = request.syntaxProblem() {
+            self.answer(request, problem, to: peer, transaction: nil)
+            return
+        }
+        guard let key = ServerTransactions.key(request) else { return }
+        switch self.transactions.begin(key) {
+        case .new: break
+        case .retransmission(let response):
+            if let response { self.transport.send(.response(response), to: peer) }
+            return
+        case .full:
+            self.answer(request, SIPRejection(503, "too many transactions", headers: [(.retryAfter, "2")]), to: peer, transaction: nil)
+            return
+        }
+        switch request.method {
+        case .register:
+            if let problem = request.registrarProblem(supported: Self.supported) {
+                self.answer(request, problem, to: peer, transaction: key)
+                return
+            }
+            self.work(request, from: peer, transaction: key) { await self.registrar.register(request, from: peer) }
+        case .options:
+            var response = SIPResponse(status: 200, replyingTo: request.headers, toTag: Self.toTag(for: request))
+            response.headers.add(.allow, Self.allow)
+            response.headers.add(.accept, "application/sdp")
+            response.headers.add(.supported, Self.supported.sorted().joined(separator: ", "))
+            self.finish(key, response, to: peer)
+        case .cancel, .bye:
+            self.answer(request, SIPRejection(481, "no such call"), to: peer, transaction: key)
+        default:
+            if let problem = request.proxyProblem(supported: Self.supported) {
+                self.answer(request, problem, to: peer, transaction: key)
+                return
+            }
+            // Every other request must authenticate first (407), then finds no route yet.
+            self.work(request, from: peer, transaction: key) { await self.authorizeThenRefuse(request, from: peer) }
+        }
+    }
+
+    /// Until call routing lands, an authenticated request other than REGISTER and OPTIONS gets
+    /// 480; an unauthenticated one its 407 challenge.
+    func authorizeThenRefuse(_ request: SIPRequest, from peer: SIPPeer) async -> SIPResponse? {
+        guard let realm = request.headers.from?.uri.host else {
+            return SIPResponse(status: 400, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        }
+        switch await self.authenticator.authenticate(request, realm: realm, header: .proxyAuthorization, from: peer) {
+        case .authenticated:
+            return SIPResponse(status: 480, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        case .challenge(let stale):
+            var response = SIPResponse(status: 407, replyingTo: request.headers, toTag: Self.toTag(for: request))
+            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.proxyAuthenticate, value) }
+            return response
+        case .forbidden(let banned):
+            return banned ? nil : SIPResponse(status: 403, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        case .unavailable:
+            var response = SIPResponse(status: 503, replyingTo: request.headers, toTag: Self.toTag(for: request))
+            response.headers.add(.retryAfter, "5")
+            return response
+        }
+    }
+
+    /// Runs `body` off the event loop, within the in-flight limit (503 with Retry-After above it).
+    private func work(
+        _ request: SIPRequest,
+        from peer: SIPPeer,
+        transaction key: ServerTransactions.Key,
+        _ body: @escaping @Sendable () async -> SIPResponse?
+    ) {
+        guard self.inFlight.add(1, ordering: .relaxed).newValue <= self.limits.inFlight else {
+            self.inFlight.subtract(1, ordering: .relaxed)
+            self.answer(request, SIPRejection(503, "overloaded", headers: [(.retryAfter, "1")]), to: peer, transaction: key)
+            return
+        }
+        Task {
+            defer { self.inFlight.subtract(1, ordering: .relaxed) }
+            if let response = await body() {
+                self.finish(key, response, to: peer)
+            } else {
+                self.dropped.increment()
+                self.transactions.abandon(key)
+            }
+        }
+    }
+
+    private func answer(_ request: SIPRequest, _ problem: SIPRejection, to peer: SIPPeer, transaction key: ServerTransactions.Key?) {
+        self.rejected.increment()
+        var response = SIPResponse(status: problem.status, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        for (name, value) in problem.headers { response.headers.add(name, value) }
+        response.headers.add("Warning", "399 gatehouse \"\(problem.detail)\"")
+        if let key {
+            self.finish(key, response, to: peer)
+        } else {
+            self.transport.send(.response(response), to: peer)
+        }
+    }
+
+    private func finish(_ key: ServerTransactions.Key, _ response: SIPResponse, to peer: SIPPeer) {
+        self.transactions.complete(key, response: response, reliable: peer.transport.isReliable)
+        self.transport.send(.response(response), to: peer)
+    }
+}

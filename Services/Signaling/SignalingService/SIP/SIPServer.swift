@@ -1,0 +1,80 @@
+package import Logging
+package import NIOCore
+package import PostgresNIO
+package import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// The SIP side of signaling as one `Service`: listeners, request checks, registrar. Binds at
+/// start, serves until graceful shutdown, then closes listeners and connections.
+package final class SIPServer: Service, Sendable {
+    /// The addresses the listeners bound (ports chosen by the system when configured as 0).
+    package struct Addresses: Sendable {
+        package var udp: SocketAddress?
+        package var tcp: SocketAddress?
+        package var tls: SocketAddress?
+    }
+
+    let configuration: SignalingConfiguration
+    let transport: SIPTransportLayer
+    let core: SIPCore
+    package let store: LocationStore
+    let logger: Logger
+    private let bound = Mutex<Addresses?>(nil)
+
+    package init(
+        configuration: SignalingConfiguration,
+        bus: MessageBus,
+        postgres: PostgresClient,
+        outbox: OutboxWriter,
+        instance: String,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        let transport = SIPTransportLayer(configuration: configuration, logger: logger)
+        let sources = SourceGuard(policy: configuration.security)
+        let authenticator = DigestAuthenticator(
+            directory: IdentityAccountDirectory(bus: bus, timeout: .seconds(2)),
+            challenges: DigestChallenges(lifetime: configuration.registrar.nonceLifetime),
+            sources: sources,
+            algorithms: configuration.registrar.algorithms,
+            logger: logger
+        )
+        self.store = LocationStore(client: postgres, outbox: outbox, maxContacts: configuration.registrar.maxContacts)
+        let registrar = Registrar(
+            policy: configuration.registrar,
+            authenticator: authenticator,
+            store: self.store,
+            instance: instance,
+            logger: logger
+        )
+        self.transport = transport
+        self.core = SIPCore(
+            transport: transport,
+            registrar: registrar,
+            authenticator: authenticator,
+            sources: sources,
+            limits: configuration.limits,
+            logger: logger
+        )
+    }
+
+    /// Where the listeners are, once bound.
+    package var addresses: Addresses? { self.bound.withLock { $0 } }
+
+    package func run() async throws {
+        let bound = try await self.transport.start(sink: self.core)
+        self.bound.withLock { $0 = Addresses(udp: bound.udp, tcp: bound.tcp, tls: bound.tls) }
+        self.logger.info(
+            "sip: listening",
+            metadata: [
+                "gatehouse.udp": "\(bound.udp.map { "\($0)" } ?? "off")",
+                "gatehouse.tcp": "\(bound.tcp.map { "\($0)" } ?? "off")",
+                "gatehouse.tls": "\(bound.tls.map { "\($0)" } ?? "off")",
+            ]
+        )
+        try? await gracefulShutdown()
+        await self.transport.stop()
+    }
+}

@@ -1,0 +1,133 @@
+public import Configuration
+import Foundation
+public import GatehouseAuth
+import ServiceKit
+
+/// Signaling's own settings (docs/operations.md, "signaling"), read under `sip.`.
+public struct SignalingConfiguration: Sendable {
+    /// The address SIP listeners bind to.
+    public var host: String
+    /// UDP and TCP port (0 disables the listener; tests use 0 with ``udpPort``/``tcpPort`` = nil
+    /// to pick free ports).
+    public var udpPort: Int?
+    public var tcpPort: Int?
+    /// TLS port; TLS is on when a certificate and key are configured.
+    public var tlsPort: Int?
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// The host (and port) this instance writes into Via and Record-Route; defaults to the bind
+    /// address.
+    public var advertisedHost: String
+    public var limits: Limits
+    public var registrar: RegistrarPolicy
+    public var security: SecurityPolicy
+
+    /// Sizes and counts: anything above is refused with the status named.
+    public struct Limits: Sendable {
+        /// Largest message (513 above).
+        public var messageBytes = 65_535
+        /// Header fields per message (400 above).
+        public var headerFields = 256
+        /// Requests being worked on at once; above it new ones get 503 with Retry-After.
+        public var inFlight = 2_048
+        /// Open TCP/TLS connections from one address; more are closed at once.
+        public var connectionsPerAddress = 64
+        /// Open TCP/TLS connections in all.
+        public var connections = 20_000
+        /// Server transactions remembered for retransmissions.
+        public var transactions = 200_000
+    }
+
+    /// REGISTER rules (RFC 3261 §10.3).
+    public struct RegistrarPolicy: Sendable {
+        /// Shortest accepted registration (423 Interval Too Brief with Min-Expires below it).
+        public var minExpires = 60
+        /// Longest granted registration; longer requests are shortened to it.
+        public var maxExpires = 3_600
+        /// Granted when the request names none.
+        public var defaultExpires = 3_600
+        /// Contacts per device; a REGISTER that would exceed it gets 403.
+        public var maxContacts = 10
+        /// How long a challenge's nonce is good for; older ones get `stale=true`.
+        public var nonceLifetime = Duration.seconds(300)
+        /// The digest challenges offered, most preferred first (decision 0011): many devices answer
+        /// only the first challenge and know only MD5, so MD5 leads by default; a deployment whose
+        /// devices all speak RFC 8760 puts `SHA-256` first or alone.
+        public var algorithms: [SIPDigest.Algorithm] = [.md5, .sha256]
+    }
+
+    /// Brute-force and flood protection per source address.
+    public struct SecurityPolicy: Sendable {
+        /// Failed authentications from one address within ``failureWindow`` that get it banned.
+        public var failuresBeforeBan = 5
+        public var failureWindow = Duration.seconds(300)
+        /// How long a banned address is ignored (its messages are dropped unanswered).
+        public var banDuration = Duration.seconds(900)
+        /// Requests per second one address may send (bucket refills at this rate)…
+        public var requestsPerSecond = 200.0
+        /// …and how many it may send in a burst.
+        public var burst = 400.0
+        /// Addresses that are never banned or rate limited (a trusted SBC, load tests), as exact IPs.
+        public var trustedAddresses: Set<String> = []
+    }
+
+    public init(host: String = "127.0.0.1", udpPort: Int? = 5060, tcpPort: Int? = 5060) {
+        self.host = host
+        self.udpPort = udpPort
+        self.tcpPort = tcpPort
+        self.tlsPort = nil
+        self.advertisedHost = host
+        self.limits = Limits()
+        self.registrar = RegistrarPolicy()
+        self.security = SecurityPolicy()
+    }
+
+    public init(config: ConfigReader) throws {
+        func port(_ key: ConfigKey, _ fallback: Int) throws -> Int? {
+            let value = config.int(forKey: key, default: fallback)
+            guard (-1...65535).contains(value) else { throw GatehouseError.invalidConfiguration("\(key) must be a port, 0 for any, or -1 for off") }
+            return value < 0 ? nil : value
+        }
+        self.host = config.string(forKey: "sip.host", default: "127.0.0.1")
+        self.udpPort = try port("sip.udp.port", 5060)
+        self.tcpPort = try port("sip.tcp.port", 5060)
+        self.tlsCertificateFile = config.string(forKey: "sip.tls.certificateFile")
+        self.tlsKeyFile = config.string(forKey: "sip.tls.keyFile")
+        self.tlsPort = self.tlsCertificateFile != nil && self.tlsKeyFile != nil ? try port("sip.tls.port", 5061) : nil
+        self.advertisedHost = config.string(forKey: "sip.advertisedHost", default: self.host == "0.0.0.0" ? "127.0.0.1" : self.host)
+        self.limits = Limits()
+        self.limits.messageBytes = config.int(forKey: "sip.limits.messageBytes", default: self.limits.messageBytes)
+        self.limits.inFlight = config.int(forKey: "sip.limits.inFlight", default: self.limits.inFlight)
+        self.limits.connectionsPerAddress = config.int(forKey: "sip.limits.connectionsPerAddress", default: self.limits.connectionsPerAddress)
+        self.limits.connections = config.int(forKey: "sip.limits.connections", default: self.limits.connections)
+        self.registrar = RegistrarPolicy()
+        self.registrar.minExpires = config.int(forKey: "sip.registrar.minExpires", default: self.registrar.minExpires)
+        self.registrar.maxExpires = config.int(forKey: "sip.registrar.maxExpires", default: self.registrar.maxExpires)
+        self.registrar.defaultExpires = config.int(forKey: "sip.registrar.defaultExpires", default: self.registrar.defaultExpires)
+        self.registrar.maxContacts = config.int(forKey: "sip.registrar.maxContacts", default: self.registrar.maxContacts)
+        var algorithms: [SIPDigest.Algorithm] = []
+        for name in config.string(forKey: "sip.digest.algorithms", default: "MD5,SHA-256").split(separator: ",") {
+            guard let algorithm = SIPDigest.Algorithm(rawValue: name.trimmingCharacters(in: .whitespaces).uppercased()),
+                !algorithms.contains(algorithm)
+            else { throw GatehouseError.invalidConfiguration("sip.digest.algorithms lists MD5 and/or SHA-256, comma-separated") }
+            algorithms.append(algorithm)
+        }
+        guard !algorithms.isEmpty else { throw GatehouseError.invalidConfiguration("sip.digest.algorithms must not be empty") }
+        self.registrar.algorithms = algorithms
+        guard self.registrar.minExpires >= 1, self.registrar.minExpires <= self.registrar.defaultExpires,
+            self.registrar.defaultExpires <= self.registrar.maxExpires, (1...16).contains(self.registrar.maxContacts)
+        else {
+            throw GatehouseError.invalidConfiguration("sip.registrar: need 1 ≤ minExpires ≤ defaultExpires ≤ maxExpires and 1 ≤ maxContacts ≤ 16")
+        }
+        self.security = SecurityPolicy()
+        self.security.failuresBeforeBan = config.int(forKey: "sip.security.failuresBeforeBan", default: self.security.failuresBeforeBan)
+        self.security.banDuration = .seconds(config.int(forKey: "sip.security.banSeconds", default: 900))
+        self.security.requestsPerSecond = config.double(forKey: "sip.security.requestsPerSecond", default: self.security.requestsPerSecond)
+        self.security.burst = config.double(forKey: "sip.security.burst", default: self.security.burst)
+        self.security.trustedAddresses = Set(
+            config.string(forKey: "sip.security.trustedAddresses", default: "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+        )
+    }
+}

@@ -1,0 +1,352 @@
+import Foundation
+import GatehouseAuth
+import GatehouseNATS
+import GatehouseWire
+import IdentityService
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceKit
+import ServiceKitTesting
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import SignalingService
+import Testing
+
+/// Signaling's registrar against real SIP user agents (sipp, sipvicious), identity's digest
+/// lookup over a real nats-server and the location store in real PostgreSQL.
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.enabled("POSTGRES_HOSTNAME", "NATS_SERVER_BIN", "NATS_CONFIG", "SIPP_BIN"), "run through make test"),
+    .timeLimit(.minutes(4))
+)
+struct SignalingRegistrarTests {
+    let logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .debug
+        return logger
+    }()
+
+    struct Device {
+        var id: UUID
+        var username: String
+        var password: String
+    }
+
+    struct Context {
+        var postgres: PostgresClient
+        var server: SIPServer
+        var tenant: TenantID
+        var domain: String
+        var phone: Device
+        var station: Device
+        var udpPort: Int
+        var tcpPort: Int
+        var directory: URL
+    }
+
+    /// A tenant with a site, a resident's phone and a door station; identity answering over a
+    /// nats-server of the test's own; a SIP server on free ports.
+    func withSignaling(
+        security: @Sendable (inout SignalingConfiguration.SecurityPolicy) -> Void = { _ in },
+        _ body: @Sendable (Context) async throws -> Void
+    )
+        async throws
+    {
+        try await withTestPostgres { postgres in
+            try await MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations).run(on: postgres, logger: self.logger)
+            try await MigrationRunner(schema: SignalingService.schema, migrations: SignalingService.migrations).run(on: postgres, logger: self.logger)
+            let suffix = UUID().uuidString.prefix(8).lowercased()
+            let tenant = try await TenantStore(client: postgres).ensure(slug: "sip-\(suffix)", name: "SIP test", logger: self.logger).id
+            let topology = TopologyStore(client: postgres)
+            let domain = "sip-\(suffix).example.org"
+            let site = UUID(
+                uuidString: try await topology.createSite(
+                    tenant: tenant,
+                    name: "Site",
+                    timeZone: "Europe/Berlin",
+                    sipDomain: domain,
+                    logger: self.logger
+                )
+                .id
+            )!
+            let building = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "A", logger: self.logger).id)!
+            let unit = UUID(
+                uuidString: try await topology.createUnit(
+                    tenant: tenant,
+                    site: site,
+                    building: building,
+                    dialNumber: "101",
+                    floor: "1",
+                    ringSeconds: 20,
+                    logger: self.logger
+                ).id
+            )!
+            let ada = try await PeopleStore(client: postgres).create(
+                tenant: tenant,
+                PersonInput(kind: .resident, displayName: "Ada"),
+                logger: self.logger
+            ).id
+            #expect(try await topology.setResident(tenant: tenant, unit: unit, person: ada, role: "owner", logger: self.logger))
+            let devices = DeviceStore(client: postgres)
+            let door = try await devices.createDoor(tenant: tenant, site: site, building: building, name: "Lobby", kind: .door, logger: self.logger)
+                .id
+            let (phone, phoneSecret) = try await devices.create(
+                tenant: tenant,
+                DeviceInput(siteId: site, kind: .sipPhone, name: "Ada's phone", unitId: unit, personId: ada, sipUsername: "ada-phone"),
+                logger: self.logger
+            )
+            let (station, stationSecret) = try await devices.create(
+                tenant: tenant,
+                DeviceInput(siteId: site, kind: .doorStation, name: "Lobby station", vendor: "2n", doorId: door, sipUsername: "lobby"),
+                logger: self.logger
+            )
+            let nats = try NATSServerProcess()
+            try nats.start()
+            defer { nats.stop() }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-sip-\(suffix)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await withNATSClient(nats.url, as: .identity) { identityNATS in
+                try await withNATSClient(nats.url, as: .signaling) { signalingNATS in
+                    let responder = BusResponder(
+                        transport: NATSTransport(client: identityNATS),
+                        queue: "identity",
+                        handlers: [SIPDigestHandler(store: devices)],
+                        logger: self.logger
+                    )
+                    var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
+                    security(&configuration.security)
+                    let server = SIPServer(
+                        configuration: configuration,
+                        bus: MessageBus(transport: NATSTransport(client: signalingNATS), source: EventSource(service: .signaling, instance: "test")),
+                        postgres: postgres,
+                        outbox: SignalingService.outbox(instance: "test"),
+                        instance: "test",
+                        logger: self.logger
+                    )
+                    try await testGracefulShutdown { trigger in
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await responder.run() }
+                            group.addTask { try await server.run() }
+                            #expect(try await eventually { server.addresses != nil })
+                            let addresses = try #require(server.addresses)
+                            try await body(
+                                Context(
+                                    postgres: postgres,
+                                    server: server,
+                                    tenant: tenant,
+                                    domain: domain,
+                                    phone: Device(id: phone.id, username: phoneSecret.username, password: phoneSecret.password),
+                                    station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
+                                    udpPort: try #require(addresses.udp?.port),
+                                    tcpPort: try #require(addresses.tcp?.port),
+                                    directory: directory
+                                )
+                            )
+                            trigger.triggerGracefulShutdown()
+                            try await group.waitForAll()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a sipp scenario as a client; `users` become the injection file (`field0;field1;…`).
+    func sipp(
+        _ context: Context,
+        scenario: String,
+        users: [[String]],
+        transport: String = "u1",
+        localIP: String = "127.0.0.1",
+        port: Int? = nil,
+        extra: [String] = []
+    ) async throws -> ToolRun {
+        let name = "s\(UUID().uuidString.prefix(6))"
+        let scenarioFile = context.directory.appendingPathComponent("\(name).xml")
+        let usersFile = context.directory.appendingPathComponent("\(name).csv")
+        try scenario.write(to: scenarioFile, atomically: true, encoding: .utf8)
+        try (["SEQUENTIAL"] + users.map { $0.joined(separator: ";") }).joined(separator: "\n").appending("\n")
+            .write(to: usersFile, atomically: true, encoding: .utf8)
+        let target = "127.0.0.1:\(port ?? (transport.hasPrefix("t") ? context.tcpPort : context.udpPort))"
+        return try await runTool(
+            try TestEnvironment.require("SIPP_BIN"),
+            [
+                "-sf", scenarioFile.path, "-inf", usersFile.path, target, "-t", transport, "-i", localIP, "-p", "0", "-m", "\(users.count)",
+                // sipp's digest URI defaults to the server's address; devices use the Request-URI.
+                "-auth_uri", users.first?[1] ?? context.domain,
+                "-r", "50", "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file",
+                context.directory.appendingPathComponent("\(name).err").path,
+            ] + extra,
+            directory: context.directory,
+            timeout: .seconds(40)
+        )
+    }
+
+    func outboxTypes(_ context: Context) async throws -> [String] {
+        var types: [String] = []
+        for try await type in try await context.postgres.query(
+            "SELECT event_type FROM signaling.outbox WHERE subject LIKE \("gatehouse.v1.evt.\(context.tenant).%") ORDER BY seq",
+            logger: self.logger
+        ).decode(String.self) {
+            types.append(type)
+        }
+        return types
+    }
+
+    @Test func devicesRegisterWithDigestOverUDPAndTCPAndDeregister() async throws {
+        try await self.withSignaling { context in
+            // A phone over UDP (SHA-256 or MD5, whichever sipp takes), the door station over TCP.
+            let phone = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 600, final: 200),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ]
+            )
+            #expect(phone.status == 0, "\(phone.output)")
+            let station = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [
+                    [
+                        context.station.username, context.domain,
+                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
+                    ]
+                ],
+                transport: "t1"
+            )
+            #expect(station.status == 0, "\(station.output)")
+            let phoneBindings = try await context.server.store.bindings(tenant: context.tenant, device: context.phone.id, logger: self.logger)
+            #expect(phoneBindings.count == 1 && phoneBindings.first?.transport == "UDP")
+            #expect(phoneBindings.first.map { $0.expiresAt.timeIntervalSinceNow > 590 && $0.expiresAt.timeIntervalSinceNow <= 600 } == true)
+            let stationBindings = try await context.server.store.bindings(tenant: context.tenant, device: context.station.id, logger: self.logger)
+            #expect(stationBindings.count == 1 && stationBindings.first?.transport == "TCP")
+            #expect(try await self.outboxTypes(context) == [DeviceRegistered.eventType.type, DeviceRegistered.eventType.type])
+            // De-registration: Expires 0 removes the binding and announces the device offline.
+            let off = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 0, final: 200),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ]
+            )
+            #expect(off.status == 0, "\(off.output)")
+            #expect(try await context.server.store.bindings(tenant: context.tenant, device: context.phone.id, logger: self.logger).isEmpty)
+            #expect(try await self.outboxTypes(context).last == DeviceUnregistered.eventType.type)
+            // Too short an interval: 423 with Min-Expires.
+            let brief = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 10, final: 423),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ]
+            )
+            #expect(brief.status == 0, "\(brief.output)")
+        }
+    }
+
+    @Test func wrongPasswordsAndUnknownUsersGetTheSameAnswersThenTheSourceIsBanned() async throws {
+        try await self.withSignaling(security: { $0.failuresBeforeBan = 3 }) { context in
+            let wrong = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 600, final: 403),
+                users: [
+                    [context.phone.username, context.domain, "[authentication username=\(context.phone.username) password=wrong-password]"],
+                    ["nobody-here", context.domain, "[authentication username=nobody-here password=wrong-password]"],
+                ]
+            )
+            #expect(wrong.status == 0, "\(wrong.output)")
+            // The third failure bans 127.0.0.1: its next requests go unanswered…
+            let third = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 600, final: 403),
+                users: [[context.phone.username, context.domain, "[authentication username=\(context.phone.username) password=again-wrong]"]],
+                extra: ["-recv_timeout", "2000"]
+            )
+            #expect(third.status != 0)
+            let banned = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 600, final: 200),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ],
+                extra: ["-recv_timeout", "2000"]
+            )
+            #expect(banned.status != 0)
+            // …while the door station at another address keeps registering.
+            let station = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [
+                    [
+                        context.station.username, context.domain,
+                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
+                    ]
+                ],
+                localIP: "127.0.0.2"
+            )
+            #expect(station.status == 0, "\(station.output)")
+        }
+    }
+}
+
+/// sipp scenarios for the registrar tests.
+enum SIPScenarios {
+    /// REGISTER, 401 challenge, REGISTER with credentials (`[field2]`), then the `final` status.
+    static func register(expires: Int, final: Int) -> String {
+        """
+        <?xml version="1.0" encoding="ISO-8859-1" ?>
+        <scenario name="register">
+          <send retrans="500">
+            <![CDATA[
+              REGISTER sip:[field1] SIP/2.0
+              Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+              From: <sip:[field0]@[field1]>;tag=[pid]SIPpTag00[call_number]
+              To: <sip:[field0]@[field1]>
+              Call-ID: [call_id]
+              CSeq: 1 REGISTER
+              Contact: <sip:[field0]@[local_ip]:[local_port];transport=[transport]>
+              Max-Forwards: 70
+              Expires: \(expires)
+              User-Agent: sipp test
+              Content-Length: 0
+
+            ]]>
+          </send>
+          <recv response="401" auth="true"/>
+          <send retrans="500">
+            <![CDATA[
+              REGISTER sip:[field1] SIP/2.0
+              Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+              From: <sip:[field0]@[field1]>;tag=[pid]SIPpTag00[call_number]
+              To: <sip:[field0]@[field1]>
+              Call-ID: [call_id]
+              CSeq: 2 REGISTER
+              Contact: <sip:[field0]@[local_ip]:[local_port];transport=[transport]>
+              [field2]
+              Max-Forwards: 70
+              Expires: \(expires)
+              User-Agent: sipp test
+              Content-Length: 0
+
+            ]]>
+          </send>
+          <recv response="\(final)"/>
+        </scenario>
+        """
+    }
+}
