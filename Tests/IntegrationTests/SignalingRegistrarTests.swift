@@ -304,6 +304,63 @@ struct SignalingRegistrarTests {
     }
 }
 
+extension SignalingRegistrarTests {
+    func sipvicious(_ tool: String, _ arguments: [String], context: Context) async throws -> ToolRun {
+        let directory = try TestEnvironment.require("SIPVICIOUS_BIN_DIR")
+        return try await runTool("\(directory)/sipvicious_\(tool)", arguments, directory: context.directory, timeout: .seconds(60))
+    }
+
+    @Test func sipviciousFindsNoUsersAndCannotCrackAPassword() async throws {
+        try await self.withSignaling { context in
+            let dictionary = context.directory.appendingPathComponent("users.txt")
+            try ["100", "101", "admin", "nobody", context.phone.username, context.station.username, "1000", "door-1"].joined(separator: "\n")
+                .write(to: dictionary, atomically: true, encoding: .utf8)
+            // Every method svwar knows: known and unknown users must look alike.
+            for method in ["REGISTER", "OPTIONS", "INVITE"] {
+                let scan = try await self.sipvicious(
+                    "svwar",
+                    [
+                        "-d", dictionary.path, "-m", method, "--force", "--domain", context.domain, "-p", "\(context.udpPort)", "-t", "0.05",
+                        "127.0.0.1",
+                    ],
+                    context: context
+                )
+                #expect(!scan.timedOut)
+                #expect(!scan.output.contains(context.phone.username) && !scan.output.contains(context.station.username), "\(method): \(scan.output)")
+                #expect(!scan.output.contains("| Extension") && scan.output.contains("found nothing"), "\(method): \(scan.output)")
+            }
+            // svcrack against a real account is stopped: after failuresBeforeBan wrong answers the
+            // address is ignored, so it gets no further than that.
+            let before = context.server.authenticationFailures
+            let crack = try await self.sipvicious(
+                "svcrack",
+                [
+                    "-u", context.phone.username, "-r", "1-2000", "--domain", context.domain, "-p", "\(context.udpPort)", "--maximumtime", "3",
+                    "127.0.0.1",
+                ],
+                context: context
+            )
+            let attempts = context.server.authenticationFailures - before
+            #expect(attempts >= 1 && attempts <= 10, "\(attempts) attempts: \(crack.output)")
+            #expect(context.server.isBanned("127.0.0.1"))
+            #expect(!crack.output.contains("| Extension") && crack.output.contains("found nothing"), "\(crack.output)")
+            // A door station at another address still registers.
+            let station = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [
+                    [
+                        context.station.username, context.domain,
+                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
+                    ]
+                ],
+                localIP: "127.0.0.2"
+            )
+            #expect(station.status == 0, "\(station.output)")
+        }
+    }
+}
+
 /// sipp scenarios for the registrar tests.
 enum SIPScenarios {
     /// REGISTER, 401 challenge, REGISTER with credentials (`[field2]`), then the `final` status.

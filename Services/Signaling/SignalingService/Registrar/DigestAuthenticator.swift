@@ -5,6 +5,7 @@ import GatehouseSIP
 import GatehouseWire
 import Logging
 import ServiceKit
+import Synchronization
 
 /// Looks up SIP accounts: identity's `identity.sip_digest` over NATS in production.
 protocol SIPAccountDirectory: Sendable {
@@ -50,6 +51,10 @@ final class DigestAuthenticator: Sendable {
     let algorithms: [SIPDigest.Algorithm]
     let logger: Logger
     private let decoyKey = SymmetricKey(size: .bits256)
+    private let failureCount = Atomic<Int>(0)
+
+    /// Wrong answers seen since start (all addresses).
+    var failures: Int { self.failureCount.load(ordering: .relaxed) }
 
     init(
         directory: any SIPAccountDirectory,
@@ -115,6 +120,7 @@ final class DigestAuthenticator: Sendable {
                         "\(account == nil ? "unknown account" : uriMatches ? "wrong response" : "digest URI \(credentials.uri) differs")",
                 ]
             )
+            self.failureCount.add(1, ordering: .relaxed)
             let banned = self.sources.failed(peer.ip)
             if banned { self.logger.notice("sip: address banned after failed authentications", metadata: ["gatehouse.peer": "\(peer.ip)"]) }
             return .forbidden(banned: banned)

@@ -60,6 +60,11 @@ package final class SIPServer: Service, Sendable {
         )
     }
 
+    /// Wrong digest answers since start, and whether an address is banned now (for tests and the
+    /// admin API).
+    package var authenticationFailures: Int { self.core.authenticator.failures }
+    package func isBanned(_ address: String) -> Bool { self.core.sources.isBanned(address) }
+
     /// Where the listeners are, once bound.
     package var addresses: Addresses? { self.bound.withLock { $0 } }
 
