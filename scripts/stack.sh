@@ -69,6 +69,7 @@ status() {
   done
   printf '%-12s %-8s %-7s %-34s %s\n' nats "$(cat "$STATE/nats/nats.pid" 2>/dev/null || echo -)" "$NATS_PORT" "monitor http://127.0.0.1:$NATS_MONITOR_PORT" "$STATE/nats/nats.log"
   printf '%-12s %-8s %-7s %-34s %s\n' postgres "$(head -1 "$STATE/pg/data/postmaster.pid" 2>/dev/null || echo -)" "$PG_PORT" "psql -h 127.0.0.1 -U gatehouse" "$STATE/pg/postgres.log"
+  printf '%-12s %-8s %-7s %-34s %s\n' sip "-" 5060 "udp+tcp 127.0.0.1:5060 (signaling)" "realm demo.gatehouse.test, accounts in $STATE/secrets/demo-sip.json"
   printf '\nDemo tenant: %s   PostgreSQL password: %s\n' "$STATE/demo.json" "$STATE/postgres.password"
   printf 'Try: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
 }

@@ -290,6 +290,19 @@ struct IdentityDevicesTests {
                         await #expect(throws: (any Error).self) {
                             try await bus.publish(PersonErased(personId: f.ada, erasedAt: Date()), tenant: f.tenant, timeout: .seconds(1))
                         }
+                        // …and signaling's (device presence) are signaling's.
+                        let registration = DeviceRegistration(
+                            deviceId: station.id,
+                            siteId: f.site,
+                            kind: .doorStation,
+                            transport: "UDP",
+                            bindings: 1,
+                            userAgent: nil,
+                            expiresAt: Date()
+                        )
+                        await #expect(throws: (any Error).self) {
+                            try await bus.publish(DeviceRegistered(registration), tenant: f.tenant, timeout: .seconds(1))
+                        }
 
                         try await anonymous.flush()
                         // Its `>` saw the other traffic but neither the requests to identity (it could

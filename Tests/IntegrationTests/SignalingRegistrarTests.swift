@@ -48,6 +48,7 @@ struct SignalingRegistrarTests {
     /// A tenant with a site, a resident's phone and a door station; identity answering over a
     /// nats-server of the test's own; a SIP server on free ports.
     func withSignaling(
+        presence: Bool = false,
         security: @Sendable (inout SignalingConfiguration.SecurityPolicy) -> Void = { _ in },
         _ body: @Sendable (Context) async throws -> Void
     )
@@ -129,6 +130,26 @@ struct SignalingRegistrarTests {
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await responder.run() }
                             group.addTask { try await server.run() }
+                            if presence {
+                                // Signaling's outbox to JetStream, and identity applying what arrives.
+                                try await identityNATS.jetStream.ensureStream(EventStream.configuration())
+                                let relay = OutboxRelay(
+                                    client: postgres,
+                                    schema: SignalingService.schema,
+                                    transport: NATSTransport(client: signalingNATS),
+                                    logger: self.logger
+                                )
+                                let consumer = DevicePresenceConsumer(
+                                    nats: identityNATS,
+                                    client: postgres,
+                                    stream: EventStream.defaultName,
+                                    durable: "presence-\(suffix)",
+                                    filterSubject: "gatehouse.v1.evt.\(tenant).signaling.>",
+                                    logger: self.logger
+                                )
+                                group.addTask { try await relay.run() }
+                                group.addTask { try await consumer.run() }
+                            }
                             #expect(try await eventually { server.addresses != nil })
                             let addresses = try #require(server.addresses)
                             try await body(
@@ -305,6 +326,74 @@ struct SignalingRegistrarTests {
 }
 
 extension SignalingRegistrarTests {
+    func online(_ context: Context, _ device: UUID) async throws -> (Bool, Date?) {
+        for try await row in try await context.postgres.query(
+            "SELECT online, last_seen_at FROM identity.devices WHERE tenant_id = \(context.tenant.rawValue) AND id = \(device)",
+            logger: self.logger
+        ).decode((Bool, Date?).self) {
+            return row
+        }
+        return (false, nil)
+    }
+
+    @Test func registrationsTurnDevicesOnlineInIdentityThroughJetStream() async throws {
+        try await self.withSignaling(presence: true) { context in
+            #expect(try await self.online(context, context.station.id).0 == false)
+            let station = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [
+                    [
+                        context.station.username, context.domain,
+                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
+                    ]
+                ],
+                transport: "t1"
+            )
+            #expect(station.status == 0, "\(station.output)")
+            #expect(try await eventually { try await self.online(context, context.station.id).0 })
+            #expect(try await self.online(context, context.station.id).1 != nil)
+            #expect(try await self.online(context, context.phone.id).0 == false)
+            let off = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 0, final: 200),
+                users: [
+                    [
+                        context.station.username, context.domain,
+                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
+                    ]
+                ],
+                transport: "t1"
+            )
+            #expect(off.status == 0, "\(off.output)")
+            #expect(try await eventually { try await self.online(context, context.station.id).0 == false })
+        }
+    }
+
+    @Test func expiredRegistrationsAreSweptAndAnnounced() async throws {
+        try await self.withSignaling { context in
+            let phone = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 600, final: 200),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ]
+            )
+            #expect(phone.status == 0, "\(phone.output)")
+            // Age the binding instead of waiting ten minutes, then sweep.
+            try await context.postgres.query(
+                "UPDATE signaling.bindings SET expires_at = now() - interval '1 second' WHERE device_id = \(context.phone.id)",
+                logger: self.logger
+            )
+            #expect(try await context.server.store.sweep(logger: self.logger) >= 1)
+            #expect(try await context.server.store.bindings(tenant: context.tenant, device: context.phone.id, logger: self.logger).isEmpty)
+            #expect(try await self.outboxTypes(context) == [DeviceRegistered.eventType.type, DeviceExpired.eventType.type])
+        }
+    }
+
     func sipvicious(_ tool: String, _ arguments: [String], context: Context) async throws -> ToolRun {
         let directory = try TestEnvironment.require("SIPVICIOUS_BIN_DIR")
         return try await runTool("\(directory)/sipvicious_\(tool)", arguments, directory: context.directory, timeout: .seconds(60))

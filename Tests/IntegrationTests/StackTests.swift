@@ -38,6 +38,9 @@ struct StackTests {
                 environment["GATEHOUSE_NATS_SERVERS"] = try TestEnvironment.natsURL
                 environment["GATEHOUSE_INSTANCE"] = "\(name)-stacktest"
                 environment["GATEHOUSE_LOG_FORMAT"] = "json"
+                // Signaling's SIP listeners on free ports, clear of a running `make up`.
+                environment["GATEHOUSE_SIP_UDP_PORT"] = "0"
+                environment["GATEHOUSE_SIP_TCP_PORT"] = "0"
                 process.environment = environment
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice

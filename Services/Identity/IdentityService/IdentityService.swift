@@ -41,6 +41,12 @@ public enum IdentityService {
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     imports,
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                    DevicePresenceConsumer(
+                        nats: resources.nats,
+                        client: resources.postgres,
+                        stream: resources.configuration.eventStream,
+                        logger: resources.logger
+                    ),
                 ],
                 routes: { router in
                     issuer.register(on: router)

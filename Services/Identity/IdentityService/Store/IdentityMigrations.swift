@@ -326,5 +326,13 @@ enum IdentityMigrations {
                 """
             ]
         ),
+        SQLMigration(
+            "0009_device_presence",
+            [
+                // When signaling last changed the device's online state, so late or redelivered
+                // events never undo newer ones.
+                "ALTER TABLE {schema}.devices ADD COLUMN presence_changed_at TIMESTAMPTZ"
+            ]
+        ),
     ]
 }

@@ -1,0 +1,106 @@
+import Foundation
+package import GatehouseNATS
+import GatehouseWire
+package import Logging
+package import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+
+/// Keeps devices' `online` and `last_seen_at` as signaling reports them: a durable JetStream
+/// consumer of `signaling.device_registered`, `device_unregistered` and `device_expired`, applied
+/// in event-time order per device (an older event never overrides a newer one).
+package struct DevicePresenceConsumer: Service {
+    let nats: NATSClient
+    let client: PostgresClient
+    let stream: String
+    let durable: String
+    let filterSubject: String
+    let schema: String
+    let logger: Logger
+
+    package init(
+        nats: NATSClient,
+        client: PostgresClient,
+        stream: String,
+        durable: String = "identity-device-presence",
+        filterSubject: String = "gatehouse.v1.evt.*.signaling.>",
+        schema: String = IdentityService.schema,
+        logger: Logger
+    ) {
+        self.nats = nats
+        self.client = client
+        self.stream = stream
+        self.durable = durable
+        self.filterSubject = filterSubject
+        self.schema = schema
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        try await self.nats.jetStream.ensureConsumer(
+            stream: self.stream,
+            ConsumerConfiguration(durableName: self.durable, filterSubject: self.filterSubject, ackWait: .seconds(30), maxAckPending: 1_000)
+        )
+        let consumer = try await self.nats.jetStream.pullConsumer(stream: self.stream, durable: self.durable)
+        var backoff = Duration.milliseconds(100)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch: [JetStreamMessage]
+            do {
+                batch = try await consumer.fetch(batch: 100, timeout: .seconds(1))
+            } catch let error as NATSError where error.code == .timeout {
+                continue
+            } catch {
+                self.logger.warning("identity: fetching device presence events failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            backoff = .milliseconds(100)
+            for message in batch {
+                do {
+                    try await self.apply(message.payload)
+                    try message.ack()
+                } catch is DecodingError {
+                    self.logger.notice("identity: undecodable device presence event dropped", metadata: ["gatehouse.subject": "\(message.subject)"])
+                    try? message.term()
+                } catch {
+                    self.logger.warning("identity: applying a device presence event failed", metadata: ["error": "\(error)"])
+                    try? message.nak(delay: .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Applies one event; other signaling events are acknowledged untouched.
+    package func apply(_ payload: [UInt8]) async throws {
+        let header = try WireCoding.decode(CloudEventHeader.self, from: Data(payload))
+        let online: Bool
+        let registration: DeviceRegistration
+        let time: Date
+        switch header.type {
+        case DeviceRegistered.eventType.type:
+            let event = try WireCoding.decode(CloudEvent<DeviceRegistered>.self, from: Data(payload))
+            (online, registration, time) = (true, event.data.registration, event.time)
+        case DeviceUnregistered.eventType.type:
+            let event = try WireCoding.decode(CloudEvent<DeviceUnregistered>.self, from: Data(payload))
+            (online, registration, time) = (false, event.data.registration, event.time)
+        case DeviceExpired.eventType.type:
+            let event = try WireCoding.decode(CloudEvent<DeviceExpired>.self, from: Data(payload))
+            (online, registration, time) = (false, event.data.registration, event.time)
+        default:
+            return
+        }
+        try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).devices
+                    SET online = $3 AND revoked_at IS NULL, presence_changed_at = $4,
+                        last_seen_at = CASE WHEN $3 THEN $4 ELSE last_seen_at END
+                    WHERE tenant_id = $1 AND id = $2 AND (presence_changed_at IS NULL OR presence_changed_at <= $4)
+                    """,
+                binds: PostgresBindings(header.tenantid.rawValue, registration.deviceId, online, time)
+            ),
+            logger: self.logger
+        )
+    }
+}
