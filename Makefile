@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run up down status test tsan bench lint format clean
+.PHONY: help run up down status test tsan bench fuzz lint format clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ tsan: ## the NATS client and bus tests under ThreadSanitizer (own build folder, 
 
 bench: ## benchmarks (release build); appends results to docs/benchmarks.md
 	@scripts/bench.sh
+
+fuzz: ## libFuzzer + ASan on the SIP parser, RFC 4475 corpus (FUZZ_SECONDS, default 600)
+	@scripts/fuzz.sh
 
 lint: ## swift format lint --strict
 	@swift format lint --strict --parallel --recursive Package.swift Shared Services Tests

@@ -56,6 +56,15 @@ up() {
   log "seeding the demo tenant"
   (cd "$ROOT" && GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$(password)" "$BIN/gatehouse" demo seed --out "$STATE/demo.json") \
     || die "demo seed failed"
+  # A sipp injection file with the demo's SIP accounts (deploy/sipp/register.xml), mode 600.
+  (umask 077; "$VENV/bin/python" - "$STATE/secrets/demo-sip.json" >"$STATE/demo-sip.csv" <<'PY'
+import json, sys
+accounts = json.load(open(sys.argv[1]))
+print("SEQUENTIAL")
+for user, password in sorted(accounts.items()):
+    print(f"{user};demo.gatehouse.test;[authentication username={user} password={password}]")
+PY
+  )
   status
 }
 

@@ -22,10 +22,13 @@ package final class SIPServer: Service, Sendable {
     let logger: Logger
     private let bound = Mutex<Addresses?>(nil)
 
+    /// `schema` is where the location store lives (tests use their own); `outbox` must write to
+    /// the same schema.
     package init(
         configuration: SignalingConfiguration,
         bus: MessageBus,
         postgres: PostgresClient,
+        schema: String = SignalingService.schema,
         outbox: OutboxWriter,
         instance: String,
         logger: Logger
@@ -41,7 +44,7 @@ package final class SIPServer: Service, Sendable {
             algorithms: configuration.registrar.algorithms,
             logger: logger
         )
-        self.store = LocationStore(client: postgres, outbox: outbox, maxContacts: configuration.registrar.maxContacts)
+        self.store = LocationStore(client: postgres, schema: schema, outbox: outbox, maxContacts: configuration.registrar.maxContacts)
         let registrar = Registrar(
             policy: configuration.registrar,
             authenticator: authenticator,
