@@ -43,6 +43,7 @@ struct SignalingRegistrarTests {
         var station: Device
         var udpPort: Int
         var tcpPort: Int
+        var tlsPort: Int?
         var directory: URL
     }
 
@@ -50,7 +51,7 @@ struct SignalingRegistrarTests {
     /// nats-server of the test's own; a SIP server on free ports.
     func withSignaling(
         presence: Bool = false,
-        security: @Sendable (inout SignalingConfiguration.SecurityPolicy) -> Void = { _ in },
+        configure: @Sendable (inout SignalingConfiguration) -> Void = { _ in },
         _ body: @Sendable (Context) async throws -> Void
     )
         async throws
@@ -120,7 +121,7 @@ struct SignalingRegistrarTests {
                         logger: self.logger
                     )
                     var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
-                    security(&configuration.security)
+                    configure(&configuration)
                     let server = SIPServer(
                         configuration: configuration,
                         bus: MessageBus(transport: NATSTransport(client: signalingNATS), source: EventSource(service: .signaling, instance: "test")),
@@ -167,6 +168,7 @@ struct SignalingRegistrarTests {
                                     station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
                                     udpPort: try #require(addresses.udp?.port),
                                     tcpPort: try #require(addresses.tcp?.port),
+                                    tlsPort: addresses.tls?.port,
                                     directory: directory
                                 )
                             )
@@ -288,7 +290,7 @@ struct SignalingRegistrarTests {
     }
 
     @Test func wrongPasswordsAndUnknownUsersGetTheSameAnswersThenTheSourceIsBanned() async throws {
-        try await self.withSignaling(security: { $0.failuresBeforeBan = 3 }) { context in
+        try await self.withSignaling(configure: { $0.security.failuresBeforeBan = 3 }) { context in
             let wrong = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 600, final: 403),
