@@ -117,7 +117,7 @@ struct SignalingRegistrarTests {
                     let responder = BusResponder(
                         transport: NATSTransport(client: identityNATS),
                         queue: "identity",
-                        handlers: [SIPDigestHandler(store: devices)],
+                        handlers: [SIPDigestHandler(store: devices), ResolveDialHandler(store: devices)],
                         logger: self.logger
                     )
                     var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
@@ -188,7 +188,9 @@ struct SignalingRegistrarTests {
         users: [[String]],
         transport: String = "u1",
         localIP: String = "127.0.0.1",
+        localPort: Int = 0,
         port: Int? = nil,
+        authURI: String? = nil,
         extra: [String] = []
     ) async throws -> ToolRun {
         let name = "s\(UUID().uuidString.prefix(6))"
@@ -201,9 +203,10 @@ struct SignalingRegistrarTests {
         return try await runTool(
             try TestEnvironment.require("SIPP_BIN"),
             [
-                "-sf", scenarioFile.path, "-inf", usersFile.path, target, "-t", transport, "-i", localIP, "-p", "0", "-m", "\(users.count)",
+                "-sf", scenarioFile.path, "-inf", usersFile.path, target, "-t", transport, "-i", localIP, "-p", "\(localPort)",
+                "-m", "\(max(1, users.count))",
                 // sipp's digest URI defaults to the server's address; devices use the Request-URI.
-                "-auth_uri", users.first?[1] ?? context.domain,
+                "-auth_uri", authURI ?? users.first.flatMap { $0.count > 1 ? $0[1] : nil } ?? context.domain,
                 "-r", "50", "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file",
                 context.directory.appendingPathComponent("\(name).err").path,
             ] + extra,

@@ -143,6 +143,12 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
         return values
     }
 
+    /// Replaces the value of the field at `index` (of ``fields``).
+    public mutating func setValue(at index: Int, _ value: String) { self.fields[index].value = value }
+
+    /// Splits a list header's value at top-level commas (outside quotes and angle brackets).
+    public static func split(_ value: String) -> [String] { self.splitList(value) }
+
     /// Removes the first value of a list header (a proxy popping its own Route, or the top Via).
     public mutating func removeFirstValue(_ name: SIPHeaderName) {
         guard let index = self.fields.firstIndex(where: { $0.name == name }) else { return }

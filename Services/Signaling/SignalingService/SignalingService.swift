@@ -46,6 +46,7 @@ public enum SignalingService {
             ]
         ),
         OutboxWriter.migration("0003_outbox"),
+        SQLMigration("0004_bindings_by_contact", ["CREATE INDEX bindings_contact ON {schema}.bindings (contact)"]),
     ]
 
     public static let definition = ServiceDefinition(

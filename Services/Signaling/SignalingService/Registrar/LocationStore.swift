@@ -245,6 +245,21 @@ package struct LocationStore: Sendable {
         return bindings
     }
 
+    /// The live binding with this Contact URI, of any device (dialog routing: the Request-URI of a
+    /// request inside a dialog is the device's Contact).
+    package func binding(contact: String, logger: Logger) async throws -> Binding? {
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).bindings WHERE contact = $1 AND expires_at > now() LIMIT 1",
+                binds: PostgresBindings(contact)
+            ),
+            logger: logger
+        ) {
+            return try Self.binding(row)
+        }
+        return nil
+    }
+
     /// Deletes up to `limit` expired bindings and announces each device whose last one went;
     /// returns how many bindings it deleted.
     package func sweep(limit: Int = 1_000, logger: Logger) async throws -> Int {

@@ -1,5 +1,6 @@
 import Crypto
 import GatehouseAuth
+import ServiceKit
 import GatehouseSIP
 import Logging
 import Metrics
@@ -13,6 +14,7 @@ final class SIPCore: SIPMessageSink {
     let authenticator: DigestAuthenticator
     let sources: SourceGuard
     let transactions: ServerTransactions
+    let router: CallRouter
     let limits: SignalingConfiguration.Limits
     let logger: Logger
     private let inFlight = Atomic<Int>(0)
@@ -29,6 +31,8 @@ final class SIPCore: SIPMessageSink {
         registrar: Registrar,
         authenticator: DigestAuthenticator,
         sources: SourceGuard,
+        bus: MessageBus,
+        host: String,
         limits: SignalingConfiguration.Limits,
         logger: Logger
     ) {
@@ -37,6 +41,14 @@ final class SIPCore: SIPMessageSink {
         self.authenticator = authenticator
         self.sources = sources
         self.transactions = ServerTransactions(capacity: limits.transactions)
+        self.router = CallRouter(
+            transport: transport,
+            transactions: self.transactions,
+            bus: bus,
+            store: registrar.store,
+            host: host,
+            logger: logger
+        )
         self.limits = limits
         self.logger = logger
     }
@@ -61,9 +73,14 @@ final class SIPCore: SIPMessageSink {
             var response = SIPResponse(status: status, replyingTo: error.headers, toTag: Self.toTag(headers: error.headers))
             response.headers.add("Warning", "399 gatehouse \"\(error.detail)\"")
             self.transport.send(.response(response), to: peer)
-        case .success(.response):
-            // No client transactions yet: a response is stray by definition (RFC 4475 §3.3.10).
-            self.dropped.increment()
+        case .success(.response(let response)):
+            // Ours when our Via is on top: to a branch of a call or to a request forwarded in a
+            // dialog. Anything else is stray (RFC 4475 §3.3.10) and dropped.
+            guard response.isWellFormed, self.sources.admit(peer.ip) != .banned else {
+                self.dropped.increment()
+                return
+            }
+            self.router.response(response, from: peer)
         case .success(.request(let request)):
             self.handle(request, from: peer)
         }
@@ -77,12 +94,30 @@ final class SIPCore: SIPMessageSink {
             return
         }
         self.requests.increment()
-        // An ACK never gets a response; ours only acknowledge our own non-2xx finals.
-        guard request.method != .ack else { return }
         if let problem = request.syntaxProblem() {
-            self.answer(request, problem, to: peer, transaction: nil)
+            if request.method != .ack { self.answer(request, problem, to: peer, transaction: nil) }
             return
         }
+        // Inside a dialog (a To tag): follow the Route set we recorded, statelessly. An ACK without
+        // our Route acknowledges one of our own non-2xx answers and ends there.
+        if request.headers.to?.tag != nil, request.method != .cancel {
+            let routed = request.headers.values(.route).first.flatMap(SIPAddress.init).map { self.router.isOurs($0.uri) } ?? false
+            guard routed else {
+                if request.method != .ack { self.answer(request, SIPRejection(481, "no such dialog"), to: peer, transaction: nil) }
+                return
+            }
+            if let problem = request.proxyProblem(supported: Self.supported) {
+                if request.method != .ack { self.answer(request, problem, to: peer, transaction: nil) }
+                return
+            }
+            Task {
+                if let status = await self.router.forwardInDialog(request, from: peer), request.method != .ack {
+                    self.answer(request, SIPRejection(status, "cannot forward inside the dialog"), to: peer, transaction: nil)
+                }
+            }
+            return
+        }
+        guard request.method != .ack else { return }
         guard let key = ServerTransactions.key(request) else { return }
         switch self.transactions.begin(key) {
         case .new: break
@@ -106,7 +141,21 @@ final class SIPCore: SIPMessageSink {
             response.headers.add(.accept, "application/sdp")
             response.headers.add(.supported, Self.supported.sorted().joined(separator: ", "))
             self.finish(key, response, to: peer)
-        case .cancel, .bye:
+        case .cancel:
+            // CANCEL is hop-by-hop: 200 and 487 when it matches a call being set up, else 481.
+            self.transactions.abandon(key)
+            if !self.router.cancel(request, from: peer) {
+                self.answer(request, SIPRejection(481, "no such call"), to: peer, transaction: nil)
+            }
+        case .invite:
+            if let problem = request.proxyProblem(supported: Self.supported) {
+                self.answer(request, problem, to: peer, transaction: key)
+                return
+            }
+            // 100 at once (RFC 3261 §16.2), so the caller stops retransmitting while we work.
+            self.transport.send(.response(SIPResponse(status: 100, replyingTo: request.headers, toTag: nil)), to: peer)
+            self.work(request, from: peer, transaction: key, handledElsewhere: true) { await self.call(request, from: peer, transaction: key) }
+        case .bye:
             self.answer(request, SIPRejection(481, "no such call"), to: peer, transaction: key)
         default:
             if let problem = request.proxyProblem(supported: Self.supported) {
@@ -118,8 +167,29 @@ final class SIPCore: SIPMessageSink {
         }
     }
 
-    /// Until call routing lands, an authenticated request other than REGISTER and OPTIONS gets
-    /// 480; an unauthenticated one its 407 challenge.
+    /// An initial INVITE: the caller authenticates (407), then the call router rings the plan and
+    /// answers the caller itself (nil here).
+    func call(_ request: SIPRequest, from peer: SIPPeer, transaction key: ServerTransactions.Key) async -> SIPResponse? {
+        let realm = request.uri.host
+        switch await self.authenticator.authenticate(request, realm: realm, header: .proxyAuthorization, from: peer) {
+        case .authenticated(let account):
+            await self.router.invite(request, from: peer, key: key, account: account)
+            return nil
+        case .challenge(let stale):
+            var response = SIPResponse(status: 407, replyingTo: request.headers, toTag: Self.toTag(for: request))
+            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.proxyAuthenticate, value) }
+            return response
+        case .forbidden(let banned):
+            return banned ? nil : SIPResponse(status: 403, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        case .unavailable:
+            var response = SIPResponse(status: 503, replyingTo: request.headers, toTag: Self.toTag(for: request))
+            response.headers.add(.retryAfter, "5")
+            return response
+        }
+    }
+
+    /// Other requests outside a dialog (MESSAGE, SUBSCRIBE, INFO…) are not routed yet: an
+    /// authenticated one gets 480, an unauthenticated one its 407 challenge.
     func authorizeThenRefuse(_ request: SIPRequest, from peer: SIPPeer) async -> SIPResponse? {
         guard let realm = request.headers.from?.uri.host else {
             return SIPResponse(status: 400, replyingTo: request.headers, toTag: Self.toTag(for: request))
@@ -141,10 +211,13 @@ final class SIPCore: SIPMessageSink {
     }
 
     /// Runs `body` off the event loop, within the in-flight limit (503 with Retry-After above it).
+    /// `body` returns the response, or nil: dropped (a banned source), or, with `handledElsewhere`,
+    /// answered by someone else (the call router) unless it was dropped there too.
     private func work(
         _ request: SIPRequest,
         from peer: SIPPeer,
         transaction key: ServerTransactions.Key,
+        handledElsewhere: Bool = false,
         _ body: @escaping @Sendable () async -> SIPResponse?
     ) {
         guard self.inFlight.add(1, ordering: .relaxed).newValue <= self.limits.inFlight else {
@@ -156,7 +229,7 @@ final class SIPCore: SIPMessageSink {
             defer { self.inFlight.subtract(1, ordering: .relaxed) }
             if let response = await body() {
                 self.finish(key, response, to: peer)
-            } else {
+            } else if !handledElsewhere || self.sources.isBanned(peer.ip) {
                 self.dropped.increment()
                 self.transactions.abandon(key)
             }

@@ -58,6 +58,8 @@ package final class SIPServer: Service, Sendable {
             registrar: registrar,
             authenticator: authenticator,
             sources: sources,
+            bus: bus,
+            host: configuration.advertisedHost,
             limits: configuration.limits,
             logger: logger
         )

@@ -61,6 +61,10 @@ final class SIPTransportLayer: Sendable {
     private let udp = Mutex<(any Channel)?>(nil)
     private let listeners = Mutex<[any Channel]>([])
     private let connections = Mutex(Connections())
+    private let boundAddresses = Mutex<Bound?>(nil)
+
+    /// The listeners' addresses once bound.
+    var bound: Bound? { self.boundAddresses.withLock { $0 } }
 
     init(configuration: SignalingConfiguration, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
@@ -99,6 +103,7 @@ final class SIPTransportLayer: Sendable {
             let channel = try await self.listen(port: port, transport: .tls, tls: try NIOSSLContext(configuration: tls), sink: sink)
             bound.tls = channel.localAddress
         }
+        self.boundAddresses.withLock { [bound] in $0 = bound }
         return bound
     }
 

@@ -1,0 +1,415 @@
+import Crypto
+import Foundation
+import GatehouseAuth
+import GatehouseSIP
+import GatehouseWire
+import Logging
+import NIOCore
+import ServiceKit
+import Synchronization
+
+/// The stateful forking proxy for calls (RFC 3261 §16): a door station's INVITE to a unit is
+/// authenticated, resolved through identity into the unit's ring plan and forked in parallel to
+/// every registered device of a step; the first 2xx wins and the other branches are cancelled with a
+/// Reason header; when a step rings out, is all busy or has nobody registered, the next step
+/// (building, then site fallbacks) rings. Requests inside a dialog follow the Route set we
+/// recorded and are forwarded statelessly, as are responses to them.
+final class CallRouter: Sendable {
+    /// One forked call: the caller's INVITE server transaction and the branches it rings.
+    final class Call: Sendable {
+        struct Branch: Sendable {
+            var request: SIPRequest
+            var peer: SIPPeer
+            var via: SIPVia
+            /// The last response status (0 before any).
+            var status: Int = 0
+            var cancelled = false
+        }
+
+        struct State: Sendable {
+            var branches: [String: Branch] = [:]
+            var step = 0
+            var answered = false
+            var finished = false
+            /// The best final non-2xx answer so far (RFC 3261 §16.7 step 6).
+            var best: SIPResponse?
+            var stepDeadline: ContinuousClock.Instant?
+        }
+
+        let invite: SIPRequest
+        let caller: SIPPeer
+        let key: ServerTransactions.Key
+        let plan: DialPlan
+        let toTag: String
+        let state = Mutex(State())
+
+        init(invite: SIPRequest, caller: SIPPeer, key: ServerTransactions.Key, plan: DialPlan, toTag: String) {
+            self.invite = invite
+            self.caller = caller
+            self.key = key
+            self.plan = plan
+            self.toTag = toTag
+        }
+    }
+
+    let transport: SIPTransportLayer
+    let transactions: ServerTransactions
+    let bus: MessageBus
+    let store: LocationStore
+    let host: String
+    let logger: Logger
+    /// Branch id → call.
+    private let branches = Mutex<[String: Call]>([:])
+    /// INVITE server transaction → call (for CANCEL).
+    private let calls = Mutex<[ServerTransactions.Key: Call]>([:])
+
+    init(transport: SIPTransportLayer, transactions: ServerTransactions, bus: MessageBus, store: LocationStore, host: String, logger: Logger) {
+        self.transport = transport
+        self.transactions = transactions
+        self.bus = bus
+        self.store = store
+        self.host = host
+        self.logger = logger
+    }
+
+    // MARK: - Our address
+
+    func port(for transport: SIPTransportKind) -> Int {
+        switch transport {
+        case .udp: self.transport.bound?.udp?.port ?? 5060
+        case .tcp: self.transport.bound?.tcp?.port ?? 5060
+        case .tls, .wss: self.transport.bound?.tls?.port ?? 5061
+        case .ws: self.transport.bound?.tcp?.port ?? 5060
+        }
+    }
+
+    /// Whether a URI names this proxy (a Route we recorded).
+    func isOurs(_ uri: SIPURI) -> Bool {
+        uri.host == self.host.lowercased() && [self.port(for: .udp), self.port(for: .tcp), self.port(for: .tls)].contains(uri.port ?? 5060)
+    }
+
+    var recordRoute: String { "<sip:\(self.host):\(self.port(for: .udp));lr>" }
+
+    func newVia(_ transport: SIPTransportKind) -> SIPVia {
+        var via = SIPVia(
+            transport: transport.rawValue,
+            host: self.host,
+            port: self.port(for: transport),
+            branch: "z9hG4bK-gh-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        )
+        via.parameters.append("rport", nil)
+        return via
+    }
+
+    /// Records where a request really came from on its top Via (RFC 3581), so responses find the
+    /// way back through NAT.
+    static func stampReceived(_ request: inout SIPRequest, from peer: SIPPeer) {
+        guard let first = request.headers.fields.firstIndex(where: { $0.name == .via }) else { return }
+        var values = SIPHeaders.split(request.headers.fields[first].value)
+        guard var via = values.first.flatMap(SIPVia.init) else { return }
+        via.parameters.set("received", peer.ip)
+        if via.parameters.contains("rport") { via.parameters.set("rport", "\(peer.port)") }
+        values[0] = via.description
+        request.headers.setValue(at: first, values.joined(separator: ", "))
+    }
+
+    // MARK: - Initial INVITE
+
+    /// Starts a call: `account` is the authenticated caller. Answers the caller itself.
+    func invite(_ request: SIPRequest, from caller: SIPPeer, key: ServerTransactions.Key, account: SIPAccount) async {
+        let toTag = SIPCore.toTag(for: request)
+        func fail(_ status: Int, _ detail: String) {
+            var response = SIPResponse(status: status, replyingTo: request.headers, toTag: toTag)
+            response.headers.add("Warning", "399 gatehouse \"\(detail)\"")
+            self.transactions.complete(key, response: response, reliable: caller.transport.isReliable)
+            self.transport.send(.response(response), to: caller)
+        }
+        guard let dialled = request.uri.userDecoded else { return fail(404, "no number dialled") }
+        let plan: DialPlan
+        do {
+            plan = try await self.bus.request(ResolveDialTarget(sipDomain: request.uri.host, dialled: dialled), timeout: .seconds(2))
+        } catch let error as WireError where error.code == .notFound || error.code == .invalidRequest {
+            return fail(404, "no such number")
+        } catch {
+            self.logger.warning("sip: identity did not resolve a dialled number", metadata: ["error": "\(error)"])
+            return fail(503, "directory unavailable")
+        }
+        // A device calls within its own site only.
+        guard plan.tenantId == account.tenantId, plan.siteId == account.siteId else { return fail(404, "no such number") }
+        var stamped = request
+        Self.stampReceived(&stamped, from: caller)
+        let call = Call(invite: stamped, caller: caller, key: key, plan: plan, toTag: toTag)
+        self.calls.withLock { $0[key] = call }
+        await self.ring(call, from: 0)
+    }
+
+    /// Rings the first step from `index` on that reaches at least one registered device; answers
+    /// the caller when none is left.
+    func ring(_ call: Call, from index: Int) async {
+        var step = index
+        while step < call.plan.steps.count {
+            let ringStep = call.plan.steps[step]
+            var forks: [(SIPRequest, SIPPeer, SIPVia)] = []
+            for target in ringStep.targets {
+                guard let device = target.deviceId else { continue }  // external numbers need the trunk (not built yet)
+                let bindings = (try? await self.store.bindings(tenant: call.plan.tenantId, device: device, logger: self.logger)) ?? []
+                for binding in bindings {
+                    guard let fork = self.fork(call.invite, to: binding) else { continue }
+                    forks.append(fork)
+                }
+            }
+            if !forks.isEmpty {
+                let deadline = ContinuousClock.now + .seconds(ringStep.ringSeconds)
+                let proceed = call.state.withLock { state -> Bool in
+                    guard !state.finished, !state.answered else { return false }
+                    state.step = step
+                    state.stepDeadline = deadline
+                    for (request, peer, via) in forks { state.branches[via.branch ?? ""] = Call.Branch(request: request, peer: peer, via: via) }
+                    return true
+                }
+                guard proceed else { return }
+                self.branches.withLock { table in for (_, _, via) in forks { table[via.branch ?? ""] = call } }
+                for (request, peer, _) in forks { self.transport.send(.request(request), to: peer) }
+                self.logger.debug("sip: ringing", metadata: ["gatehouse.step": "\(step)", "gatehouse.branches": "\(forks.count)"])
+                Task { await self.expire(call, step: step, at: deadline) }
+                return
+            }
+            step += 1
+        }
+        self.finish(call, with: call.state.withLock { $0.best } ?? SIPResponse(status: 480, replyingTo: call.invite.headers, toTag: call.toTag))
+    }
+
+    /// The INVITE for one binding: new Request-URI, our Via and Record-Route, one hop fewer.
+    func fork(_ invite: SIPRequest, to binding: Binding) -> (SIPRequest, SIPPeer, SIPVia)? {
+        guard let contact = SIPURI(binding.contact), let transport = SIPTransportKind(rawValue: binding.transport),
+            let peer = Self.peer(for: binding, contact: contact, transport: transport)
+        else { return nil }
+        var request = invite
+        request.uri = contact
+        let hops: Int
+        if case .some(.some(let value)) = invite.headers.maxForwards { hops = value } else { hops = 70 }
+        request.headers.replace(.maxForwards, "\(max(0, hops - 1))")
+        request.headers.prepend(.recordRoute, self.recordRoute)
+        let via = self.newVia(transport)
+        request.headers.prepend(.via, via.description)
+        return (request, peer, via)
+    }
+
+    /// Where to send to a binding: over a stream, the device's own connection; over UDP, its Contact
+    /// when that is an address on the same host it registered from, otherwise the source address
+    /// (the device is behind NAT).
+    static func peer(for binding: Binding, contact: SIPURI, transport: SIPTransportKind) -> SIPPeer? {
+        if transport == .udp, contact.host == binding.sourceIP,
+            let address = try? SocketAddress(ipAddress: contact.host, port: contact.port ?? 5060)
+        {
+            return SIPPeer(transport: .udp, address: address)
+        }
+        guard let address = try? SocketAddress(ipAddress: binding.sourceIP, port: binding.sourcePort) else { return nil }
+        return SIPPeer(transport: transport, address: address)
+    }
+
+    /// The step's ring time ran out: cancel its branches and ring the next step.
+    func expire(_ call: Call, step: Int, at deadline: ContinuousClock.Instant) async {
+        try? await Task.sleep(until: deadline)
+        let pending = call.state.withLock { state -> [Call.Branch]? in
+            guard !state.finished, !state.answered, state.step == step else { return nil }
+            let pending = state.branches.values.filter { $0.status < 200 && !$0.cancelled }
+            for key in state.branches.keys { state.branches[key]?.cancelled = true }
+            state.branches.removeAll()
+            return Array(pending)
+        }
+        guard let pending else { return }
+        for branch in pending { self.cancel(branch, reason: "SIP;cause=480;text=\"No answer\"") }
+        await self.ring(call, from: step + 1)
+    }
+
+    /// CANCEL for one branch (RFC 3261 §9.1): same Request-URI, Via and CSeq number.
+    func cancel(_ branch: Call.Branch, reason: String) {
+        var headers = SIPHeaders()
+        headers.add(.via, branch.via.description)
+        for name in [SIPHeaderName.from, .to, .callID] { if let value = branch.request.headers[name] { headers.add(name, value) } }
+        if let cseq = branch.request.headers.cseq { headers.add(.cseq, "\(cseq.number) CANCEL") }
+        headers.add(.maxForwards, "70")
+        headers.add(.reason, reason)
+        self.transport.send(.request(SIPRequest(method: .cancel, uri: branch.request.uri, headers: headers)), to: branch.peer)
+    }
+
+    /// Answers the caller with a final response and forgets the call.
+    func finish(_ call: Call, with response: SIPResponse) {
+        let first = call.state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.finished = true
+            return true
+        }
+        guard first else { return }
+        var final = response
+        if final.status >= 300 {
+            // Our own final answer carries our To tag; a forwarded one keeps the device's.
+            final = SIPResponse(status: response.status, reason: response.reason, replyingTo: call.invite.headers, toTag: call.toTag)
+        }
+        self.transactions.complete(call.key, response: final, reliable: call.caller.transport.isReliable)
+        self.transport.send(.response(final), to: call.caller)
+        self.calls.withLock { _ = $0.removeValue(forKey: call.key) }
+        let ids = call.state.withLock { Array($0.branches.keys) }
+        self.branches.withLock { table in for id in ids { table.removeValue(forKey: id) } }
+    }
+
+    // MARK: - CANCEL from the caller
+
+    /// A CANCEL matching a call in progress: 200 for the CANCEL, CANCEL to every branch, 487 for the
+    /// INVITE. Returns false when no call matches (481).
+    func cancel(_ request: SIPRequest, from peer: SIPPeer) -> Bool {
+        guard var key = ServerTransactions.key(request) else { return false }
+        key.method = "INVITE"
+        guard let call = self.calls.withLock({ $0[key] }) else { return false }
+        self.transport.send(.response(SIPResponse(status: 200, replyingTo: request.headers, toTag: call.toTag)), to: peer)
+        let pending = call.state.withLock { state -> [Call.Branch] in
+            guard !state.answered else { return [] }
+            return state.branches.values.filter { $0.status < 200 }
+        }
+        for branch in pending { self.cancel(branch, reason: "SIP;cause=487;text=\"Caller cancelled\"") }
+        self.finish(call, with: SIPResponse(status: 487, replyingTo: call.invite.headers, toTag: call.toTag))
+        return true
+    }
+
+    // MARK: - Responses
+
+    /// A response whose top Via is ours: to a branch of a call, or (stateless) to a request we
+    /// forwarded inside a dialog.
+    func response(_ response: SIPResponse, from peer: SIPPeer) {
+        guard let via = response.headers.topVia, let branch = via.branch, via.host == self.host.lowercased() else { return }
+        var upstream = response
+        upstream.headers.removeFirstValue(.via)
+        guard let call = self.branches.withLock({ $0[branch] }) else {
+            self.forwardStateless(upstream)
+            return
+        }
+        let status = response.status
+        let cseqMethod = response.headers.cseq?.method
+        guard cseqMethod == .invite else { return }  // 200 to our CANCELs
+        enum Action { case forward, forwardAndCancelOthers([Call.Branch]), ackAndMaybeFinish(Call.Branch, done: Bool), none }
+        let action = call.state.withLock { state -> Action in
+            guard var entry = state.branches[branch] else {
+                // A late 2xx from a cancelled branch still goes up: the caller ACKs and hangs up.
+                return (200..<300).contains(status) ? .forward : .none
+            }
+            entry.status = max(entry.status, status)
+            state.branches[branch] = entry
+            switch status {
+            case 100:
+                return .none
+            case 101..<200:
+                return state.answered || state.finished ? .none : .forward
+            case 200..<300:
+                let first = !state.answered
+                state.answered = true
+                let others = state.branches.filter { $0.key != branch && $0.value.status < 200 && !$0.value.cancelled }.map(\.value)
+                for key in state.branches.keys where key != branch { state.branches[key]?.cancelled = true }
+                return first ? .forwardAndCancelOthers(others) : .forward
+            default:
+                if state.best.map({ Self.rank(status) < Self.rank($0.status) }) ?? true { state.best = response }
+                let done = state.branches.values.allSatisfy { $0.status >= 200 || $0.cancelled }
+                return .ackAndMaybeFinish(entry, done: done && !state.answered)
+            }
+        }
+        switch action {
+        case .none:
+            return
+        case .forward:
+            self.transport.send(.response(upstream), to: call.caller)
+        case .forwardAndCancelOthers(let others):
+            self.transport.send(.response(upstream), to: call.caller)
+            for other in others { self.cancel(other, reason: "SIP;cause=200;text=\"Call completed elsewhere\"") }
+            self.transactions.complete(call.key, response: upstream, reliable: true)
+            call.state.withLock { $0.finished = true }
+            self.calls.withLock { _ = $0.removeValue(forKey: call.key) }
+            // Keep the branches 32 s (64·T1) for retransmitted 2xx, then forget them.
+            let ids = call.state.withLock { Array($0.branches.keys) }
+            Task {
+                try? await Task.sleep(for: .seconds(32))
+                self.branches.withLock { table in for id in ids { table.removeValue(forKey: id) } }
+            }
+        case .ackAndMaybeFinish(let entry, let done):
+            self.ackNon2xx(response, branch: entry)
+            if done {
+                let next = call.state.withLock { state -> Int? in
+                    guard !state.finished else { return nil }
+                    state.branches.removeAll()
+                    return state.step + 1
+                }
+                // Busy or declined everywhere: ring the next step, or give the best answer.
+                if let next { Task { await self.ring(call, from: next) } }
+            }
+        }
+    }
+
+    /// RFC 3261 §16.7 step 6: 6xx beats everything, then the lowest class, 486/600 over 408/480.
+    static func rank(_ status: Int) -> Int {
+        switch status {
+        case 600..<700: 0
+        case 486: 1
+        case 300..<400: 2
+        case 400..<500: 3
+        default: 4
+        }
+    }
+
+    /// The hop-by-hop ACK a client transaction sends for a non-2xx final (RFC 3261 §17.1.1.3).
+    func ackNon2xx(_ response: SIPResponse, branch: Call.Branch) {
+        var headers = SIPHeaders()
+        headers.add(.via, branch.via.description)
+        for name in [SIPHeaderName.from, .callID] { if let value = branch.request.headers[name] { headers.add(name, value) } }
+        if let to = response.headers[.to] { headers.add(.to, to) }
+        if let cseq = branch.request.headers.cseq { headers.add(.cseq, "\(cseq.number) ACK") }
+        headers.add(.maxForwards, "70")
+        self.transport.send(.request(SIPRequest(method: .ack, uri: branch.request.uri, headers: headers)), to: branch.peer)
+    }
+
+    // MARK: - Inside a dialog
+
+    /// A request inside a dialog (ACK for a 2xx, BYE, INFO, re-INVITE…) whose first Route is ours:
+    /// pop it and forward statelessly (RFC 3261 §16.4, §16.11). Returns the status to answer when it
+    /// cannot be forwarded.
+    func forwardInDialog(_ request: SIPRequest, from peer: SIPPeer) async -> Int? {
+        var forwarded = request
+        if let first = forwarded.headers.values(.route).first.flatMap(SIPAddress.init), self.isOurs(first.uri) {
+            forwarded.headers.removeFirstValue(.route)
+        }
+        let target = forwarded.headers.values(.route).first.flatMap(SIPAddress.init)?.uri ?? forwarded.uri
+        guard target.isSIP else { return 416 }
+        if case .some(.some(let hops)) = request.headers.maxForwards {
+            guard hops > 0 else { return 483 }
+            forwarded.headers.replace(.maxForwards, "\(hops - 1)")
+        }
+        let destination: SIPPeer
+        if let binding = try? await self.store.binding(contact: target.description, logger: self.logger),
+            let transport = SIPTransportKind(rawValue: binding.transport), let peer = Self.peer(for: binding, contact: target, transport: transport)
+        {
+            // A registered device: reach it the way its registration came (NAT, its connection).
+            destination = peer
+        } else {
+            let transport = SIPTransportKind(rawValue: (target.parameters["transport"] ?? nil)?.uppercased() ?? "UDP") ?? .udp
+            guard let address = try? SocketAddress(ipAddress: target.host, port: target.port ?? (transport == .tls ? 5061 : 5060)) else {
+                return 404  // no DNS resolution yet: dialog targets are IP addresses
+            }
+            destination = SIPPeer(transport: transport, address: address)
+        }
+        Self.stampReceived(&forwarded, from: peer)
+        // A branch derived from the incoming one, so retransmissions map to the same branch.
+        let incoming = request.headers.topVia?.branch ?? UUID().uuidString
+        var via = self.newVia(destination.transport)
+        via.parameters.set("branch", "z9hG4bK-ghs-" + Hex.encode(SHA256.hash(data: Array(incoming.utf8)).prefix(10)))
+        forwarded.headers.prepend(.via, via.description)
+        self.transport.send(.request(forwarded), to: destination)
+        return nil
+    }
+
+    /// Sends a response on to the next Via (its `received`/`rport` when present).
+    func forwardStateless(_ response: SIPResponse) {
+        guard let via = response.headers.topVia, let transport = SIPTransportKind(rawValue: via.transport) else { return }
+        let host = (via.parameters["received"] ?? nil) ?? via.host
+        let port = (via.parameters["rport"] ?? nil).flatMap(Int.init) ?? via.port ?? 5060
+        guard let address = try? SocketAddress(ipAddress: host, port: port) else { return }
+        self.transport.send(.response(response), to: SIPPeer(transport: transport, address: address))
+    }
+}
