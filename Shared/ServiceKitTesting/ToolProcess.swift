@@ -49,6 +49,9 @@ public func runTool(
                 if box.process.isRunning {
                     box.timedOut.withLock { $0 = true }
                     box.process.terminate()
+                    // Some tools (sipp) ignore SIGTERM while they wait.
+                    try? await Task.sleep(for: .seconds(2))
+                    if box.process.isRunning { kill(box.process.processIdentifier, SIGKILL) }
                 }
             }
         }

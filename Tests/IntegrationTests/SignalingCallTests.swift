@@ -50,4 +50,71 @@ extension SignalingRegistrarTests {
             #expect(answered.status == 0, "\(answered.output)")
         }
     }
+
+    @Test func everyPhoneOfTheUnitRingsTheFirstToAnswerWinsTheOtherIsCancelled() async throws {
+        try await self.withSignaling { context in
+            let answering = try await self.phone(context, context.phone, port: Int.random(in: 20_000..<25_000), scenario: "resident-answers")
+            let ringing = try await self.phone(context, context.bob, port: Int.random(in: 25_000..<30_000), scenario: "resident-rings")
+            let call = try await self.doorCalls(context, "101")
+            #expect(call.status == 0, "\(call.output)")
+            #expect(try await answering.value.status == 0)
+            let cancelled = try await ringing.value
+            #expect(cancelled.status == 0, "\(cancelled.output)")
+        }
+    }
+
+    @Test func nobodyAnswersInTheUnitSoTheConciergeRings() async throws {
+        try await self.withSignaling { context in
+            // Bob's phone rings out (5 s), then the site's fallback, the concierge's desk, answers.
+            let ringing = try await self.phone(context, context.bob, port: Int.random(in: 20_000..<25_000), scenario: "resident-rings")
+            let desk = try await self.phone(context, context.desk, port: Int.random(in: 25_000..<30_000), scenario: "resident-answers")
+            let call = try await self.doorCalls(context, "101")
+            #expect(call.status == 0, "\(call.output)")
+            #expect(try await ringing.value.status == 0)
+            #expect(try await desk.value.status == 0)
+        }
+    }
+
+    @Test func aCallToANumberNobodyCanAnswerGetsAFinalAnswer() async throws {
+        try await self.withSignaling { context in
+            // Nobody registered at all: unit, building and site steps are all empty.
+            let unknown = try await self.doorCallExpecting(context, "999", final: 404)
+            #expect(unknown.status == 0, "\(unknown.output)")
+            let nobody = try await self.doorCallExpecting(context, "101", final: 480)
+            #expect(nobody.status == 0, "\(nobody.output)")
+        }
+    }
+
+    /// The door call scenario cut after the authenticated INVITE, expecting `final`.
+    func doorCallExpecting(_ context: Context, _ number: String, final: Int) async throws -> ToolRun {
+        var scenario = try Self.scenario("door-call")
+        let cut = scenario.range(of: "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>")!
+        scenario =
+            String(scenario[..<cut.lowerBound]) + """
+                  <recv response="100" optional="true"/>
+                  <recv response="\(final)"/>
+                  <send>
+                    <![CDATA[
+                      ACK sip:[field3]@[field1] SIP/2.0
+                      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+                      From: <sip:[field0]@[field1]>;tag=[pid]SIPpTag09[call_number]
+                      To: <sip:[field3]@[field1]>[peer_tag_param]
+                      Call-ID: [call_id]
+                      CSeq: 2 ACK
+                      Max-Forwards: 70
+                      Content-Length: 0
+
+                    ]]>
+                  </send>
+                </scenario>
+
+                """
+        let station = context.station
+        return try await self.sipp(
+            context,
+            scenario: scenario,
+            users: [[station.username, context.domain, "[authentication username=\(station.username) password=\(station.password)]", number]],
+            authURI: "\(number)@\(context.domain)"
+        )
+    }
 }

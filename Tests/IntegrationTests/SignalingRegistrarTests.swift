@@ -41,6 +41,9 @@ struct SignalingRegistrarTests {
         var domain: String
         var phone: Device
         var station: Device
+        /// A second resident's phone in unit 101, and the concierge's desk phone (the site fallback).
+        var bob: Device
+        var desk: Device
         var udpPort: Int
         var tcpPort: Int
         var tlsPort: Int?
@@ -83,22 +86,44 @@ struct SignalingRegistrarTests {
                     building: building,
                     dialNumber: "101",
                     floor: "1",
-                    ringSeconds: 20,
+                    ringSeconds: 5,
                     logger: self.logger
                 ).id
             )!
-            let ada = try await PeopleStore(client: postgres).create(
+            let people = PeopleStore(client: postgres)
+            let ada = try await people.create(tenant: tenant, PersonInput(kind: .resident, displayName: "Ada"), logger: self.logger).id
+            let bob = try await people.create(tenant: tenant, PersonInput(kind: .resident, displayName: "Bob"), logger: self.logger).id
+            let concierge = try await people.create(
                 tenant: tenant,
-                PersonInput(kind: .resident, displayName: "Ada"),
+                PersonInput(kind: .staff, displayName: "Concierge", staffRole: "staff"),
                 logger: self.logger
             ).id
-            #expect(try await topology.setResident(tenant: tenant, unit: unit, person: ada, role: "owner", logger: self.logger))
+            for person in [ada, bob] {
+                #expect(try await topology.setResident(tenant: tenant, unit: unit, person: person, role: "owner", logger: self.logger))
+            }
             let devices = DeviceStore(client: postgres)
             let door = try await devices.createDoor(tenant: tenant, site: site, building: building, name: "Lobby", kind: .door, logger: self.logger)
                 .id
             let (phone, phoneSecret) = try await devices.create(
                 tenant: tenant,
                 DeviceInput(siteId: site, kind: .sipPhone, name: "Ada's phone", unitId: unit, personId: ada, sipUsername: "ada-phone"),
+                logger: self.logger
+            )
+            let (bobPhone, bobSecret) = try await devices.create(
+                tenant: tenant,
+                DeviceInput(siteId: site, kind: .sipPhone, name: "Bob's phone", unitId: unit, personId: bob, sipUsername: "bob-phone"),
+                logger: self.logger
+            )
+            let (desk, deskSecret) = try await devices.create(
+                tenant: tenant,
+                DeviceInput(siteId: site, kind: .sipPhone, name: "Concierge desk", personId: concierge, sipUsername: "desk"),
+                logger: self.logger
+            )
+            try await devices.setFallbacks(
+                tenant: tenant,
+                site: site,
+                building: nil,
+                [.init(position: 1, staff: concierge, ringSeconds: 10)],
                 logger: self.logger
             )
             let (station, stationSecret) = try await devices.create(
@@ -166,6 +191,8 @@ struct SignalingRegistrarTests {
                                     domain: domain,
                                     phone: Device(id: phone.id, username: phoneSecret.username, password: phoneSecret.password),
                                     station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
+                                    bob: Device(id: bobPhone.id, username: bobSecret.username, password: bobSecret.password),
+                                    desk: Device(id: desk.id, username: deskSecret.username, password: deskSecret.password),
                                     udpPort: try #require(addresses.udp?.port),
                                     tcpPort: try #require(addresses.tcp?.port),
                                     tlsPort: addresses.tls?.port,

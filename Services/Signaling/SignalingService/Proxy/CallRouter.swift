@@ -214,8 +214,8 @@ final class CallRouter: Sendable {
         let pending = call.state.withLock { state -> [Call.Branch]? in
             guard !state.finished, !state.answered, state.step == step else { return nil }
             let pending = state.branches.values.filter { $0.status < 200 && !$0.cancelled }
+            // Kept, marked cancelled: their 487s still need our ACK.
             for key in state.branches.keys { state.branches[key]?.cancelled = true }
-            state.branches.removeAll()
             return Array(pending)
         }
         guard let pending else { return }
@@ -307,9 +307,11 @@ final class CallRouter: Sendable {
                 for key in state.branches.keys where key != branch { state.branches[key]?.cancelled = true }
                 return first ? .forwardAndCancelOthers(others) : .forward
             default:
-                if state.best.map({ Self.rank(status) < Self.rank($0.status) }) ?? true { state.best = response }
+                // The 487 of a branch we cancelled is no answer to give the caller.
+                if !entry.cancelled, state.best.map({ Self.rank(status) < Self.rank($0.status) }) ?? true { state.best = response }
                 let done = state.branches.values.allSatisfy { $0.status >= 200 || $0.cancelled }
-                return .ackAndMaybeFinish(entry, done: done && !state.answered)
+                // Only a real failure moves on; the 487 of a branch we cancelled ends nothing.
+                return .ackAndMaybeFinish(entry, done: done && !state.answered && !entry.cancelled)
             }
         }
         switch action {
@@ -334,7 +336,8 @@ final class CallRouter: Sendable {
             if done {
                 let next = call.state.withLock { state -> Int? in
                     guard !state.finished else { return nil }
-                    state.branches.removeAll()
+                    // Each branch is answered once: mark them so the next step starts clean.
+                    for key in state.branches.keys { state.branches[key]?.cancelled = true }
                     return state.step + 1
                 }
                 // Busy or declined everywhere: ring the next step, or give the best answer.

@@ -1,9 +1,9 @@
 import Crypto
 import GatehouseAuth
-import ServiceKit
 import GatehouseSIP
 import Logging
 import Metrics
+import ServiceKit
 import Synchronization
 
 /// Everything between the transports and the registrar: per-address admission, request checks
