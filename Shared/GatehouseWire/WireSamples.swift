@@ -164,6 +164,23 @@ public enum WireSamples {
                 )
             ),
             (
+                "events/io.gatehouse.signaling.call_started.v1",
+                try self.callEvent(CallStarted(callId: call, callerDeviceId: doorStation, dialled: "101"))
+            ),
+            ("events/io.gatehouse.signaling.call_ringing.v1", try self.callEvent(CallRinging(callId: call, step: 0, stepKind: .unit, devices: 2))),
+            (
+                "events/io.gatehouse.signaling.call_answered.v1",
+                try self.callEvent(CallAnswered(callId: call, deviceId: phone, personId: person, step: 0), person: person)
+            ),
+            (
+                "events/io.gatehouse.signaling.call_fallback.v1",
+                try self.callEvent(CallFallback(callId: call, fromStep: 0, toStep: 1, reason: .noAnswer))
+            ),
+            (
+                "events/io.gatehouse.signaling.call_ended.v1",
+                try self.callEvent(CallEnded(callId: call, reason: .completed, status: nil, durationSeconds: 42.5))
+            ),
+            (
                 "rpc/error.reply",
                 try WireCoding.encode(
                     RPCReply<PingReply>.error(
@@ -327,6 +344,17 @@ public enum WireSamples {
     }
 
     /// An identity event with a fixed id derived from its type, so the sample's bytes are stable.
+    static let call = UUID(uuidString: "8b9c0d1e-2f3a-4b4c-9d6e-7f8091a2b3c4")!
+
+    /// A call event of the door station's call to unit 101.
+    static func callEvent<E: GatehouseEventData>(_ data: E, person: UUID? = nil) throws -> Data {
+        try self.identityEvent(
+            data,
+            context: EventContext(site: site, door: door, unit: unit, person: person, call: call),
+            source: EventSource(service: .signaling, instance: "signaling-1")
+        )
+    }
+
     static func registration(bindings: Int, expiresAt: Date?) -> DeviceRegistration {
         DeviceRegistration(
             deviceId: doorStation,

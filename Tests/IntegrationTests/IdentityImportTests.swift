@@ -152,7 +152,8 @@ struct IdentityImportTests {
 
                     #expect(try await upload(Self.csv, token: staff).0 == .forbidden)
                     let (status, queued) = try await upload(Self.csv)
-                    #expect(status == .accepted && queued["status"] as? String == "queued")
+                    // Accepted at once; the runner may already have picked the job up when the answer is written.
+                    #expect(status == .accepted && ["queued", "running", "succeeded"].contains(queued["status"] as? String))
                     let job = try await finished(try #require(queued["id"] as? String))
                     #expect(job["status"] as? String == "succeeded", "\(job)")
                     let result = try #require(job["result"] as? [String: Any])

@@ -1,4 +1,6 @@
 import Foundation
+import GatehouseNATS
+import GatehouseWire
 import ServiceKitTesting
 import Testing
 
@@ -42,12 +44,31 @@ extension SignalingRegistrarTests {
 
     @Test func aDoorStationCallsUnit101AndTheResidentsPhoneAnswers() async throws {
         try await self.withSignaling { context in
-            let port = Int.random(in: 20_000..<30_000)
-            let phone = try await self.phone(context, context.phone, port: port, scenario: "resident-answers")
-            let call = try await self.doorCalls(context, "101")
-            #expect(call.status == 0, "\(call.output)")
-            let answered = try await phone.value
-            #expect(answered.status == 0, "\(answered.output)")
+            let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).signaling.>")
+            let seen = Received()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
+                defer { group.cancelAll() }
+                try await context.nats.flush()
+                let port = Int.random(in: 20_000..<30_000)
+                let phone = try await self.phone(context, context.phone, port: port, scenario: "resident-answers")
+                let call = try await self.doorCalls(context, "101")
+                #expect(call.status == 0, "\(call.output)")
+                let answered = try await phone.value
+                #expect(answered.status == 0, "\(answered.output)")
+                // The call as integrators and the audit log see it.
+                let expected = [CallStarted.eventType, CallRinging.eventType, CallAnswered.eventType, CallEnded.eventType].map(\.type)
+                #expect(try await eventually { seen.withLock { $0.count } >= expected.count })
+                let headers = try seen.withLock { $0 }.map { try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)) }
+                #expect(headers.map(\.type) == expected)
+                #expect(Set(headers.compactMap(\.context.callid)).count == 1)
+                let answer = try seen.withLock { $0 }.first { $0.subject.hasSuffix(".call_answered") }.map {
+                    try WireCoding.decode(CloudEvent<CallAnswered>.self, from: Data($0.payload))
+                }
+                #expect(answer?.data.deviceId == context.phone.id && answer?.context.personid != nil)
+                let ended = try seen.withLock { $0 }.last.map { try WireCoding.decode(CloudEvent<CallEnded>.self, from: Data($0.payload)) }
+                #expect(ended?.data.reason == .completed && (ended?.data.durationSeconds ?? -1) >= 0)
+            }
         }
     }
 

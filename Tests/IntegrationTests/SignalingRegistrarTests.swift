@@ -35,6 +35,8 @@ struct SignalingRegistrarTests {
 
     struct Context {
         var postgres: PostgresClient
+        /// A NATS client on the test's server (as identity), with the events stream in place.
+        var nats: NATSClient
         var schema: String
         var server: SIPServer
         var tenant: TenantID
@@ -160,9 +162,9 @@ struct SignalingRegistrarTests {
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await responder.run() }
                             group.addTask { try await server.run() }
+                            try await identityNATS.jetStream.ensureStream(EventStream.configuration())
                             if presence {
                                 // Signaling's outbox to JetStream, and identity applying what arrives.
-                                try await identityNATS.jetStream.ensureStream(EventStream.configuration())
                                 let relay = OutboxRelay(
                                     client: postgres,
                                     schema: schema,
@@ -185,6 +187,7 @@ struct SignalingRegistrarTests {
                             try await body(
                                 Context(
                                     postgres: postgres,
+                                    nats: identityNATS,
                                     schema: schema,
                                     server: server,
                                     tenant: tenant,

@@ -87,3 +87,157 @@ public struct DeviceExpired: DeviceRegistrationEvent {
     public var registration: DeviceRegistration
     public init(_ registration: DeviceRegistration) { self.registration = registration }
 }
+
+// MARK: - Calls
+
+/// Why a call ended.
+public enum CallEndReason: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Answered, then one side hung up.
+    case completed
+    /// The caller gave up before anyone answered.
+    case cancelled
+    /// Every step rang out or was busy, or nobody was registered.
+    case unanswered
+    /// The dialled number does not exist at the caller's site.
+    case notFound = "not_found"
+}
+
+/// Why a call moved on to the next step of its ring plan.
+public enum CallFallbackReason: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Nobody answered within the step's ring time.
+    case noAnswer = "no_answer"
+    /// Every device of the step declined or was busy.
+    case busy
+    /// No device of the step was registered.
+    case unreachable
+}
+
+/// `io.gatehouse.signaling.call_started.v1`: a door station's call was accepted for routing.
+public struct CallStarted: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_started")
+    public var callId: UUID
+    public var callerDeviceId: UUID
+    public var dialled: String
+
+    public init(callId: UUID, callerDeviceId: UUID, dialled: String) {
+        self.callId = callId
+        self.callerDeviceId = callerDeviceId
+        self.dialled = dialled
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, callerDeviceId, dialled }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encodeID(self.callerDeviceId, forKey: .callerDeviceId)
+        try container.encode(self.dialled, forKey: .dialled)
+    }
+}
+
+/// `io.gatehouse.signaling.call_ringing.v1`: a step of the ring plan rings `devices` devices.
+public struct CallRinging: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_ringing")
+    public var callId: UUID
+    /// The step's position in the plan, from 0, and its kind (`unit`, `staff`, `external`).
+    public var step: Int
+    public var stepKind: RingStep.Kind
+    public var devices: Int
+
+    public init(callId: UUID, step: Int, stepKind: RingStep.Kind, devices: Int) {
+        self.callId = callId
+        self.step = step
+        self.stepKind = stepKind
+        self.devices = devices
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, step, stepKind, devices }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encode(self.step, forKey: .step)
+        try container.encode(self.stepKind, forKey: .stepKind)
+        try container.encode(self.devices, forKey: .devices)
+    }
+}
+
+/// `io.gatehouse.signaling.call_answered.v1`: a device answered; the event's `personid` names
+/// whose device it was, when it belongs to a person.
+public struct CallAnswered: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_answered")
+    public var callId: UUID
+    public var deviceId: UUID
+    public var personId: UUID?
+    public var step: Int
+
+    public init(callId: UUID, deviceId: UUID, personId: UUID?, step: Int) {
+        self.callId = callId
+        self.deviceId = deviceId
+        self.personId = personId
+        self.step = step
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, deviceId, personId, step }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encodeID(self.deviceId, forKey: .deviceId)
+        try container.encodeID(self.personId, forKey: .personId)
+        try container.encode(self.step, forKey: .step)
+    }
+}
+
+/// `io.gatehouse.signaling.call_fallback.v1`: the call moved on to the next step.
+public struct CallFallback: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_fallback")
+    public var callId: UUID
+    public var fromStep: Int
+    public var toStep: Int
+    public var reason: CallFallbackReason
+
+    public init(callId: UUID, fromStep: Int, toStep: Int, reason: CallFallbackReason) {
+        self.callId = callId
+        self.fromStep = fromStep
+        self.toStep = toStep
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, fromStep, toStep, reason }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encode(self.fromStep, forKey: .fromStep)
+        try container.encode(self.toStep, forKey: .toStep)
+        try container.encode(self.reason, forKey: .reason)
+    }
+}
+
+/// `io.gatehouse.signaling.call_ended.v1`: the call is over; `status` is the final SIP status the
+/// caller got when it was never answered, `durationSeconds` the talk time when it was.
+public struct CallEnded: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_ended")
+    public var callId: UUID
+    public var reason: CallEndReason
+    public var status: Int?
+    public var durationSeconds: Double?
+
+    public init(callId: UUID, reason: CallEndReason, status: Int?, durationSeconds: Double?) {
+        self.callId = callId
+        self.reason = reason
+        self.status = status
+        self.durationSeconds = durationSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, reason, status, durationSeconds }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encode(self.reason, forKey: .reason)
+        try container.encodeIfPresent(self.status, forKey: .status)
+        try container.encodeIfPresent(self.durationSeconds, forKey: .durationSeconds)
+    }
+}

@@ -104,6 +104,11 @@ public enum EventCatalog {
         DeviceRegistered.eventType,
         DeviceUnregistered.eventType,
         DeviceExpired.eventType,
+        CallStarted.eventType,
+        CallRinging.eventType,
+        CallAnswered.eventType,
+        CallFallback.eventType,
+        CallEnded.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

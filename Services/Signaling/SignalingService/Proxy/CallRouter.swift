@@ -21,6 +21,8 @@ final class CallRouter: Sendable {
             var request: SIPRequest
             var peer: SIPPeer
             var via: SIPVia
+            var deviceId: UUID?
+            var personId: UUID?
             /// The last response status (0 before any).
             var status: Int = 0
             var cancelled = false
@@ -41,14 +43,18 @@ final class CallRouter: Sendable {
         let key: ServerTransactions.Key
         let plan: DialPlan
         let toTag: String
+        /// The call's id in events (`callid`), and what its events are about.
+        let id = UUID()
+        let context: EventContext
         let state = Mutex(State())
 
-        init(invite: SIPRequest, caller: SIPPeer, key: ServerTransactions.Key, plan: DialPlan, toTag: String) {
+        init(invite: SIPRequest, caller: SIPPeer, key: ServerTransactions.Key, plan: DialPlan, toTag: String, door: UUID?) {
             self.invite = invite
             self.caller = caller
             self.key = key
             self.plan = plan
             self.toTag = toTag
+            self.context = EventContext(site: plan.siteId, building: plan.buildingId, door: door, unit: plan.unitId, call: self.id)
         }
     }
 
@@ -62,6 +68,13 @@ final class CallRouter: Sendable {
     private let branches = Mutex<[String: Call]>([:])
     /// INVITE server transaction → call (for CANCEL).
     private let calls = Mutex<[ServerTransactions.Key: Call]>([:])
+    /// Answered calls by SIP Call-ID, until their BYE (for `call_ended` with the talk time).
+    private let dialogs = Mutex<[String: (call: UUID, tenant: TenantID, context: EventContext, answeredAt: ContinuousClock.Instant)]>([:])
+    /// Call events, published one after another in the order they happened.
+    private let events: AsyncStream<@Sendable () async -> Void>
+    private let eventSink: AsyncStream<@Sendable () async -> Void>.Continuation
+    /// Answered calls remembered at most (the oldest are forgotten beyond; their end goes unannounced).
+    static let maxDialogs = 100_000
 
     init(transport: SIPTransportLayer, transactions: ServerTransactions, bus: MessageBus, store: LocationStore, host: String, logger: Logger) {
         self.transport = transport
@@ -70,6 +83,26 @@ final class CallRouter: Sendable {
         self.store = store
         self.host = host
         self.logger = logger
+        (self.events, self.eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+    }
+
+    /// Publishes call events until `stop()`.
+    func publishEvents() async {
+        for await publish in self.events { await publish() }
+    }
+
+    func stop() { self.eventSink.finish() }
+
+    func emit<E: GatehouseEventData>(_ data: E, tenant: TenantID, context: EventContext) {
+        let bus = self.bus
+        let logger = self.logger
+        self.eventSink.yield {
+            do {
+                try await bus.publish(data, tenant: tenant, subject: context.callid.map { "call/\($0.lowercasedString)" }, context: context)
+            } catch {
+                logger.warning("sip: a call event was not published", metadata: ["gatehouse.type": "\(E.eventType.type)", "error": "\(error)"])
+            }
+        }
     }
 
     // MARK: - Our address
@@ -129,33 +162,62 @@ final class CallRouter: Sendable {
         do {
             plan = try await self.bus.request(ResolveDialTarget(sipDomain: request.uri.host, dialled: dialled), timeout: .seconds(2))
         } catch let error as WireError where error.code == .notFound || error.code == .invalidRequest {
+            self.notFound(dialled: dialled, account: account)
             return fail(404, "no such number")
         } catch {
             self.logger.warning("sip: identity did not resolve a dialled number", metadata: ["error": "\(error)"])
             return fail(503, "directory unavailable")
         }
         // A device calls within its own site only.
-        guard plan.tenantId == account.tenantId, plan.siteId == account.siteId else { return fail(404, "no such number") }
+        guard plan.tenantId == account.tenantId, plan.siteId == account.siteId else {
+            self.notFound(dialled: dialled, account: account)
+            return fail(404, "no such number")
+        }
         var stamped = request
         Self.stampReceived(&stamped, from: caller)
-        let call = Call(invite: stamped, caller: caller, key: key, plan: plan, toTag: toTag)
+        let call = Call(invite: stamped, caller: caller, key: key, plan: plan, toTag: toTag, door: account.doorId)
         self.calls.withLock { $0[key] = call }
+        self.emit(
+            CallStarted(callId: call.id, callerDeviceId: account.deviceId, dialled: String(dialled.prefix(32))),
+            tenant: plan.tenantId,
+            context: call.context
+        )
         await self.ring(call, from: 0)
+    }
+
+    /// A call to a number the caller's site does not have: started and ended at once, in the
+    /// caller's tenant (another tenant's numbers are never named).
+    func notFound(dialled: String, account: SIPAccount) {
+        let id = UUID()
+        let context = EventContext(site: account.siteId, door: account.doorId, call: id)
+        self.emit(
+            CallStarted(callId: id, callerDeviceId: account.deviceId, dialled: String(dialled.prefix(32))),
+            tenant: account.tenantId,
+            context: context
+        )
+        self.emit(CallEnded(callId: id, reason: .notFound, status: 404, durationSeconds: nil), tenant: account.tenantId, context: context)
     }
 
     /// Rings the first step from `index` on that reaches at least one registered device; answers
     /// the caller when none is left.
-    func ring(_ call: Call, from index: Int) async {
+    func ring(_ call: Call, from index: Int, reason: CallFallbackReason = .noAnswer) async {
+        if index > 0, index < call.plan.steps.count {
+            self.emit(
+                CallFallback(callId: call.id, fromStep: index - 1, toStep: index, reason: reason),
+                tenant: call.plan.tenantId,
+                context: call.context
+            )
+        }
         var step = index
         while step < call.plan.steps.count {
             let ringStep = call.plan.steps[step]
-            var forks: [(SIPRequest, SIPPeer, SIPVia)] = []
+            var forks: [(SIPRequest, SIPPeer, SIPVia, UUID, UUID?)] = []
             for target in ringStep.targets {
                 guard let device = target.deviceId else { continue }  // external numbers need the trunk (not built yet)
                 let bindings = (try? await self.store.bindings(tenant: call.plan.tenantId, device: device, logger: self.logger)) ?? []
                 for binding in bindings {
                     guard let fork = self.fork(call.invite, to: binding) else { continue }
-                    forks.append(fork)
+                    forks.append((fork.0, fork.1, fork.2, device, target.personId))
                 }
             }
             if !forks.isEmpty {
@@ -164,17 +226,31 @@ final class CallRouter: Sendable {
                     guard !state.finished, !state.answered else { return false }
                     state.step = step
                     state.stepDeadline = deadline
-                    for (request, peer, via) in forks { state.branches[via.branch ?? ""] = Call.Branch(request: request, peer: peer, via: via) }
+                    for (request, peer, via, device, person) in forks {
+                        state.branches[via.branch ?? ""] = Call.Branch(request: request, peer: peer, via: via, deviceId: device, personId: person)
+                    }
                     return true
                 }
                 guard proceed else { return }
-                self.branches.withLock { table in for (_, _, via) in forks { table[via.branch ?? ""] = call } }
-                for (request, peer, _) in forks { self.transport.send(.request(request), to: peer) }
+                self.branches.withLock { table in for fork in forks { table[fork.2.branch ?? ""] = call } }
+                self.emit(
+                    CallRinging(callId: call.id, step: step, stepKind: ringStep.kind, devices: forks.count),
+                    tenant: call.plan.tenantId,
+                    context: call.context
+                )
+                for fork in forks { self.transport.send(.request(fork.0), to: fork.1) }
                 self.logger.debug("sip: ringing", metadata: ["gatehouse.step": "\(step)", "gatehouse.branches": "\(forks.count)"])
                 Task { await self.expire(call, step: step, at: deadline) }
                 return
             }
             step += 1
+            if step < call.plan.steps.count {
+                self.emit(
+                    CallFallback(callId: call.id, fromStep: step - 1, toStep: step, reason: .unreachable),
+                    tenant: call.plan.tenantId,
+                    context: call.context
+                )
+            }
         }
         self.finish(call, with: call.state.withLock { $0.best } ?? SIPResponse(status: 480, replyingTo: call.invite.headers, toTag: call.toTag))
     }
@@ -250,6 +326,11 @@ final class CallRouter: Sendable {
         self.transactions.complete(call.key, response: final, reliable: call.caller.transport.isReliable)
         self.transport.send(.response(final), to: call.caller)
         self.calls.withLock { _ = $0.removeValue(forKey: call.key) }
+        self.emit(
+            CallEnded(callId: call.id, reason: final.status == 487 ? .cancelled : .unanswered, status: final.status, durationSeconds: nil),
+            tenant: call.plan.tenantId,
+            context: call.context
+        )
         let ids = call.state.withLock { Array($0.branches.keys) }
         self.branches.withLock { table in for id in ids { table.removeValue(forKey: id) } }
     }
@@ -287,7 +368,9 @@ final class CallRouter: Sendable {
         let status = response.status
         let cseqMethod = response.headers.cseq?.method
         guard cseqMethod == .invite else { return }  // 200 to our CANCELs
-        enum Action { case forward, forwardAndCancelOthers([Call.Branch]), ackAndMaybeFinish(Call.Branch, done: Bool), none }
+        enum Action {
+            case forward, forwardAndCancelOthers([Call.Branch], winner: Call.Branch, step: Int), ackAndMaybeFinish(Call.Branch, done: Bool), none
+        }
         let action = call.state.withLock { state -> Action in
             guard var entry = state.branches[branch] else {
                 // A late 2xx from a cancelled branch still goes up: the caller ACKs and hangs up.
@@ -305,7 +388,7 @@ final class CallRouter: Sendable {
                 state.answered = true
                 let others = state.branches.filter { $0.key != branch && $0.value.status < 200 && !$0.value.cancelled }.map(\.value)
                 for key in state.branches.keys where key != branch { state.branches[key]?.cancelled = true }
-                return first ? .forwardAndCancelOthers(others) : .forward
+                return first ? .forwardAndCancelOthers(others, winner: entry, step: state.step) : .forward
             default:
                 // The 487 of a branch we cancelled is no answer to give the caller.
                 if !entry.cancelled, state.best.map({ Self.rank(status) < Self.rank($0.status) }) ?? true { state.best = response }
@@ -319,8 +402,25 @@ final class CallRouter: Sendable {
             return
         case .forward:
             self.transport.send(.response(upstream), to: call.caller)
-        case .forwardAndCancelOthers(let others):
+        case .forwardAndCancelOthers(let others, let winner, let step):
             self.transport.send(.response(upstream), to: call.caller)
+            if let device = winner.deviceId {
+                var context = call.context
+                context.personid = winner.personId
+                self.emit(
+                    CallAnswered(callId: call.id, deviceId: device, personId: winner.personId, step: step),
+                    tenant: call.plan.tenantId,
+                    context: context
+                )
+            }
+            if let sipCallID = call.invite.headers.callID {
+                self.dialogs.withLock { dialogs in
+                    if dialogs.count >= Self.maxDialogs, let oldest = dialogs.min(by: { $0.value.answeredAt < $1.value.answeredAt })?.key {
+                        dialogs.removeValue(forKey: oldest)
+                    }
+                    dialogs[sipCallID] = (call.id, call.plan.tenantId, call.context, .now)
+                }
+            }
             for other in others { self.cancel(other, reason: "SIP;cause=200;text=\"Call completed elsewhere\"") }
             self.transactions.complete(call.key, response: upstream, reliable: true)
             call.state.withLock { $0.finished = true }
@@ -341,7 +441,7 @@ final class CallRouter: Sendable {
                     return state.step + 1
                 }
                 // Busy or declined everywhere: ring the next step, or give the best answer.
-                if let next { Task { await self.ring(call, from: next) } }
+                if let next { Task { await self.ring(call, from: next, reason: .busy) } }
             }
         }
     }
@@ -396,6 +496,17 @@ final class CallRouter: Sendable {
                 return 404  // no DNS resolution yet: dialog targets are IP addresses
             }
             destination = SIPPeer(transport: transport, address: address)
+        }
+        if request.method == .bye, let sipCallID = request.headers.callID,
+            let dialog = self.dialogs.withLock({ $0.removeValue(forKey: sipCallID) })
+        {
+            let talk = ContinuousClock.now - dialog.answeredAt
+            let seconds = Double(talk.components.seconds) + Double(talk.components.attoseconds) / 1e18
+            self.emit(
+                CallEnded(callId: dialog.call, reason: .completed, status: nil, durationSeconds: (seconds * 1000).rounded() / 1000),
+                tenant: dialog.tenant,
+                context: dialog.context
+            )
         }
         Self.stampReceived(&forwarded, from: peer)
         // A branch derived from the incoming one, so retransmissions map to the same branch.

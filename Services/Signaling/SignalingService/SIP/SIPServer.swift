@@ -84,7 +84,12 @@ package final class SIPServer: Service, Sendable {
                 "gatehouse.tls": "\(bound.tls.map { "\($0)" } ?? "off")",
             ]
         )
+        let router = self.core.router
+        let events = Task { await router.publishEvents() }
         try? await gracefulShutdown()
         await self.transport.stop()
+        // What happened before the listeners closed is still announced.
+        router.stop()
+        await events.value
     }
 }
