@@ -2,6 +2,7 @@ import Foundation
 import GatehouseNATS
 import GatehouseWire
 import ServiceKitTesting
+import SignalingService
 import Testing
 
 /// Calls through the forking proxy, with sipp as the door station and as the residents' phones.
@@ -93,6 +94,32 @@ extension SignalingRegistrarTests {
             #expect(call.status == 0, "\(call.output)")
             #expect(try await ringing.value.status == 0)
             #expect(try await desk.value.status == 0)
+        }
+    }
+
+    @Test func anInviteLostOnTheWayToAPhoneIsSentAgain() async throws {
+        try await self.withSignaling { context in
+            // The phone registers, but nothing listens on its port when the INVITE first goes out.
+            let port = Int.random(in: 20_000..<30_000)
+            let registered = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [
+                    [
+                        context.phone.username, context.domain,
+                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
+                    ]
+                ],
+                localPort: port
+            )
+            #expect(registered.status == 0, "\(registered.output)")
+            let call = Task { try await self.doorCalls(context, "101") }
+            #expect(try await eventually { context.server.activeCallBranches > 0 })
+            // Now the phone is there; only a retransmission (Timer A) can reach it.
+            let scenario = try Self.scenario("resident-answers")
+            let phone = try await self.sipp(context, scenario: scenario, users: [[context.phone.username]], localPort: port)
+            #expect(phone.status == 0, "\(phone.output)")
+            #expect(try await call.value.status == 0)
         }
     }
 

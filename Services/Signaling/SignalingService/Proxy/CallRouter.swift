@@ -238,7 +238,10 @@ final class CallRouter: Sendable {
                     tenant: call.plan.tenantId,
                     context: call.context
                 )
-                for fork in forks { self.transport.send(.request(fork.0), to: fork.1) }
+                for fork in forks {
+                    self.transport.send(.request(fork.0), to: fork.1)
+                    if fork.1.transport == .udp { self.retransmit(fork.0, to: fork.1, branch: fork.2.branch ?? "", of: call) }
+                }
                 self.logger.debug("sip: ringing", metadata: ["gatehouse.step": "\(step)", "gatehouse.branches": "\(forks.count)"])
                 Task { await self.expire(call, step: step, at: deadline) }
                 return
@@ -254,6 +257,28 @@ final class CallRouter: Sendable {
         }
         self.finish(call, with: call.state.withLock { $0.best } ?? SIPResponse(status: 480, replyingTo: call.invite.headers, toTag: call.toTag))
     }
+
+    /// RFC 3261 §17.1.1.2 Timer A over UDP: the INVITE again after 0.5 s, 1 s, 2 s… until the
+    /// branch hears anything (even 100), is cancelled, the call ends, or Timer B (32 s) runs out.
+    func retransmit(_ request: SIPRequest, to peer: SIPPeer, branch: String, of call: Call) {
+        Task {
+            var interval = Duration.milliseconds(500)
+            var waited = Duration.zero
+            while waited + interval <= .seconds(32) {
+                try? await Task.sleep(for: interval)
+                waited += interval
+                let silent = call.state.withLock { state in
+                    state.branches[branch].map { $0.status == 0 && !$0.cancelled } ?? false && !state.finished && !state.answered
+                }
+                guard silent else { return }
+                self.transport.send(.request(request), to: peer)
+                interval *= 2
+            }
+        }
+    }
+
+    /// Branches of calls being set up, for tests and metrics.
+    var activeBranches: Int { self.branches.withLock { $0.count } }
 
     /// The INVITE for one binding: new Request-URI, our Via and Record-Route, one hop fewer.
     func fork(_ invite: SIPRequest, to binding: Binding) -> (SIPRequest, SIPPeer, SIPVia)? {

@@ -70,6 +70,9 @@ package final class SIPServer: Service, Sendable {
     package var authenticationFailures: Int { self.core.authenticator.failures }
     package func isBanned(_ address: String) -> Bool { self.core.sources.isBanned(address) }
 
+    /// Branches of calls being rung or recently answered.
+    package var activeCallBranches: Int { self.core.router.activeBranches }
+
     /// Where the listeners are, once bound.
     package var addresses: Addresses? { self.bound.withLock { $0 } }
 
