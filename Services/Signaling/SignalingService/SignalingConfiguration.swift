@@ -50,10 +50,11 @@ public struct SignalingConfiguration: Sendable {
         public var maxContacts = 10
         /// How long a challenge's nonce is good for; older ones get `stale=true`.
         public var nonceLifetime = Duration.seconds(300)
-        /// The digest challenges offered, most preferred first (decision 0011): many devices answer
-        /// only the first challenge and know only MD5, so MD5 leads by default; a deployment whose
-        /// devices all speak RFC 8760 puts `SHA-256` first or alone.
-        public var algorithms: [SIPDigest.Algorithm] = [.md5, .sha256]
+        /// The digest challenges offered, most preferred first (decision 0011). MD5 alone by default:
+        /// sipp 3.6 answers only the first challenge and Debian's baresip 1.0 gives up when any
+        /// challenge names an algorithm it does not know; a deployment whose devices speak RFC 8760
+        /// sets `SHA-256,MD5` or `SHA-256`.
+        public var algorithms: [SIPDigest.Algorithm] = [.md5]
     }
 
     /// Brute-force and flood protection per source address.
@@ -106,7 +107,7 @@ public struct SignalingConfiguration: Sendable {
         self.registrar.defaultExpires = config.int(forKey: "sip.registrar.defaultExpires", default: self.registrar.defaultExpires)
         self.registrar.maxContacts = config.int(forKey: "sip.registrar.maxContacts", default: self.registrar.maxContacts)
         var algorithms: [SIPDigest.Algorithm] = []
-        for name in config.string(forKey: "sip.digest.algorithms", default: "MD5,SHA-256").split(separator: ",") {
+        for name in config.string(forKey: "sip.digest.algorithms", default: "MD5").split(separator: ",") {
             guard let algorithm = SIPDigest.Algorithm(rawValue: name.trimmingCharacters(in: .whitespaces).uppercased()),
                 !algorithms.contains(algorithm)
             else { throw GatehouseError.invalidConfiguration("sip.digest.algorithms lists MD5 and/or SHA-256, comma-separated") }
