@@ -23,7 +23,7 @@ extension SignalingRegistrarTests {
         let registered = try await self.sipp(
             context,
             scenario: SIPScenarios.register(expires: 300, final: 200),
-            users: [[device.username, context.domain, "[authentication username=\(device.username) password=\(device.password)]"]],
+            users: [self.account(context, device)],
             localPort: port
         )
         #expect(registered.status == 0, "\(registered.output)")
@@ -38,7 +38,7 @@ extension SignalingRegistrarTests {
         return try await self.sipp(
             context,
             scenario: try Self.scenario("door-call"),
-            users: [[station.username, context.domain, "[authentication username=\(station.username) password=\(station.password)]", number]],
+            users: [self.account(context, station) + [number]],
             authURI: "\(number)@\(context.domain)"
         )
     }
@@ -104,12 +104,7 @@ extension SignalingRegistrarTests {
             let registered = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 300, final: 200),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.phone)],
                 localPort: port
             )
             #expect(registered.status == 0, "\(registered.output)")
@@ -161,7 +156,7 @@ extension SignalingRegistrarTests {
         return try await self.sipp(
             context,
             scenario: scenario,
-            users: [[station.username, context.domain, "[authentication username=\(station.username) password=\(station.password)]", number]],
+            users: [self.account(context, station) + [number]],
             authURI: "\(number)@\(context.domain)"
         )
     }

@@ -245,6 +245,11 @@ struct SignalingRegistrarTests {
         )
     }
 
+    /// A line of a sipp injection file for `device`: user, domain, and its `[authentication]`.
+    func account(_ context: Context, _ device: Device) -> [String] {
+        [device.username, context.domain, "[authentication username=\(device.username) password=\(device.password)]"]
+    }
+
     func outboxTypes(_ context: Context) async throws -> [String] {
         var types: [String] = []
         for try await type in try await context.postgres.query(
@@ -263,23 +268,13 @@ struct SignalingRegistrarTests {
             let phone = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 600, final: 200),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ]
+                users: [self.account(context, context.phone)]
             )
             #expect(phone.status == 0, "\(phone.output)")
             let station = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 300, final: 200),
-                users: [
-                    [
-                        context.station.username, context.domain,
-                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.station)],
                 transport: "t1"
             )
             #expect(station.status == 0, "\(station.output)")
@@ -297,12 +292,7 @@ struct SignalingRegistrarTests {
             let off = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 0, final: 200),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ]
+                users: [self.account(context, context.phone)]
             )
             #expect(off.status == 0, "\(off.output)")
             #expect(try await context.server.store.bindings(tenant: context.tenant, device: context.phone.id, logger: self.logger).isEmpty)
@@ -311,12 +301,7 @@ struct SignalingRegistrarTests {
             let brief = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 10, final: 423),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ]
+                users: [self.account(context, context.phone)]
             )
             #expect(brief.status == 0, "\(brief.output)")
         }
@@ -344,12 +329,7 @@ struct SignalingRegistrarTests {
             let banned = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 600, final: 200),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.phone)],
                 extra: ["-recv_timeout", "2000"]
             )
             #expect(banned.status != 0)
@@ -357,12 +337,7 @@ struct SignalingRegistrarTests {
             let station = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 300, final: 200),
-                users: [
-                    [
-                        context.station.username, context.domain,
-                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.station)],
                 localIP: "127.0.0.2"
             )
             #expect(station.status == 0, "\(station.output)")
@@ -387,12 +362,7 @@ extension SignalingRegistrarTests {
             let station = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 300, final: 200),
-                users: [
-                    [
-                        context.station.username, context.domain,
-                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.station)],
                 transport: "t1"
             )
             #expect(station.status == 0, "\(station.output)")
@@ -402,12 +372,7 @@ extension SignalingRegistrarTests {
             let off = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 0, final: 200),
-                users: [
-                    [
-                        context.station.username, context.domain,
-                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.station)],
                 transport: "t1"
             )
             #expect(off.status == 0, "\(off.output)")
@@ -420,12 +385,7 @@ extension SignalingRegistrarTests {
             let phone = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 600, final: 200),
-                users: [
-                    [
-                        context.phone.username, context.domain,
-                        "[authentication username=\(context.phone.username) password=\(context.phone.password)]",
-                    ]
-                ]
+                users: [self.account(context, context.phone)]
             )
             #expect(phone.status == 0, "\(phone.output)")
             // Age the binding instead of waiting ten minutes, then sweep.
@@ -482,12 +442,7 @@ extension SignalingRegistrarTests {
             let station = try await self.sipp(
                 context,
                 scenario: SIPScenarios.register(expires: 300, final: 200),
-                users: [
-                    [
-                        context.station.username, context.domain,
-                        "[authentication username=\(context.station.username) password=\(context.station.password)]",
-                    ]
-                ],
+                users: [self.account(context, context.station)],
                 localIP: "127.0.0.2"
             )
             #expect(station.status == 0, "\(station.output)")

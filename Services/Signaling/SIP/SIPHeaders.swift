@@ -135,7 +135,7 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
         var values: [String] = []
         for field in self.fields where field.name == name {
             if name.isList {
-                values.append(contentsOf: SIPHeaders.splitList(field.value))
+                values.append(contentsOf: SIPHeaders.split(field.value))
             } else {
                 values.append(field.value)
             }
@@ -146,13 +146,10 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
     /// Replaces the value of the field at `index` (of ``fields``).
     public mutating func setValue(at index: Int, _ value: String) { self.fields[index].value = value }
 
-    /// Splits a list header's value at top-level commas (outside quotes and angle brackets).
-    public static func split(_ value: String) -> [String] { self.splitList(value) }
-
     /// Removes the first value of a list header (a proxy popping its own Route, or the top Via).
     public mutating func removeFirstValue(_ name: SIPHeaderName) {
         guard let index = self.fields.firstIndex(where: { $0.name == name }) else { return }
-        var values = SIPHeaders.splitList(self.fields[index].value)
+        var values = SIPHeaders.split(self.fields[index].value)
         if values.count <= 1 {
             self.fields.remove(at: index)
         } else {
@@ -161,8 +158,9 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
         }
     }
 
-    /// Splits at commas outside quoted strings and angle brackets; each piece trimmed.
-    static func splitList(_ value: String) -> [String] {
+    /// Splits a list header's value at commas outside quoted strings and angle brackets; each
+    /// piece trimmed.
+    public static func split(_ value: String) -> [String] {
         var pieces: [String] = []
         let bytes = Array(value.utf8)
         var start = 0

@@ -146,7 +146,8 @@ extension SIPHeaders {
         self[.expires].flatMap(SIPHeaders.deltaSeconds)
     }
 
-    static func deltaSeconds(_ text: String) -> UInt32? {
+    /// `delta-seconds`: digits, clamped to 2³²−1 (RFC 3261 §25); nil when not a number.
+    public static func deltaSeconds(_ text: String) -> UInt32? {
         let digits = text.utf8
         guard !digits.isEmpty, digits.allSatisfy(SIPCharacter.isDigit) else { return nil }
         if digits.count > 10 { return UInt32.max }

@@ -35,7 +35,6 @@ final class CallRouter: Sendable {
             var finished = false
             /// The best final non-2xx answer so far (RFC 3261 §16.7 step 6).
             var best: SIPResponse?
-            var stepDeadline: ContinuousClock.Instant?
         }
 
         let invite: SIPRequest
@@ -225,7 +224,6 @@ final class CallRouter: Sendable {
                 let proceed = call.state.withLock { state -> Bool in
                     guard !state.finished, !state.answered else { return false }
                     state.step = step
-                    state.stepDeadline = deadline
                     for (request, peer, via, device, person) in forks {
                         state.branches[via.branch ?? ""] = Call.Branch(request: request, peer: peer, via: via, deviceId: device, personId: person)
                     }

@@ -134,6 +134,36 @@ final class DigestAuthenticator: Sendable {
         }
     }
 
+    /// What to do with a request after authenticating it: go on with the account, answer it
+    /// (401/407 challenge, 403, 503), or drop it (its source was just banned). REGISTER is
+    /// challenged with 401 and WWW-Authenticate, everything else with 407 and Proxy-Authenticate.
+    enum Decision: Sendable {
+        case authenticated(SIPAccount)
+        case respond(SIPResponse)
+        case drop
+    }
+
+    func authorize(_ request: SIPRequest, realm: String, from peer: SIPPeer) async -> Decision {
+        let proxy = request.method != .register
+        let toTag = SIPCore.toTag(for: request)
+        switch await self.authenticate(request, realm: realm, header: proxy ? .proxyAuthorization : .authorization, from: peer) {
+        case .authenticated(let account):
+            return .authenticated(account)
+        case .challenge(let stale):
+            var response = SIPResponse(status: proxy ? 407 : 401, replyingTo: request.headers, toTag: toTag)
+            for value in self.challengeValues(realm: realm, stale: stale) {
+                response.headers.add(proxy ? .proxyAuthenticate : .wwwAuthenticate, value)
+            }
+            return .respond(response)
+        case .forbidden(let banned):
+            return banned ? .drop : .respond(SIPResponse(status: 403, replyingTo: request.headers, toTag: toTag))
+        case .unavailable:
+            var response = SIPResponse(status: 503, replyingTo: request.headers, toTag: toTag)
+            response.headers.add(.retryAfter, "5")
+            return .respond(response)
+        }
+    }
+
     /// The challenge header values for `realm`, one per offered algorithm.
     func challengeValues(realm: String, stale: Bool) -> [String] {
         let nonce = self.challenges.nonce()

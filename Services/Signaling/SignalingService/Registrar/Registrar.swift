@@ -30,19 +30,10 @@ final class Registrar: Sendable {
         // the server's address rather than the domain).
         let realm = to.uri.host
         let account: SIPAccount
-        switch await self.authenticator.authenticate(request, realm: realm, header: .authorization, from: peer) {
-        case .authenticated(let found):
-            account = found
-        case .challenge(let stale):
-            var response = self.reply(request, 401)
-            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.wwwAuthenticate, value) }
-            return response
-        case .forbidden(let banned):
-            return banned ? nil : self.reply(request, 403)
-        case .unavailable:
-            var response = self.reply(request, 503)
-            response.headers.add(.retryAfter, "5")
-            return response
+        switch await self.authenticator.authorize(request, realm: realm, from: peer) {
+        case .authenticated(let found): account = found
+        case .respond(let response): return response
+        case .drop: return nil
         }
         // A device registers itself only: the credentials' user is the address of record's.
         guard account.username == user else { return self.reply(request, 403, detail: "a device registers only its own address") }
@@ -55,7 +46,9 @@ final class Registrar: Sendable {
                 guard let address = SIPAddress(value), address.uri.isSIP else { return self.reply(request, 400, detail: "malformed Contact") }
                 var expires = headerExpires ?? self.policy.defaultExpires
                 if case .some(.some(let text)) = address.parameters["expires"] {
-                    guard let seconds = SIPScannerlessNumber.parse(text) else { return self.reply(request, 400, detail: "malformed expires") }
+                    guard let seconds = SIPHeaders.deltaSeconds(text).map(Int.init) else {
+                        return self.reply(request, 400, detail: "malformed expires")
+                    }
                     expires = seconds
                 }
                 if expires > 0, expires < self.policy.minExpires {
@@ -120,13 +113,5 @@ final class Registrar: Sendable {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         return formatter.string(from: date)
-    }
-}
-
-/// Non-negative decimal numbers of SIP parameters (expires), capped at 2³²−1.
-enum SIPScannerlessNumber {
-    static func parse(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return text.count > 10 ? Int(UInt32.max) : Swift.min(Int(text) ?? Int(UInt32.max), Int(UInt32.max))
     }
 }

@@ -170,21 +170,12 @@ final class SIPCore: SIPMessageSink {
     /// An initial INVITE: the caller authenticates (407), then the call router rings the plan and
     /// answers the caller itself (nil here).
     func call(_ request: SIPRequest, from peer: SIPPeer, transaction key: ServerTransactions.Key) async -> SIPResponse? {
-        let realm = request.uri.host
-        switch await self.authenticator.authenticate(request, realm: realm, header: .proxyAuthorization, from: peer) {
+        switch await self.authenticator.authorize(request, realm: request.uri.host, from: peer) {
         case .authenticated(let account):
             await self.router.invite(request, from: peer, key: key, account: account)
             return nil
-        case .challenge(let stale):
-            var response = SIPResponse(status: 407, replyingTo: request.headers, toTag: Self.toTag(for: request))
-            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.proxyAuthenticate, value) }
-            return response
-        case .forbidden(let banned):
-            return banned ? nil : SIPResponse(status: 403, replyingTo: request.headers, toTag: Self.toTag(for: request))
-        case .unavailable:
-            var response = SIPResponse(status: 503, replyingTo: request.headers, toTag: Self.toTag(for: request))
-            response.headers.add(.retryAfter, "5")
-            return response
+        case .respond(let response): return response
+        case .drop: return nil
         }
     }
 
@@ -194,19 +185,10 @@ final class SIPCore: SIPMessageSink {
         guard let realm = request.headers.from?.uri.host else {
             return SIPResponse(status: 400, replyingTo: request.headers, toTag: Self.toTag(for: request))
         }
-        switch await self.authenticator.authenticate(request, realm: realm, header: .proxyAuthorization, from: peer) {
-        case .authenticated:
-            return SIPResponse(status: 480, replyingTo: request.headers, toTag: Self.toTag(for: request))
-        case .challenge(let stale):
-            var response = SIPResponse(status: 407, replyingTo: request.headers, toTag: Self.toTag(for: request))
-            for value in self.authenticator.challengeValues(realm: realm, stale: stale) { response.headers.add(.proxyAuthenticate, value) }
-            return response
-        case .forbidden(let banned):
-            return banned ? nil : SIPResponse(status: 403, replyingTo: request.headers, toTag: Self.toTag(for: request))
-        case .unavailable:
-            var response = SIPResponse(status: 503, replyingTo: request.headers, toTag: Self.toTag(for: request))
-            response.headers.add(.retryAfter, "5")
-            return response
+        switch await self.authenticator.authorize(request, realm: realm, from: peer) {
+        case .authenticated: return SIPResponse(status: 480, replyingTo: request.headers, toTag: Self.toTag(for: request))
+        case .respond(let response): return response
+        case .drop: return nil
         }
     }
 

@@ -1,26 +1,16 @@
 package import Logging
-package import NIOCore
 package import PostgresNIO
 package import ServiceKit
 import ServiceLifecycle
-import Synchronization
 
 /// The SIP side of signaling as one `Service`: listeners, request checks, registrar. Binds at
 /// start, serves until graceful shutdown, then closes listeners and connections.
 package final class SIPServer: Service, Sendable {
-    /// The addresses the listeners bound (ports chosen by the system when configured as 0).
-    package struct Addresses: Sendable {
-        package var udp: SocketAddress?
-        package var tcp: SocketAddress?
-        package var tls: SocketAddress?
-    }
-
     let configuration: SignalingConfiguration
     let transport: SIPTransportLayer
     let core: SIPCore
     package let store: LocationStore
     let logger: Logger
-    private let bound = Mutex<Addresses?>(nil)
 
     /// `schema` is where the location store lives (tests use their own); `outbox` must write to
     /// the same schema.
@@ -74,11 +64,10 @@ package final class SIPServer: Service, Sendable {
     package var activeCallBranches: Int { self.core.router.activeBranches }
 
     /// Where the listeners are, once bound.
-    package var addresses: Addresses? { self.bound.withLock { $0 } }
+    package var addresses: SIPListenAddresses? { self.transport.bound }
 
     package func run() async throws {
         let bound = try await self.transport.start(sink: self.core)
-        self.bound.withLock { $0 = Addresses(udp: bound.udp, tcp: bound.tcp, tls: bound.tls) }
         self.logger.info(
             "sip: listening",
             metadata: [

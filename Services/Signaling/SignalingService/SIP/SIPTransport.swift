@@ -35,6 +35,13 @@ public struct SIPPeer: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(self.transport.rawValue.lowercased()):\(self.ip):\(self.port)" }
 }
 
+/// The addresses the SIP listeners bound (ports chosen by the system when configured as 0).
+package struct SIPListenAddresses: Sendable {
+    package var udp: SocketAddress?
+    package var tcp: SocketAddress?
+    package var tls: SocketAddress?
+}
+
 /// Receives what the transports read.
 protocol SIPMessageSink: Sendable {
     /// A message or the reason it could not be read, from `peer`.
@@ -43,11 +50,7 @@ protocol SIPMessageSink: Sendable {
 
 /// The SIP listeners (UDP, TCP, TLS) and the table of open connections, on SwiftNIO.
 final class SIPTransportLayer: Sendable {
-    struct Bound: Sendable {
-        var udp: SocketAddress?
-        var tcp: SocketAddress?
-        var tls: SocketAddress?
-    }
+    typealias Bound = SIPListenAddresses
 
     struct Connections {
         var channels: [SIPPeer: any Channel] = [:]
@@ -157,9 +160,6 @@ final class SIPTransportLayer: Sendable {
             return true
         }
     }
-
-    /// Whether a connection to `peer` is open.
-    func isConnected(_ peer: SIPPeer) -> Bool { self.connections.withLock { $0.channels[peer] != nil } }
 
     /// Records a new connection; false when a limit says it must be closed.
     func register(_ peer: SIPPeer, channel: any Channel) -> Bool {

@@ -82,8 +82,6 @@ final class ServerTransactions: Sendable {
         _ = self.state.withLock { $0.entries.removeValue(forKey: key) }
     }
 
-    var count: Int { self.state.withLock { $0.entries.count } }
-
     private func expire(_ state: inout State, now: ContinuousClock.Instant) {
         while state.head < state.expiries.count, state.expiries[state.head].at <= now {
             state.entries.removeValue(forKey: state.expiries[state.head].key)
