@@ -3,8 +3,10 @@ public import Foundation
 /// A nats-server of the test's own (JetStream, the project's config), so a test can restart it, or
 /// serve request subjects that the stack `make test` runs must not answer.
 public final class NATSServerProcess: @unchecked Sendable {
-    // Safety: only the test task touches `process`.
-    public let port: Int
+    // Safety: only the test task touches `process` and `port`.
+    /// The client port: chosen by nats-server on the first start (no guessing a free port, which
+    /// collided with the kernel's ephemeral ports in CI), reused on restarts.
+    public private(set) var port: Int = 0
     public let storeDirectory: URL
     private var process: Process?
 
@@ -12,7 +14,6 @@ public final class NATSServerProcess: @unchecked Sendable {
     public var extraConfiguration: String?
 
     public init() throws {
-        self.port = Int.random(in: 30_000..<40_000)
         self.storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-nats-\(UUID())")
         try FileManager.default.createDirectory(at: self.storeDirectory, withIntermediateDirectories: true)
     }
@@ -35,14 +36,36 @@ public final class NATSServerProcess: @unchecked Sendable {
             try "\(base)\n\(extra)\n".write(to: file, atomically: true, encoding: .utf8)
             configuration = file.path
         }
+        let portsDirectory = self.storeDirectory.appendingPathComponent("ports-\(UUID())")
+        try FileManager.default.createDirectory(at: portsDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: portsDirectory) }
         process.arguments = [
-            "-c", configuration, "-a", "127.0.0.1", "-p", "\(self.port)", "-m", "0", "-sd", self.storeDirectory.path,
+            "-c", configuration, "-a", "127.0.0.1", "-p", self.port == 0 ? "-1" : "\(self.port)", "-m", "0", "-sd",
+            self.storeDirectory.path, "--ports_file_dir", portsDirectory.path,
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
+        self.port = try self.waitForPortsFile(in: portsDirectory, of: process)
         try self.waitUntilListening()
+    }
+
+    /// nats-server writes `{"nats":["nats://127.0.0.1:PORT"]}` once its client listener is bound.
+    private func waitForPortsFile(in directory: URL, of process: Process, timeout: TimeInterval = 10) throws -> Int {
+        struct Ports: Decodable { var nats: [String] }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, process.isRunning {
+            if let name = try FileManager.default.contentsOfDirectory(atPath: directory.path).first(where: { $0.hasSuffix(".ports") }),
+                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path),
+                let ports = try? JSONDecoder().decode(Ports.self, from: data),
+                let url = ports.nats.first.flatMap(URL.init(string:)), let port = url.port
+            {
+                return port
+            }
+            usleep(10_000)
+        }
+        throw ServerDidNotStart(port: self.port)
     }
 
     /// Polls the client port with a deadline (no sleeps standing in for readiness).

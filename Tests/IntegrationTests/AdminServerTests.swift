@@ -30,7 +30,7 @@ struct AdminServerTests {
     }
 
     @Test func aliveButNotReadyWithoutNATSAndErrorsAreProblems() async throws {
-        let port = Int.random(in: 50_000..<52_000)
+        let port = Int.random(in: 19_000..<20_000)  // below the kernel's ephemeral ports (32768+)
         let config = ConfigReader(
             provider: InMemoryProvider(values: [
                 "http.port": .init(.int(port), isSecret: false),

@@ -24,7 +24,7 @@ struct StackTests {
 
     final class Stack: @unchecked Sendable {
         var processes: [String: Process] = [:]
-        let portBase = Int.random(in: 41_000..<49_000)
+        let portBase = Int.random(in: 10_000..<19_000)  // below the kernel's ephemeral ports (32768+)
 
         func port(_ name: String) -> Int { self.portBase + StackTests.executables.firstIndex(of: name)! }
 
