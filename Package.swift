@@ -112,6 +112,30 @@ var targets: [Target] = [
         path: "Services/CLI/Main"
     ),
 
+    // MARK: - Door simulator: a 2N/Akuvox/DoorBird-style door station HTTP API for tests and demos
+    .target(
+        name: "DoorSimulator",
+        dependencies: [
+            "GatehouseAuth",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        path: "Services/DoorSim/DoorSimulator"
+    ),
+    .executableTarget(
+        name: "gatehouse-doorsim",
+        dependencies: [
+            "DoorSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Services/DoorSim/Main"
+    ),
+
     // MARK: - Benchmarks (release-built by `make bench` only)
     .executableTarget(
         name: "gatehouse-bench",
@@ -177,6 +201,7 @@ var targets: [Target] = [
         ]
     ),
     .testTarget(name: "IdentityServiceTests", dependencies: ["IdentityService"]),
+    .testTarget(name: "AccessServiceTests", dependencies: ["AccessService", "GatehouseWire"]),
     .testTarget(name: "GatehouseSIPTests", dependencies: ["GatehouseSIP"], resources: [.copy("Fixtures")]),
     .testTarget(name: "AuditServiceTests", dependencies: ["AuditService", "GatehouseWire"]),
     .testTarget(
@@ -200,6 +225,8 @@ var targets: [Target] = [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             "GatehouseSIP",
+            "DoorSimulator",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -219,6 +246,14 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+    ],
+    "AccessService": [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
     ],
     "IdentityService": [
@@ -251,6 +286,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: services.map { .executable(name: $0.executable, targets: [$0.executable]) } + [
         .executable(name: "gatehouse", targets: ["gatehouse"]),
+        .executable(name: "gatehouse-doorsim", targets: ["gatehouse-doorsim"]),
         .library(name: "GatehouseWire", targets: ["GatehouseWire"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseNATS", targets: ["GatehouseNATS"]),
@@ -270,6 +306,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // jwt-kit 5.7+ (identity) needs swift-crypto 4.x; keep the range open for it.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],

@@ -35,7 +35,7 @@ start_service() {
   GATEHOUSE_POSTGRES_USER=gatehouse GATEHOUSE_POSTGRES_PASSWORD="$(password)" GATEHOUSE_POSTGRES_DATABASE=gatehouse \
   GATEHOUSE_LOG_FORMAT="${GATEHOUSE_LOG_FORMAT:-json}" GATEHOUSE_INSTANCE="$name-local" \
   GATEHOUSE_AUDIT_DATA_KEY="$(secret audit.datakey)" GATEHOUSE_AUDIT_SIGNING_KEY="$(secret audit.signingkey)" \
-  GATEHOUSE_AUTH_ISSUER_KEY="$(secret auth.issuerkey)" \
+  GATEHOUSE_AUTH_ISSUER_KEY="$(secret auth.issuerkey)" GATEHOUSE_ACCESS_SECRET_KEY="$(secret access.secretkey)" \
     nohup "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
 }

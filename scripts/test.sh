@@ -21,7 +21,7 @@ log "swift format lint --strict"
 (cd "$ROOT" && swift format lint --strict --parallel --recursive Package.swift Shared Services Tests)
 
 log "validating docker-compose.yml"
-(cd "$ROOT" && POSTGRES_PASSWORD=compose-check AUDIT_DATA_KEY=check AUDIT_SIGNING_KEY=check AUTH_ISSUER_KEY=check \
+(cd "$ROOT" && POSTGRES_PASSWORD=compose-check AUDIT_DATA_KEY=check AUDIT_SIGNING_KEY=check AUTH_ISSUER_KEY=check ACCESS_SECRET_KEY=check \
   NATS_IDENTITY_PASSWORD=check NATS_SIGNALING_PASSWORD=check docker-compose -f docker-compose.yml config -q)
 
 # In CI our own targets build with -warnings-as-errors (Package.swift reads this variable; passing
@@ -41,6 +41,7 @@ export GATEHOUSE_BIN_DIR="$BIN"
 # Keys the services require (the audit log's key-encryption key), fresh for each run.
 export GATEHOUSE_AUDIT_DATA_KEY="$(head -c 32 /dev/urandom | base64)"
 export GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)"
+export GATEHOUSE_ACCESS_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
 
 log "validating real encoder output against docs/schemas"
 rm -rf "$T/samples"

@@ -18,10 +18,12 @@ public enum Role: String, Codable, Sendable, Hashable, CaseIterable {
     public var scopes: Set<Scope> {
         switch self {
         case .operatorAdmin: Set(Scope.allCases)
-        case .tenantAdmin: [.auditRead, .auditExport, .auditVerify, .auditConfigure, .identityRead, .identityWrite, .identityErase]
-        case .propertyManager: [.auditRead, .auditExport, .identityRead]
-        case .staff: [.auditRead, .identityRead]
-        case .resident, .guest, .integrator: []
+        case .tenantAdmin:
+            [.auditRead, .auditExport, .auditVerify, .auditConfigure, .identityRead, .identityWrite, .identityErase, .accessConfigure, .accessUnlock]
+        case .propertyManager: [.auditRead, .auditExport, .identityRead, .accessUnlock]
+        case .staff: [.auditRead, .identityRead, .accessUnlock]
+        case .resident: [.accessUnlock]
+        case .guest, .integrator: []
         }
     }
 
@@ -45,4 +47,9 @@ public enum Scope: String, Codable, Sendable, Hashable, CaseIterable {
     case identityWrite = "identity:write"
     /// Erase a person's personal data.
     case identityErase = "identity:erase"
+    /// Configure how doors are driven (door stations' HTTP API credentials).
+    case accessConfigure = "access:configure"
+    /// Ask to open a door: granted only on the person's own authority over it (their building, the
+    /// places of their staff role); administrators open any door of the tenant.
+    case accessUnlock = "access:unlock"
 }

@@ -122,6 +122,18 @@ public enum WireSamples {
             ("rpc/identity.resolve_dial.reply", try WireCoding.encode(RPCReply<DialPlan>.result(self.dialPlan))),
             ("rpc/identity.device.request", try WireCoding.encode(DeviceLookup(deviceId: self.door))),
             ("rpc/identity.device.reply", try WireCoding.encode(RPCReply<DeviceInfo>.result(self.deviceInfo))),
+            ("rpc/identity.door.request", try WireCoding.encode(DoorLookup(doorId: self.door))),
+            ("rpc/identity.door.reply", try WireCoding.encode(RPCReply<DoorInfo>.result(self.doorInfo))),
+            (
+                "rpc/access.unlock_door.request",
+                try WireCoding.encode(UnlockDoor(doorId: self.door, personId: self.person, channel: .call, callId: self.call, deviceId: self.phone))
+            ),
+            (
+                "rpc/access.unlock_door.reply",
+                try WireCoding.encode(
+                    RPCReply<UnlockResult>.result(UnlockResult(granted: true, reason: .resident, commandId: self.command, opened: true))
+                )
+            ),
             ("rpc/identity.person.request", try WireCoding.encode(PersonLookup(personId: self.person))),
             ("rpc/identity.person.reply", try WireCoding.encode(RPCReply<PersonInfo>.result(self.personInfo))),
             ("rpc/identity.introspect.request", try WireCoding.encode(IntrospectToken(token: "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))),
@@ -179,6 +191,19 @@ public enum WireSamples {
             (
                 "events/io.gatehouse.signaling.call_ended.v1",
                 try self.callEvent(CallEnded(callId: call, reason: .completed, status: nil, durationSeconds: 42.5))
+            ),
+            (
+                "events/io.gatehouse.access.decision_made.v1",
+                try self.accessEvent(
+                    AccessDecisionMade(doorId: door, granted: true, reason: .resident, channel: .call, personId: person, callId: call),
+                    outcome: "granted",
+                    reason: AccessReason.resident.rawValue
+                )
+            ),
+            ("events/io.gatehouse.access.door_unlocked.v1", try self.accessEvent(DoorUnlocked(self.doorCommand), outcome: "opened")),
+            (
+                "events/io.gatehouse.access.door_command_failed.v1",
+                try self.accessEvent(DoorCommandFailed(self.doorCommand, failure: .timeout), outcome: "failed", reason: "timeout")
             ),
             (
                 "rpc/error.reply",
@@ -347,6 +372,39 @@ public enum WireSamples {
     static let call = UUID(uuidString: "8b9c0d1e-2f3a-4b4c-9d6e-7f8091a2b3c4")!
 
     /// A call event of the door station's call to unit 101.
+    static let command = UUID(uuidString: "9c0d1e2f-3a4b-4c5d-8e7f-8091a2b3c4d5")!
+
+    static let doorInfo = DoorInfo(
+        id: door,
+        tenantId: tenant,
+        siteId: site,
+        buildingId: building,
+        name: "Main entrance",
+        kind: "door",
+        timeZone: "Europe/Berlin",
+        stations: [.init(deviceId: doorStation, vendor: "2n", controlURL: "https://10.0.0.5", online: true)]
+    )
+
+    static let doorCommand = DoorCommandInfo(
+        commandId: command,
+        doorId: door,
+        stationDeviceId: doorStation,
+        adapter: "2n",
+        relay: 1,
+        channel: .call,
+        personId: person,
+        callId: call,
+        elapsedMilliseconds: 84
+    )
+
+    static func accessEvent<E: GatehouseEventData>(_ data: E, outcome: String, reason: String? = nil) throws -> Data {
+        try self.identityEvent(
+            data,
+            context: EventContext(site: site, building: building, door: door, person: person, call: call, outcome: outcome, reason: reason),
+            source: EventSource(service: .access, instance: "access-1")
+        )
+    }
+
     static func callEvent<E: GatehouseEventData>(_ data: E, person: UUID? = nil) throws -> Data {
         try self.identityEvent(
             data,

@@ -120,6 +120,16 @@ public struct JSONFields {
         return integer
     }
 
+    /// `true` or `false` (not 0 or 1: a boolean's NSNumber type code is "c").
+    public mutating func bool(_ field: String) -> Bool? {
+        guard let value = self.object[field], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            self.fail(field, "must be true or false")
+            return nil
+        }
+        return number.boolValue
+    }
+
     /// A string from a fixed vocabulary.
     public mutating func word(_ field: String, of vocabulary: [String], required: Bool = false) -> String? {
         guard let value = self.object[field], !(value is NSNull) else {

@@ -18,6 +18,9 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
     public var instance: String?
     /// Field-level validation messages: `[{"field": "unit", "message": "must not be empty"}]`.
     public var errors: [FieldError]?
+    /// The fixed-vocabulary reason of an access decision or a door command (`noAuthority`,
+    /// `timeout`…), for problems that report one.
+    public var reason: String?
 
     public struct FieldError: Codable, Sendable, Hashable {
         public var field: String
@@ -55,7 +58,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
         detail: "The error was logged; quote the request id to support."
     )
 
-    enum CodingKeys: String, CodingKey { case type, title, status, detail, instance, errors }
+    enum CodingKeys: String, CodingKey { case type, title, status, detail, instance, errors, reason }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,6 +68,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
         self.detail = try container.decodeIfPresent(String.self, forKey: .detail)
         self.instance = try container.decodeIfPresent(String.self, forKey: .instance)
         self.errors = try container.decodeIfPresent([FieldError].self, forKey: .errors)
+        self.reason = try container.decodeIfPresent(String.self, forKey: .reason)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +79,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
         try container.encodeIfPresent(self.detail, forKey: .detail)
         try container.encodeIfPresent(self.instance, forKey: .instance)
         try container.encodeIfPresent(self.errors, forKey: .errors)
+        try container.encodeIfPresent(self.reason, forKey: .reason)
     }
 
     // MARK: HTTPResponseError

@@ -1,3 +1,4 @@
+import DoorSimulator
 import Foundation
 import GatehouseNATS
 import GatehouseWire
@@ -69,6 +70,70 @@ extension SignalingRegistrarTests {
                 #expect(answer?.data.deviceId == context.phone.id && answer?.context.personid != nil)
                 let ended = try seen.withLock { $0 }.last.map { try WireCoding.decode(CloudEvent<CallEnded>.self, from: Data($0.payload)) }
                 #expect(ended?.data.reason == .completed && (ended?.data.durationSeconds ?? -1) >= 0)
+            }
+        }
+    }
+
+    /// The door station's side of a call in which the resident presses the door-open key: it
+    /// answers the INFO, then hangs up.
+    func doorCallAnsweringInfo(_ context: Context, _ number: String) async throws -> ToolRun {
+        var scenario = try Self.scenario("door-call")
+        let pause = scenario.range(of: "  <pause milliseconds=\"200\"/>")!
+        scenario.insert(
+            contentsOf: """
+                  <recv request="INFO"/>
+                  <send>
+                    <![CDATA[
+                      SIP/2.0 200 OK
+                      [last_Via:]
+                      [last_From:]
+                      [last_To:]
+                      [last_Call-ID:]
+                      [last_CSeq:]
+                      Content-Length: 0
+
+                    ]]>
+                  </send>
+
+                """,
+            at: pause.lowerBound
+        )
+        return try await self.sipp(
+            context,
+            scenario: scenario,
+            users: [self.account(context, context.station) + [number]],
+            authURI: "\(number)@\(context.domain)"
+        )
+    }
+
+    @Test func theResidentPressesTheDoorOpenKeyDuringTheCallAndTheDoorOpens() async throws {
+        try await withDoorSimulator { simulator, url in
+            try await self.withSignaling(doorControlURL: url, access: true) { context in
+                let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).access.>")
+                let seen = Received()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
+                    defer { group.cancelAll() }
+                    try await context.nats.flush()
+                    let phone = try await self.phone(context, context.phone, port: Int.random(in: 20_000..<30_000), scenario: "resident-opens-door")
+                    let call = try await self.doorCallAnsweringInfo(context, "101")
+                    #expect(call.status == 0, "\(call.output)")
+                    let answered = try await phone.value
+                    #expect(answered.status == 0, "\(answered.output)")
+                    // The 2N API of the station was told to trigger relay 2, once.
+                    #expect(try await eventually { simulator.triggers.count == 1 })
+                    #expect(simulator.triggers.map(\.api) == ["2n"] && simulator.triggers.map(\.relay) == [2])
+                    // The decision and the opening, as the audit log and integrators see them.
+                    #expect(try await eventually { seen.withLock { $0.count } >= 2 })
+                    let messages = seen.withLock { $0 }
+                    #expect(messages.map(\.subject).map { $0.split(separator: ".").last.map(String.init) } == ["decision_made", "door_unlocked"])
+                    let decision = try WireCoding.decode(CloudEvent<AccessDecisionMade>.self, from: Data(messages[0].payload))
+                    #expect(decision.data.granted && decision.data.reason == .resident && decision.data.channel == .call)
+                    let unlocked = try WireCoding.decode(CloudEvent<DoorUnlocked>.self, from: Data(messages[1].payload))
+                    #expect(unlocked.data.command.callId != nil && unlocked.data.command.callId == decision.data.callId)
+                    #expect(unlocked.data.command.personId == decision.data.personId && unlocked.data.command.personId != nil)
+                    #expect(unlocked.data.command.adapter == "2n" && unlocked.data.command.relay == 2)
+                }
             }
         }
     }

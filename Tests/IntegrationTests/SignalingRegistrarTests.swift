@@ -1,3 +1,4 @@
+import AccessService
 import Foundation
 import GatehouseAuth
 import GatehouseNATS
@@ -56,6 +57,8 @@ struct SignalingRegistrarTests {
     /// nats-server of the test's own; a SIP server on free ports.
     func withSignaling(
         presence: Bool = false,
+        doorControlURL: String? = nil,
+        access: Bool = false,
         configure: @Sendable (inout SignalingConfiguration) -> Void = { _ in },
         _ body: @Sendable (Context) async throws -> Void
     )
@@ -130,7 +133,15 @@ struct SignalingRegistrarTests {
             )
             let (station, stationSecret) = try await devices.create(
                 tenant: tenant,
-                DeviceInput(siteId: site, kind: .doorStation, name: "Lobby station", vendor: "2n", doorId: door, sipUsername: "lobby"),
+                DeviceInput(
+                    siteId: site,
+                    kind: .doorStation,
+                    name: "Lobby station",
+                    vendor: "2n",
+                    doorId: door,
+                    sipUsername: "lobby",
+                    controlURL: doorControlURL
+                ),
                 logger: self.logger
             )
             let nats = try NATSServerProcess()
@@ -144,7 +155,10 @@ struct SignalingRegistrarTests {
                     let responder = BusResponder(
                         transport: NATSTransport(client: identityNATS),
                         queue: "identity",
-                        handlers: [SIPDigestHandler(store: devices), ResolveDialHandler(store: devices)],
+                        handlers: [
+                            SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DoorLookupHandler(client: postgres),
+                            PersonLookupHandler(client: postgres),
+                        ],
                         logger: self.logger
                     )
                     var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
@@ -181,6 +195,52 @@ struct SignalingRegistrarTests {
                                 )
                                 group.addTask { try await relay.run() }
                                 group.addTask { try await consumer.run() }
+                            }
+                            if access {
+                                // Access control answering unlock requests, its events relayed to JetStream.
+                                let accessSchema = "access_\(suffix)"
+                                try await MigrationRunner(schema: accessSchema, migrations: AccessService.migrations).run(
+                                    on: postgres,
+                                    logger: self.logger
+                                )
+                                let http = DoorHTTPClient()
+                                let controllers = DoorControllerStore(
+                                    client: postgres,
+                                    schema: accessSchema,
+                                    secretKey: Array(repeating: 7, count: 32)
+                                )
+                                let commander = DoorCommander(
+                                    bus: MessageBus(
+                                        transport: NATSTransport(client: identityNATS),
+                                        source: EventSource(service: .access, instance: "test")
+                                    ),
+                                    client: postgres,
+                                    controllers: controllers,
+                                    http: http,
+                                    outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
+                                    defaultDeadline: .seconds(3)
+                                )
+                                let accessResponder = BusResponder(
+                                    transport: NATSTransport(client: identityNATS),
+                                    queue: "access",
+                                    handlers: [UnlockDoorHandler(commander: commander)],
+                                    logger: self.logger
+                                )
+                                let relay = OutboxRelay(
+                                    client: postgres,
+                                    schema: accessSchema,
+                                    transport: NATSTransport(client: identityNATS),
+                                    logger: self.logger
+                                )
+                                _ = try await controllers.put(
+                                    tenant: tenant,
+                                    DoorController(doorId: door, relay: 2, username: "admin", secret: "door-secret"),
+                                    keepSecret: false,
+                                    logger: self.logger
+                                )
+                                group.addTask { try await accessResponder.run() }
+                                group.addTask { try await relay.run() }
+                                group.addTask { try await http.run() }
                             }
                             #expect(try await eventually { server.addresses != nil })
                             let addresses = try #require(server.addresses)

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseWire
 public import ServiceKit
 
@@ -6,15 +7,46 @@ public enum AccessService {
     /// PostgreSQL schema owned by this service.
     public static let schema = "access"
 
+    /// Where access control writes its decisions and door commands' outcomes (decision 0008).
+    package static func outbox(schema: String = Self.schema, instance: String = ProcessInfo.processInfo.hostName) -> OutboxWriter {
+        OutboxWriter(schema: schema, source: EventSource(service: .access, instance: instance))
+    }
+
     /// Append only: a shipped migration is never edited or renamed.
     public static let migrations: [any DatabaseMigration] = [
-        SQLMigration.serviceMetadata
+        SQLMigration.serviceMetadata,
+        DoorControllerStore.migration,
+        OutboxWriter.migration("0003_outbox"),
     ]
 
     public static let definition = ServiceDefinition(
         name: .access,
         schema: schema,
         migrations: migrations,
-        build: { _ in ServiceComponents() }
+        build: { resources in
+            let configuration = try AccessConfiguration(config: resources.config)
+            let keys = AuthKeys()
+            let http = DoorHTTPClient()
+            let controllers = DoorControllerStore(client: resources.postgres, secretKey: configuration.secretKey)
+            let commander = DoorCommander(
+                bus: resources.bus,
+                client: resources.postgres,
+                controllers: controllers,
+                http: http,
+                outbox: Self.outbox(instance: resources.configuration.instance),
+                defaultDeadline: .milliseconds(configuration.commandDeadlineMilliseconds)
+            )
+            return ServiceComponents(
+                handlers: [UnlockDoorHandler(commander: commander)],
+                services: [
+                    http,
+                    OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
+                    AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                ],
+                routes: { router in
+                    DoorsAPI(commander: commander, controllers: controllers, keys: keys).register(on: router)
+                }
+            )
+        }
     )
 }

@@ -33,6 +33,7 @@ public enum IdentityService {
                     SIPDigestHandler(store: devices),
                     ResolveDialHandler(store: devices),
                     DeviceLookupHandler(store: devices),
+                    DoorLookupHandler(client: resources.postgres),
                     PersonLookupHandler(client: resources.postgres),
                     IntrospectionHandler(client: resources.postgres, keys: keys),
                 ],

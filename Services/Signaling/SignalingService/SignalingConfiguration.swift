@@ -21,6 +21,10 @@ public struct SignalingConfiguration: Sendable {
     public var limits: Limits
     public var registrar: RegistrarPolicy
     public var security: SecurityPolicy
+    /// `sip.doorOpenKeys` (default `#`): the keys that, pressed by the resident during a door
+    /// station's call (SIP INFO `application/dtmf-relay` or `application/dtmf`), ask access control
+    /// to open that door. Comma-separated single keys from `0-9*#A-D`.
+    public var doorOpenKeys: Set<String> = ["#"]
 
     /// Sizes and counts: anything above is refused with the status named.
     public struct Limits: Sendable {
@@ -120,6 +124,13 @@ public struct SignalingConfiguration: Sendable {
         else {
             throw GatehouseError.invalidConfiguration("sip.registrar: need 1 ≤ minExpires ≤ defaultExpires ≤ maxExpires and 1 ≤ maxContacts ≤ 16")
         }
+        let keys = config.string(forKey: "sip.doorOpenKeys", default: "#").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).uppercased()
+        }
+        guard !keys.isEmpty, keys.allSatisfy({ $0.count == 1 && "0123456789*#ABCD".contains($0) }) else {
+            throw GatehouseError.invalidConfiguration("sip.doorOpenKeys lists single keys from 0-9, *, #, A-D, comma-separated")
+        }
+        self.doorOpenKeys = Set(keys)
         self.security = SecurityPolicy()
         self.security.failuresBeforeBan = config.int(forKey: "sip.security.failuresBeforeBan", default: self.security.failuresBeforeBan)
         self.security.banDuration = .seconds(config.int(forKey: "sip.security.banSeconds", default: 900))

@@ -439,3 +439,99 @@ public struct TokenIntrospection: Codable, Sendable, Hashable {
         self.expiresAt = expiresAt
     }
 }
+
+/// Any service → identity: one door (or gate) of the tenant in the `Gatehouse-Tenant` header
+/// (required), with where it is and the door stations that serve it; `not_found` for a door of
+/// another tenant.
+public struct DoorLookup: GatehouseRequest {
+    public typealias Response = DoorInfo
+    public static let method = RPCMethod(service: .identity, name: "door")
+    public var method: RPCMethod { Self.method }
+
+    public var doorId: UUID
+
+    public init(doorId: UUID) { self.doorId = doorId }
+
+    enum CodingKeys: String, CodingKey { case doorId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.doorId, forKey: .doorId)
+    }
+}
+
+/// A door as other services see it.
+public struct DoorInfo: Codable, Sendable, Hashable {
+    /// A door station (not revoked) at the door.
+    public struct Station: Codable, Sendable, Hashable {
+        public var deviceId: UUID
+        /// `2n`, `akuvox`, `doorbird`, `aiphone` or `generic`: which door adapter opens it.
+        public var vendor: String
+        /// The base URL of the vendor's HTTP API (absent: the station cannot be driven over HTTP).
+        public var controlURL: String?
+        public var online: Bool
+
+        public init(deviceId: UUID, vendor: String, controlURL: String?, online: Bool) {
+            self.deviceId = deviceId
+            self.vendor = vendor
+            self.controlURL = controlURL
+            self.online = online
+        }
+
+        enum CodingKeys: String, CodingKey { case deviceId, vendor, controlURL, online }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeID(self.deviceId, forKey: .deviceId)
+            try container.encode(self.vendor, forKey: .vendor)
+            try container.encodeIfPresent(self.controlURL, forKey: .controlURL)
+            try container.encode(self.online, forKey: .online)
+        }
+    }
+
+    public var id: UUID
+    public var tenantId: TenantID
+    public var siteId: UUID
+    /// Absent for a door the site's buildings share (lobby, garage).
+    public var buildingId: UUID?
+    public var name: String
+    /// `door` or `gate`.
+    public var kind: String
+    /// The site's IANA time zone.
+    public var timeZone: String
+    public var stations: [Station]
+
+    public init(
+        id: UUID,
+        tenantId: TenantID,
+        siteId: UUID,
+        buildingId: UUID?,
+        name: String,
+        kind: String,
+        timeZone: String,
+        stations: [Station]
+    ) {
+        self.id = id
+        self.tenantId = tenantId
+        self.siteId = siteId
+        self.buildingId = buildingId
+        self.name = name
+        self.kind = kind
+        self.timeZone = timeZone
+        self.stations = stations
+    }
+
+    enum CodingKeys: String, CodingKey { case id, tenantId, siteId, buildingId, name, kind, timeZone, stations }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.id, forKey: .id)
+        try container.encode(self.tenantId, forKey: .tenantId)
+        try container.encodeID(self.siteId, forKey: .siteId)
+        try container.encodeID(self.buildingId, forKey: .buildingId)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.kind, forKey: .kind)
+        try container.encode(self.timeZone, forKey: .timeZone)
+        try container.encode(self.stations, forKey: .stations)
+    }
+}

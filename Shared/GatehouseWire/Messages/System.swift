@@ -109,6 +109,9 @@ public enum EventCatalog {
         CallAnswered.eventType,
         CallFallback.eventType,
         CallEnded.eventType,
+        AccessDecisionMade.eventType,
+        DoorUnlocked.eventType,
+        DoorCommandFailed.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

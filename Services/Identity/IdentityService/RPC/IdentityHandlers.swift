@@ -63,6 +63,57 @@ package struct DeviceLookupHandler: RequestHandler {
     }
 }
 
+/// `identity.door`: one door of the caller's tenant, where it is and its door stations.
+package struct DoorLookupHandler: RequestHandler {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    package var method: RPCMethod { DoorLookup.method }
+
+    package func handle(_ request: DoorLookup, context: MessageContext) async throws -> DoorInfo {
+        let tenant = try requireTenant(context)
+        var door: DoorInfo?
+        // One round trip: the door, its site's time zone and its stations (none: one row of NULLs).
+        for try await (site, building, name, kind, zone, device, vendor, url, online) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT d.site_id, d.building_id, d.name, d.kind, s.time_zone, v.id, v.vendor, v.control_url, v.online
+                    FROM \(self.schema).doors d
+                    JOIN \(self.schema).sites s ON s.tenant_id = d.tenant_id AND s.id = d.site_id
+                    LEFT JOIN \(self.schema).devices v ON v.tenant_id = d.tenant_id AND v.door_id = d.id
+                        AND v.kind = 'door_station' AND v.revoked_at IS NULL
+                    WHERE d.tenant_id = $1 AND d.id = $2 ORDER BY v.created_at, v.id
+                    """,
+                binds: PostgresBindings(tenant.rawValue, request.doorId)
+            ),
+            logger: context.logger
+        ).decode((UUID, UUID?, String, String, String, UUID?, String?, String?, Bool?).self) {
+            if door == nil {
+                door = DoorInfo(
+                    id: request.doorId,
+                    tenantId: tenant,
+                    siteId: site,
+                    buildingId: building,
+                    name: name,
+                    kind: kind,
+                    timeZone: zone,
+                    stations: []
+                )
+            }
+            if let device {
+                door?.stations.append(.init(deviceId: device, vendor: vendor ?? "generic", controlURL: url, online: online ?? false))
+            }
+        }
+        guard let door else { throw WireError(code: .notFound, message: "no such door") }
+        return door
+    }
+}
+
 /// `identity.person`: a person of the caller's tenant, with their units and staff scope.
 package struct PersonLookupHandler: RequestHandler {
     let client: PostgresClient

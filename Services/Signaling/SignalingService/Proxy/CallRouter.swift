@@ -67,15 +67,46 @@ final class CallRouter: Sendable {
     private let branches = Mutex<[String: Call]>([:])
     /// INVITE server transaction → call (for CANCEL).
     private let calls = Mutex<[ServerTransactions.Key: Call]>([:])
-    /// Answered calls by SIP Call-ID, until their BYE (for `call_ended` with the talk time).
-    private let dialogs = Mutex<[String: (call: UUID, tenant: TenantID, context: EventContext, answeredAt: ContinuousClock.Instant)]>([:])
+    /// An answered call, until its BYE: for `call_ended` with the talk time, and for the door-open
+    /// key the resident presses during it.
+    struct Dialog: Sendable {
+        var call: UUID
+        var tenant: TenantID
+        var context: EventContext
+        var answeredAt: ContinuousClock.Instant
+        /// The caller's From tag: a request whose To carries it comes from the callee.
+        var callerTag: String?
+        /// Who answered, and from which address (only that address may press the door-open key).
+        var deviceId: UUID?
+        var personId: UUID?
+        var answererIP: String
+        /// The last door-open request of this call (repeats within ``unlockInterval`` are ignored).
+        var unlockedAt: ContinuousClock.Instant?
+    }
+
+    /// Answered calls by SIP Call-ID.
+    private let dialogs = Mutex<[String: Dialog]>([:])
+    /// The keys that open the door (`sip.doorOpenKeys`).
+    let doorOpenKeys: Set<String>
+    /// One door-open request per call in this interval: phones send an INFO per key press and
+    /// some repeat them.
+    static let unlockInterval = Duration.seconds(3)
     /// Call events, published one after another in the order they happened.
     private let events: AsyncStream<@Sendable () async -> Void>
     private let eventSink: AsyncStream<@Sendable () async -> Void>.Continuation
     /// Answered calls remembered at most (the oldest are forgotten beyond; their end goes unannounced).
     static let maxDialogs = 100_000
 
-    init(transport: SIPTransportLayer, transactions: ServerTransactions, bus: MessageBus, store: LocationStore, host: String, logger: Logger) {
+    init(
+        transport: SIPTransportLayer,
+        transactions: ServerTransactions,
+        bus: MessageBus,
+        store: LocationStore,
+        host: String,
+        doorOpenKeys: Set<String> = ["#"],
+        logger: Logger
+    ) {
+        self.doorOpenKeys = doorOpenKeys
         self.transport = transport
         self.transactions = transactions
         self.bus = bus
@@ -441,7 +472,16 @@ final class CallRouter: Sendable {
                     if dialogs.count >= Self.maxDialogs, let oldest = dialogs.min(by: { $0.value.answeredAt < $1.value.answeredAt })?.key {
                         dialogs.removeValue(forKey: oldest)
                     }
-                    dialogs[sipCallID] = (call.id, call.plan.tenantId, call.context, .now)
+                    dialogs[sipCallID] = Dialog(
+                        call: call.id,
+                        tenant: call.plan.tenantId,
+                        context: call.context,
+                        answeredAt: .now,
+                        callerTag: call.invite.headers.from?.tag,
+                        deviceId: winner.deviceId,
+                        personId: winner.personId,
+                        answererIP: peer.ip
+                    )
                 }
             }
             for other in others { self.cancel(other, reason: "SIP;cause=200;text=\"Call completed elsewhere\"") }
@@ -531,6 +571,9 @@ final class CallRouter: Sendable {
                 context: dialog.context
             )
         }
+        if request.method == .info, let sipCallID = request.headers.callID {
+            self.doorOpenKey(request, callID: sipCallID, from: peer)
+        }
         Self.stampReceived(&forwarded, from: peer)
         // A branch derived from the incoming one, so retransmissions map to the same branch.
         let incoming = request.headers.topVia?.branch ?? UUID().uuidString
@@ -539,6 +582,71 @@ final class CallRouter: Sendable {
         forwarded.headers.prepend(.via, via.description)
         self.transport.send(.request(forwarded), to: destination)
         return nil
+    }
+
+    /// The key a SIP INFO carries: `Signal=#` in `application/dtmf-relay`, the bare key in
+    /// `application/dtmf`; `nil` for any other body.
+    static func pressedKey(_ request: SIPRequest) -> String? {
+        guard request.body.count <= 1024, let type = request.headers[.contentType]?.split(separator: ";").first else { return nil }
+        let body = String(decoding: request.body, as: UTF8.self)
+        switch type.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "application/dtmf-relay":
+            for line in body.split(whereSeparator: \.isNewline) {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "signal" {
+                    return parts[1].trimmingCharacters(in: .whitespaces).uppercased()
+                }
+            }
+            return nil
+        case "application/dtmf":
+            let key = body.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+            return key.isEmpty ? nil : key
+        default:
+            return nil
+        }
+    }
+
+    /// A door-open key pressed by whoever answered a door station's call: ask access control to
+    /// open that door on their authority. Only the answering device's address counts, and only
+    /// requests of the callee's side (To carries the caller's tag); the INFO itself is forwarded
+    /// either way, so a station that reacts to it still can.
+    func doorOpenKey(_ request: SIPRequest, callID: String, from peer: SIPPeer) {
+        guard let key = Self.pressedKey(request), self.doorOpenKeys.contains(key) else { return }
+        let now = ContinuousClock.now
+        let dialog = self.dialogs.withLock { dialogs -> Dialog? in
+            guard var dialog = dialogs[callID], dialog.answererIP == peer.ip, dialog.callerTag != nil,
+                request.headers.to?.tag == dialog.callerTag, dialog.context.doorid != nil, dialog.personId != nil
+            else { return nil }
+            if let last = dialog.unlockedAt, now - last < Self.unlockInterval { return nil }
+            dialog.unlockedAt = now
+            dialogs[callID] = dialog
+            return dialog
+        }
+        guard let dialog, let door = dialog.context.doorid, let person = dialog.personId else { return }
+        let bus = self.bus
+        let logger = self.logger
+        Task {
+            do {
+                let result = try await bus.request(
+                    UnlockDoor(doorId: door, personId: person, channel: .call, callId: dialog.call, deviceId: dialog.deviceId),
+                    tenant: dialog.tenant,
+                    timeout: .seconds(10)
+                )
+                logger.info(
+                    "sip: door-open key pressed",
+                    metadata: [
+                        "gatehouse.call": "\(dialog.call.lowercasedString)", "gatehouse.door": "\(door.lowercasedString)",
+                        "gatehouse.reason": "\(result.reason.rawValue)",
+                        "gatehouse.opened": "\(result.opened)",
+                    ]
+                )
+            } catch {
+                logger.warning(
+                    "sip: the door-open request failed",
+                    metadata: ["gatehouse.call": "\(dialog.call.lowercasedString)", "error": "\(error)"]
+                )
+            }
+        }
     }
 
     /// Sends a response on to the next Via (its `received`/`rport` when present).

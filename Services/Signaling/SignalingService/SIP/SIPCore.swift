@@ -34,6 +34,7 @@ final class SIPCore: SIPMessageSink {
         bus: MessageBus,
         host: String,
         limits: SignalingConfiguration.Limits,
+        doorOpenKeys: Set<String>,
         logger: Logger
     ) {
         self.transport = transport
@@ -47,6 +48,7 @@ final class SIPCore: SIPMessageSink {
             bus: bus,
             store: registrar.store,
             host: host,
+            doorOpenKeys: doorOpenKeys,
             logger: logger
         )
         self.limits = limits

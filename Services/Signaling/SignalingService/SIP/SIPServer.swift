@@ -51,6 +51,7 @@ package final class SIPServer: Service, Sendable {
             bus: bus,
             host: configuration.advertisedHost,
             limits: configuration.limits,
+            doorOpenKeys: configuration.doorOpenKeys,
             logger: logger
         )
     }

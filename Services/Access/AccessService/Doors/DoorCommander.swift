@@ -1,0 +1,229 @@
+package import Foundation
+package import GatehouseWire
+package import Logging
+package import PostgresNIO
+package import ServiceKit
+
+/// Who may open a door on their own authority: one function of the person and the door, so the
+/// call path (signaling), the API and the tests decide alike (docs/security.md, "Opening doors").
+package enum DoorAuthority {
+    package static func decide(person: PersonInfo, door: DoorInfo) -> AccessReason {
+        guard !person.erased else { return .erased }
+        if person.kind == "staff" {
+            switch person.staffRole {
+            case "tenant-admin":
+                return .administrator
+            case "property-manager":
+                if person.siteIds.contains(door.siteId) { return .staff }
+            default:
+                if let building = door.buildingId, person.buildingIds.contains(building) { return .staff }
+                // A shared door (lobby, garage) serves the buildings of its site.
+                if door.buildingId == nil, person.siteIds.contains(door.siteId) { return .staff }
+            }
+        }
+        for residence in person.residences where residence.siteId == door.siteId {
+            if door.buildingId == nil || door.buildingId == residence.buildingId { return .resident }
+        }
+        return .noAuthority
+    }
+}
+
+/// Decides unlock requests and carries out the granted ones: the decision and the command's
+/// outcome are events (JetStream, through the outbox) that the audit log keeps.
+package struct DoorCommander: Sendable {
+    let bus: MessageBus
+    let client: PostgresClient
+    let controllers: DoorControllerStore
+    let http: DoorHTTPClient
+    let outbox: OutboxWriter
+    let defaultDeadline: Duration
+
+    package init(
+        bus: MessageBus,
+        client: PostgresClient,
+        controllers: DoorControllerStore,
+        http: DoorHTTPClient,
+        outbox: OutboxWriter,
+        defaultDeadline: Duration
+    ) {
+        self.bus = bus
+        self.client = client
+        self.controllers = controllers
+        self.http = http
+        self.outbox = outbox
+        self.defaultDeadline = defaultDeadline
+    }
+
+    /// Who asks: a person (checked against the door), or an administrator of the tenant.
+    package enum Requester: Sendable {
+        case person(UUID)
+        case administrator(subject: String)
+    }
+
+    /// The door, from identity; `nil` when the tenant has no such door.
+    package func door(tenant: TenantID, id: UUID) async throws -> DoorInfo? {
+        do {
+            return try await self.bus.request(DoorLookup(doorId: id), tenant: tenant)
+        } catch let error as WireError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    /// Decides, records the decision, and for a grant opens the door by its deadline. Throws
+    /// `WireError.notFound` for a door the tenant does not have.
+    package func unlock(
+        tenant: TenantID,
+        doorId: UUID,
+        requester: Requester,
+        channel: UnlockChannel,
+        callId: UUID? = nil,
+        logger: Logger
+    ) async throws -> UnlockResult {
+        let started = ContinuousClock.now
+        guard let door = try await self.door(tenant: tenant, id: doorId) else { throw WireError(code: .notFound, message: "no such door") }
+        var person: UUID?
+        let reason: AccessReason
+        switch requester {
+        case .administrator:
+            reason = .administrator
+        case .person(let id):
+            person = id
+            do {
+                let info = try await self.bus.request(PersonLookup(personId: id), tenant: tenant)
+                reason = DoorAuthority.decide(person: info, door: door)
+            } catch let error as WireError where error.code == .notFound {
+                reason = .invalidCredential
+            }
+        }
+        let context = EventContext(
+            site: door.siteId,
+            building: door.buildingId,
+            door: door.id,
+            person: person,
+            call: callId,
+            outcome: reason.grants ? "granted" : "denied",
+            reason: reason.rawValue
+        )
+        _ = try await self.client.transaction(logger: logger) { connection in
+            try await self.outbox.enqueue(
+                AccessDecisionMade(doorId: door.id, granted: reason.grants, reason: reason, channel: channel, personId: person, callId: callId),
+                tenant: tenant,
+                subject: "door/\(door.id.lowercasedString)",
+                context: context,
+                on: connection,
+                logger: logger
+            )
+        }
+        guard reason.grants else {
+            logger.info(
+                "access: unlock denied",
+                metadata: ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.reason": "\(reason.rawValue)"]
+            )
+            return UnlockResult(granted: false, reason: reason)
+        }
+
+        let command = UUID()
+        let controller = try await self.controllers.get(tenant: tenant, door: door.id, logger: logger)
+        let station = door.stations.first { station in
+            controller?.stationDeviceId.map { $0 == station.deviceId } ?? (station.controlURL != nil)
+        }
+        let adapter = station.flatMap { DoorAdapterKind(vendor: $0.vendor) }
+        let relay = controller?.relay ?? 1
+        func info() -> DoorCommandInfo {
+            let elapsed = ContinuousClock.now - started
+            return DoorCommandInfo(
+                commandId: command,
+                doorId: door.id,
+                stationDeviceId: station?.deviceId,
+                adapter: adapter?.rawValue,
+                relay: relay,
+                channel: channel,
+                personId: person,
+                callId: callId,
+                elapsedMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            )
+        }
+        var failure: DoorCommandError?
+        if let station, let adapter, let url = station.controlURL {
+            let deadline = started + (controller?.deadlineMilliseconds.map { Duration.milliseconds($0) } ?? self.defaultDeadline)
+            let target = DoorTarget(
+                adapter: adapter,
+                baseURL: url,
+                relay: relay,
+                username: controller?.username,
+                secret: controller?.secret,
+                verifyTLS: controller?.verifyTLS ?? true
+            )
+            do {
+                try await self.http.open(target, command: command, door: door.id, deadline: deadline)
+            } catch {
+                failure = error
+            }
+        } else {
+            failure = DoorCommandError(.notConfigured, "the door has no station whose HTTP API opens it")
+        }
+        var outcome = context
+        outcome.outcome = failure == nil ? "opened" : "failed"
+        outcome.reason = failure?.failure.rawValue
+        let commandInfo = info()
+        try await self.client.transaction(logger: logger) { connection in
+            if let failure {
+                try await self.outbox.enqueue(
+                    DoorCommandFailed(commandInfo, failure: failure.failure, httpStatus: failure.httpStatus),
+                    tenant: tenant,
+                    subject: "door/\(door.id.lowercasedString)",
+                    context: outcome,
+                    on: connection,
+                    logger: logger
+                )
+            } else {
+                try await self.outbox.enqueue(
+                    DoorUnlocked(commandInfo),
+                    tenant: tenant,
+                    subject: "door/\(door.id.lowercasedString)",
+                    context: outcome,
+                    on: connection,
+                    logger: logger
+                )
+            }
+        }
+        if let failure {
+            logger.warning(
+                "access: door command failed",
+                metadata: [
+                    "gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)",
+                    "gatehouse.reason": "\(failure)",
+                ]
+            )
+        } else {
+            logger.info(
+                "access: door opened",
+                metadata: ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)"]
+            )
+        }
+        return UnlockResult(granted: true, reason: reason, commandId: command, opened: failure == nil, failure: failure?.failure)
+    }
+}
+
+/// `access.unlock_door`: signaling asks to open the door of a call for the resident who answered.
+package struct UnlockDoorHandler: RequestHandler {
+    let commander: DoorCommander
+
+    package init(commander: DoorCommander) { self.commander = commander }
+
+    package var method: RPCMethod { UnlockDoor.method }
+
+    package func handle(_ request: UnlockDoor, context: MessageContext) async throws -> UnlockResult {
+        guard let tenant = context.tenant else {
+            throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
+        }
+        return try await self.commander.unlock(
+            tenant: tenant,
+            doorId: request.doorId,
+            requester: .person(request.personId),
+            channel: request.channel,
+            callId: request.callId,
+            logger: context.logger
+        )
+    }
+}
