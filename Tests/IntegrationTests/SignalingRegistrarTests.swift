@@ -51,6 +51,12 @@ struct SignalingRegistrarTests {
         var tcpPort: Int
         var tlsPort: Int?
         var directory: URL
+        var door: UUID
+        /// Ada and Bob live in unit 101.
+        var ada: UUID
+        /// Access control's parts, when the test asked for them.
+        var commander: DoorCommander?
+        var controllers: DoorControllerStore?
     }
 
     /// A tenant with a site, a resident's phone and a door station; identity answering over a
@@ -196,6 +202,7 @@ struct SignalingRegistrarTests {
                                 group.addTask { try await relay.run() }
                                 group.addTask { try await consumer.run() }
                             }
+                            var accessParts: (DoorCommander, DoorControllerStore)?
                             if access {
                                 // Access control answering unlock requests, its events relayed to JetStream.
                                 let accessSchema = "access_\(suffix)"
@@ -238,6 +245,7 @@ struct SignalingRegistrarTests {
                                     keepSecret: false,
                                     logger: self.logger
                                 )
+                                accessParts = (commander, controllers)
                                 group.addTask { try await accessResponder.run() }
                                 group.addTask { try await relay.run() }
                                 group.addTask { try await http.run() }
@@ -259,7 +267,11 @@ struct SignalingRegistrarTests {
                                     udpPort: try #require(addresses.udp?.port),
                                     tcpPort: try #require(addresses.tcp?.port),
                                     tlsPort: addresses.tls?.port,
-                                    directory: directory
+                                    directory: directory,
+                                    door: door,
+                                    ada: ada,
+                                    commander: accessParts?.0,
+                                    controllers: accessParts?.1
                                 )
                             )
                             trigger.triggerGracefulShutdown()

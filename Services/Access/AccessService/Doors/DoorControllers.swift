@@ -132,6 +132,10 @@ package struct DoorControllerStore: Sendable {
             ),
             logger: logger
         ).decode(Int.self) {
+            // Read back: a kept secret is only in the row.
+            if keepSecret, let stored = try await self.get(tenant: tenant, door: controller.doorId, logger: logger), stored.version == version {
+                return stored
+            }
             var stored = controller
             stored.version = version
             return stored
