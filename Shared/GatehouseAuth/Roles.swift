@@ -19,10 +19,13 @@ public enum Role: String, Codable, Sendable, Hashable, CaseIterable {
         switch self {
         case .operatorAdmin: Set(Scope.allCases)
         case .tenantAdmin:
-            [.auditRead, .auditExport, .auditVerify, .auditConfigure, .identityRead, .identityWrite, .identityErase, .accessConfigure, .accessUnlock]
-        case .propertyManager: [.auditRead, .auditExport, .identityRead, .accessUnlock]
-        case .staff: [.auditRead, .identityRead, .accessUnlock]
-        case .resident: [.accessUnlock]
+            [
+                .auditRead, .auditExport, .auditVerify, .auditConfigure, .identityRead, .identityWrite, .identityErase, .accessConfigure,
+                .accessUnlock, .accessPasses,
+            ]
+        case .propertyManager: [.auditRead, .auditExport, .identityRead, .accessUnlock, .accessPasses]
+        case .staff: [.auditRead, .identityRead, .accessUnlock, .accessPasses]
+        case .resident: [.accessUnlock, .accessPasses]
         case .guest, .integrator: []
         }
     }
@@ -52,4 +55,7 @@ public enum Scope: String, Codable, Sendable, Hashable, CaseIterable {
     /// Ask to open a door: granted only on the person's own authority over it (their building, the
     /// places of their staff role); administrators open any door of the tenant.
     case accessUnlock = "access:unlock"
+    /// Create, read and revoke visitor passes: as their host (doors the host may open), or any as
+    /// an administrator.
+    case accessPasses = "access:passes"
 }

@@ -134,6 +134,14 @@ public enum WireSamples {
                     RPCReply<UnlockResult>.result(UnlockResult(granted: true, reason: .resident, commandId: self.command, opened: true))
                 )
             ),
+            (
+                "rpc/access.present_credential.request",
+                try WireCoding.encode(PresentCredential(doorId: self.door, pin: "482913", source: "lobby-keypad"))
+            ),
+            (
+                "rpc/access.present_credential.reply",
+                try WireCoding.encode(RPCReply<UnlockResult>.result(UnlockResult(granted: false, reason: .usesExhausted)))
+            ),
             ("rpc/identity.person.request", try WireCoding.encode(PersonLookup(personId: self.person))),
             ("rpc/identity.person.reply", try WireCoding.encode(RPCReply<PersonInfo>.result(self.personInfo))),
             ("rpc/identity.introspect.request", try WireCoding.encode(IntrospectToken(token: "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))),
@@ -204,6 +212,22 @@ public enum WireSamples {
             (
                 "events/io.gatehouse.access.door_command_failed.v1",
                 try self.accessEvent(DoorCommandFailed(self.doorCommand, failure: .timeout), outcome: "failed", reason: "timeout")
+            ),
+            (
+                "events/io.gatehouse.access.pass_created.v1",
+                try self.accessEvent(PassCreated(self.passSummary), outcome: "created", pass: self.passID)
+            ),
+            (
+                "events/io.gatehouse.access.pass_revoked.v1",
+                try self.accessEvent(PassRevoked(passId: self.passID), outcome: "revoked", pass: self.passID)
+            ),
+            (
+                "events/io.gatehouse.access.bruteforce_suspected.v1",
+                try self.accessEvent(BruteForceSuspected(doorId: door, scope: "door", failures: 5, blockedSeconds: 30), outcome: "blocked")
+            ),
+            (
+                "events/io.gatehouse.access.lockdown_changed.v1",
+                try self.accessEvent(LockdownChanged(siteId: site, lockdown: true), outcome: "locked")
             ),
             (
                 "rpc/error.reply",
@@ -397,10 +421,32 @@ public enum WireSamples {
         elapsedMilliseconds: 84
     )
 
-    static func accessEvent<E: GatehouseEventData>(_ data: E, outcome: String, reason: String? = nil) throws -> Data {
+    static let passID = UUID(uuidString: "ad0e1f2a-3b4c-4d5e-8f70-8192a3b4c5d6")!
+
+    static let passSummary = PassSummary(
+        passId: passID,
+        siteId: site,
+        hostPersonId: person,
+        kind: "guest",
+        doorIds: [door],
+        validFrom: time,
+        validUntil: time.addingTimeInterval(86_400),
+        maxUses: 3
+    )
+
+    static func accessEvent<E: GatehouseEventData>(_ data: E, outcome: String, reason: String? = nil, pass: UUID? = nil) throws -> Data {
         try self.identityEvent(
             data,
-            context: EventContext(site: site, building: building, door: door, person: person, call: call, outcome: outcome, reason: reason),
+            context: EventContext(
+                site: site,
+                building: building,
+                door: door,
+                person: person,
+                call: pass == nil ? call : nil,
+                pass: pass,
+                outcome: outcome,
+                reason: reason
+            ),
             source: EventSource(service: .access, instance: "access-1")
         )
     }

@@ -68,8 +68,11 @@ struct TokenTests {
 
     @Test func rolesMapToScopes() {
         #expect(Role.operatorAdmin.scopes == Set(Scope.allCases))
-        for role in [Role.integrator, .resident, .guest] { #expect(role.scopes.isEmpty) }
-        #expect(Role.staff.scopes == [.auditRead, .identityRead])
+        for role in [Role.integrator, .guest] { #expect(role.scopes.isEmpty) }
+        // Residents may ask to open doors (granted on their own authority) and nothing else here.
+        #expect(Role.resident.scopes == [.accessUnlock, .accessPasses])
+        #expect(Role.staff.scopes == [.auditRead, .identityRead, .accessUnlock, .accessPasses])
+        #expect(!Role.propertyManager.scopes.contains(.accessConfigure) && Role.tenantAdmin.scopes.contains(.accessConfigure))
         #expect(Role.propertyManager.scopes.contains(.auditExport) && !Role.propertyManager.scopes.contains(.auditVerify))
         // Every role's scopes are a subset of the tenant admin's, except the operator's.
         for role in Role.allCases where role != .operatorAdmin {

@@ -57,6 +57,7 @@ struct SignalingRegistrarTests {
         /// Access control's parts, when the test asked for them.
         var commander: DoorCommander?
         var controllers: DoorControllerStore?
+        var passes: PassStore?
     }
 
     /// A tenant with a site, a resident's phone and a door station; identity answering over a
@@ -202,7 +203,7 @@ struct SignalingRegistrarTests {
                                 group.addTask { try await relay.run() }
                                 group.addTask { try await consumer.run() }
                             }
-                            var accessParts: (DoorCommander, DoorControllerStore)?
+                            var accessParts: (DoorCommander, DoorControllerStore, PassStore)?
                             if access {
                                 // Access control answering unlock requests, its events relayed to JetStream.
                                 let accessSchema = "access_\(suffix)"
@@ -225,12 +226,28 @@ struct SignalingRegistrarTests {
                                     controllers: controllers,
                                     http: http,
                                     outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
+                                    settings: SiteSettingsStore(
+                                        client: postgres,
+                                        schema: accessSchema,
+                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test")
+                                    ),
                                     defaultDeadline: .seconds(3)
+                                )
+                                let passes = PassStore(
+                                    client: postgres,
+                                    schema: accessSchema,
+                                    outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
+                                    secretKey: Array(repeating: 7, count: 32)
+                                )
+                                let desk = CredentialDesk(
+                                    commander: commander,
+                                    passes: passes,
+                                    guardian: BruteForceGuard(client: postgres, schema: accessSchema)
                                 )
                                 let accessResponder = BusResponder(
                                     transport: NATSTransport(client: identityNATS),
                                     queue: "access",
-                                    handlers: [UnlockDoorHandler(commander: commander)],
+                                    handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
                                     logger: self.logger
                                 )
                                 let relay = OutboxRelay(
@@ -245,7 +262,7 @@ struct SignalingRegistrarTests {
                                     keepSecret: false,
                                     logger: self.logger
                                 )
-                                accessParts = (commander, controllers)
+                                accessParts = (commander, controllers, passes)
                                 group.addTask { try await accessResponder.run() }
                                 group.addTask { try await relay.run() }
                                 group.addTask { try await http.run() }
@@ -271,7 +288,8 @@ struct SignalingRegistrarTests {
                                     door: door,
                                     ada: ada,
                                     commander: accessParts?.0,
-                                    controllers: accessParts?.1
+                                    controllers: accessParts?.1,
+                                    passes: accessParts?.2
                                 )
                             )
                             trigger.triggerGracefulShutdown()

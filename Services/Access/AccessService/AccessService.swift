@@ -17,6 +17,8 @@ public enum AccessService {
         SQLMigration.serviceMetadata,
         DoorControllerStore.migration,
         OutboxWriter.migration("0003_outbox"),
+        PassStore.migration,
+        BruteForceGuard.migration,
     ]
 
     public static let definition = ServiceDefinition(
@@ -28,16 +30,20 @@ public enum AccessService {
             let keys = AuthKeys()
             let http = DoorHTTPClient()
             let controllers = DoorControllerStore(client: resources.postgres, secretKey: configuration.secretKey)
+            let outbox = Self.outbox(instance: resources.configuration.instance)
             let commander = DoorCommander(
                 bus: resources.bus,
                 client: resources.postgres,
                 controllers: controllers,
                 http: http,
-                outbox: Self.outbox(instance: resources.configuration.instance),
+                outbox: outbox,
+                settings: SiteSettingsStore(client: resources.postgres, outbox: outbox),
                 defaultDeadline: .milliseconds(configuration.commandDeadlineMilliseconds)
             )
+            let passes = PassStore(client: resources.postgres, outbox: outbox, secretKey: configuration.secretKey)
+            let desk = CredentialDesk(commander: commander, passes: passes, guardian: BruteForceGuard(client: resources.postgres))
             return ServiceComponents(
-                handlers: [UnlockDoorHandler(commander: commander)],
+                handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
                 services: [
                     http,
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
@@ -45,6 +51,7 @@ public enum AccessService {
                 ],
                 routes: { router in
                     DoorsAPI(commander: commander, controllers: controllers, keys: keys).register(on: router)
+                    PassesAPI(commander: commander, passes: passes, keys: keys).register(on: router)
                 }
             )
         }

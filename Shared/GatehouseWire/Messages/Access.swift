@@ -9,6 +9,8 @@ public enum AccessReason: String, Codable, Sendable, Hashable, CaseIterable {
     // Granted.
     /// A resident of a unit the door serves (a door of their building, or a door the site shares).
     case resident
+    /// A valid visitor pass (PIN or QR code) for this door.
+    case pass
     /// Staff whose buildings or sites include the door.
     case staff
     /// A tenant or operator administrator.
@@ -33,7 +35,7 @@ public enum AccessReason: String, Codable, Sendable, Hashable, CaseIterable {
     /// The person's data has been erased.
     case erased
 
-    public var grants: Bool { self == .resident || self == .staff || self == .administrator }
+    public var grants: Bool { self == .resident || self == .pass || self == .staff || self == .administrator }
 }
 
 /// Where an unlock request came from.
@@ -42,6 +44,10 @@ public enum UnlockChannel: String, Codable, Sendable, Hashable, CaseIterable {
     case call
     /// Staff or a resident through the admin HTTP API or the resident app.
     case api
+    /// A PIN typed at the door.
+    case pin
+    /// A visitor pass's QR code shown to the door.
+    case qr
 }
 
 /// signaling → access: open `doorId` with the authority of `personId` (the resident who answered
@@ -135,17 +141,28 @@ public struct AccessDecisionMade: GatehouseEventData {
     public var channel: UnlockChannel
     public var personId: UUID?
     public var callId: UUID?
+    /// The visitor pass presented (PIN or QR code).
+    public var passId: UUID?
 
-    public init(doorId: UUID, granted: Bool, reason: AccessReason, channel: UnlockChannel, personId: UUID?, callId: UUID?) {
+    public init(
+        doorId: UUID,
+        granted: Bool,
+        reason: AccessReason,
+        channel: UnlockChannel,
+        personId: UUID?,
+        callId: UUID?,
+        passId: UUID? = nil
+    ) {
         self.doorId = doorId
         self.granted = granted
         self.reason = reason
         self.channel = channel
         self.personId = personId
         self.callId = callId
+        self.passId = passId
     }
 
-    enum CodingKeys: String, CodingKey { case doorId, granted, reason, channel, personId, callId }
+    enum CodingKeys: String, CodingKey { case doorId, granted, reason, channel, personId, callId, passId }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -155,6 +172,7 @@ public struct AccessDecisionMade: GatehouseEventData {
         try container.encode(self.channel, forKey: .channel)
         try container.encodeID(self.personId, forKey: .personId)
         try container.encodeID(self.callId, forKey: .callId)
+        try container.encodeID(self.passId, forKey: .passId)
     }
 }
 
@@ -251,5 +269,149 @@ public struct DoorCommandFailed: GatehouseEventData {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.failure, forKey: .failure)
         try container.encodeIfPresent(self.httpStatus, forKey: .httpStatus)
+    }
+}
+
+/// A door → access: someone typed a PIN or showed a QR code at `doorId`. Access looks the credential
+/// up, counts the use exactly once and, for a grant, opens the door; `source` (the station's device
+/// id or address) scopes brute-force counting.
+public struct PresentCredential: GatehouseRequest {
+    public typealias Response = UnlockResult
+    public static let method = RPCMethod(service: .access, name: "present_credential")
+    public var method: RPCMethod { Self.method }
+
+    public var doorId: UUID
+    /// 4 to 12 digits.
+    public var pin: String?
+    /// A pass token (`GH1:…`).
+    public var qr: String?
+    /// Who presents it (a device id or an address), at most 64 characters.
+    public var source: String?
+
+    public init(doorId: UUID, pin: String? = nil, qr: String? = nil, source: String? = nil) {
+        self.doorId = doorId
+        self.pin = pin
+        self.qr = qr
+        self.source = source
+    }
+
+    enum CodingKeys: String, CodingKey { case doorId, pin, qr, source }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.doorId, forKey: .doorId)
+        try container.encodeIfPresent(self.pin, forKey: .pin)
+        try container.encodeIfPresent(self.qr, forKey: .qr)
+        try container.encodeIfPresent(self.source, forKey: .source)
+    }
+}
+
+/// A visitor pass as events carry it: never its PIN or token.
+public struct PassSummary: Codable, Sendable, Hashable {
+    public var passId: UUID
+    public var siteId: UUID
+    public var hostPersonId: UUID
+    /// `guest`, `contractor` or `courier`.
+    public var kind: String
+    public var doorIds: [UUID]
+    public var validFrom: Date
+    public var validUntil: Date
+    public var maxUses: Int?
+
+    public init(passId: UUID, siteId: UUID, hostPersonId: UUID, kind: String, doorIds: [UUID], validFrom: Date, validUntil: Date, maxUses: Int?) {
+        self.passId = passId
+        self.siteId = siteId
+        self.hostPersonId = hostPersonId
+        self.kind = kind
+        self.doorIds = doorIds
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.maxUses = maxUses
+    }
+
+    enum CodingKeys: String, CodingKey { case passId, siteId, hostPersonId, kind, doorIds, validFrom, validUntil, maxUses }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.passId, forKey: .passId)
+        try container.encodeID(self.siteId, forKey: .siteId)
+        try container.encodeID(self.hostPersonId, forKey: .hostPersonId)
+        try container.encode(self.kind, forKey: .kind)
+        try container.encode(self.doorIds.map(\.lowercasedString), forKey: .doorIds)
+        try container.encode(self.validFrom, forKey: .validFrom)
+        try container.encode(self.validUntil, forKey: .validUntil)
+        try container.encodeIfPresent(self.maxUses, forKey: .maxUses)
+    }
+}
+
+/// `io.gatehouse.access.pass_created.v1`: a resident or staff member created a visitor pass.
+public struct PassCreated: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "pass_created")
+    public var pass: PassSummary
+    public init(_ pass: PassSummary) { self.pass = pass }
+    public init(from decoder: any Decoder) throws { self.pass = try PassSummary(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try self.pass.encode(to: encoder) }
+}
+
+/// `io.gatehouse.access.pass_revoked.v1`: a pass was revoked; it opens nothing from now on.
+public struct PassRevoked: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "pass_revoked")
+    public var passId: UUID
+    public init(passId: UUID) { self.passId = passId }
+
+    enum CodingKeys: String, CodingKey { case passId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.passId, forKey: .passId)
+    }
+}
+
+/// `io.gatehouse.access.bruteforce_suspected.v1`: too many wrong credentials at a door (or from one
+/// source); the door refuses everything with `rateLimited` for `blockedSeconds`.
+public struct BruteForceSuspected: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "bruteforce_suspected")
+    public var doorId: UUID
+    /// `door` or `source`: what was counted.
+    public var scope: String
+    public var failures: Int
+    public var blockedSeconds: Int
+
+    public init(doorId: UUID, scope: String, failures: Int, blockedSeconds: Int) {
+        self.doorId = doorId
+        self.scope = scope
+        self.failures = failures
+        self.blockedSeconds = blockedSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case doorId, scope, failures, blockedSeconds }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.doorId, forKey: .doorId)
+        try container.encode(self.scope, forKey: .scope)
+        try container.encode(self.failures, forKey: .failures)
+        try container.encode(self.blockedSeconds, forKey: .blockedSeconds)
+    }
+}
+
+/// `io.gatehouse.access.lockdown_changed.v1`: a site went into lockdown (only staff and
+/// administrators open its doors) or out of it; `personid` names who did it.
+public struct LockdownChanged: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "lockdown_changed")
+    public var siteId: UUID
+    public var lockdown: Bool
+
+    public init(siteId: UUID, lockdown: Bool) {
+        self.siteId = siteId
+        self.lockdown = lockdown
+    }
+
+    enum CodingKeys: String, CodingKey { case siteId, lockdown }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.siteId, forKey: .siteId)
+        try container.encode(self.lockdown, forKey: .lockdown)
     }
 }

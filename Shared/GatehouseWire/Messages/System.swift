@@ -112,6 +112,10 @@ public enum EventCatalog {
         AccessDecisionMade.eventType,
         DoorUnlocked.eventType,
         DoorCommandFailed.eventType,
+        PassCreated.eventType,
+        PassRevoked.eventType,
+        BruteForceSuspected.eventType,
+        LockdownChanged.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

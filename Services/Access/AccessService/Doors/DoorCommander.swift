@@ -31,12 +31,13 @@ package enum DoorAuthority {
 /// Decides unlock requests and carries out the granted ones: the decision and the command's
 /// outcome are events (JetStream, through the outbox) that the audit log keeps.
 package struct DoorCommander: Sendable {
-    let bus: MessageBus
+    package let bus: MessageBus
     let client: PostgresClient
     let controllers: DoorControllerStore
     let http: DoorHTTPClient
     let outbox: OutboxWriter
     let defaultDeadline: Duration
+    package let settings: SiteSettingsStore
 
     package init(
         bus: MessageBus,
@@ -44,8 +45,10 @@ package struct DoorCommander: Sendable {
         controllers: DoorControllerStore,
         http: DoorHTTPClient,
         outbox: OutboxWriter,
+        settings: SiteSettingsStore,
         defaultDeadline: Duration
     ) {
+        self.settings = settings
         self.bus = bus
         self.client = client
         self.controllers = controllers
@@ -82,7 +85,7 @@ package struct DoorCommander: Sendable {
         let started = ContinuousClock.now
         guard let door = try await self.door(tenant: tenant, id: doorId) else { throw WireError(code: .notFound, message: "no such door") }
         var person: UUID?
-        let reason: AccessReason
+        var reason: AccessReason
         switch requester {
         case .administrator:
             reason = .administrator
@@ -95,29 +98,82 @@ package struct DoorCommander: Sendable {
                 reason = .invalidCredential
             }
         }
-        let context = EventContext(
-            site: door.siteId,
-            building: door.buildingId,
-            door: door.id,
-            person: person,
-            call: callId,
-            outcome: reason.grants ? "granted" : "denied",
-            reason: reason.rawValue
-        )
+        if reason == .resident, try await self.settings.get(tenant: tenant, site: door.siteId, logger: logger).lockdownSince != nil {
+            reason = .lockdown
+        }
+        let decision = Decision(door: door, reason: reason, channel: channel, person: person, call: callId, pass: nil)
+        return try await self.carryOut(decision, tenant: tenant, started: started, logger: logger)
+    }
+
+    /// One decision about one door, and what it is about.
+    package struct Decision: Sendable {
+        package var door: DoorInfo
+        package var reason: AccessReason
+        package var channel: UnlockChannel
+        package var person: UUID?
+        package var call: UUID?
+        package var pass: UUID?
+
+        var context: EventContext {
+            EventContext(
+                site: self.door.siteId,
+                building: self.door.buildingId,
+                door: self.door.id,
+                person: self.person,
+                call: self.call,
+                pass: self.pass,
+                outcome: self.reason.grants ? "granted" : "denied",
+                reason: self.reason.rawValue
+            )
+        }
+    }
+
+    /// Records `decision` (with `also`, events written in the same transaction) and, for a grant,
+    /// opens the door by its deadline and records the outcome.
+    package func carryOut(
+        _ decision: Decision,
+        tenant: TenantID,
+        started: ContinuousClock.Instant,
+        also: [BruteForceSuspected] = [],
+        logger: Logger
+    ) async throws -> UnlockResult {
+        let door = decision.door
+        let reason = decision.reason
         _ = try await self.client.transaction(logger: logger) { connection in
             try await self.outbox.enqueue(
-                AccessDecisionMade(doorId: door.id, granted: reason.grants, reason: reason, channel: channel, personId: person, callId: callId),
+                AccessDecisionMade(
+                    doorId: door.id,
+                    granted: reason.grants,
+                    reason: reason,
+                    channel: decision.channel,
+                    personId: decision.person,
+                    callId: decision.call,
+                    passId: decision.pass
+                ),
                 tenant: tenant,
                 subject: "door/\(door.id.lowercasedString)",
-                context: context,
+                context: decision.context,
                 on: connection,
                 logger: logger
             )
+            for event in also {
+                try await self.outbox.enqueue(
+                    event,
+                    tenant: tenant,
+                    subject: "door/\(door.id.lowercasedString)",
+                    context: EventContext(site: door.siteId, building: door.buildingId, door: door.id, outcome: "blocked"),
+                    on: connection,
+                    logger: logger
+                )
+            }
         }
         guard reason.grants else {
             logger.info(
-                "access: unlock denied",
-                metadata: ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.reason": "\(reason.rawValue)"]
+                "access: denied",
+                metadata: [
+                    "gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.reason": "\(reason.rawValue)",
+                    "gatehouse.channel": "\(decision.channel.rawValue)",
+                ]
             )
             return UnlockResult(granted: false, reason: reason)
         }
@@ -129,20 +185,6 @@ package struct DoorCommander: Sendable {
         }
         let adapter = station.flatMap { DoorAdapterKind(vendor: $0.vendor) }
         let relay = controller?.relay ?? 1
-        func info() -> DoorCommandInfo {
-            let elapsed = ContinuousClock.now - started
-            return DoorCommandInfo(
-                commandId: command,
-                doorId: door.id,
-                stationDeviceId: station?.deviceId,
-                adapter: adapter?.rawValue,
-                relay: relay,
-                channel: channel,
-                personId: person,
-                callId: callId,
-                elapsedMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            )
-        }
         var failure: DoorCommandError?
         if let station, let adapter, let url = station.controlURL {
             let deadline = started + (controller?.deadlineMilliseconds.map { Duration.milliseconds($0) } ?? self.defaultDeadline)
@@ -162,11 +204,22 @@ package struct DoorCommander: Sendable {
         } else {
             failure = DoorCommandError(.notConfigured, "the door has no station whose HTTP API opens it")
         }
-        var outcome = context
+        var outcome = decision.context
         outcome.outcome = failure == nil ? "opened" : "failed"
         outcome.reason = failure?.failure.rawValue
-        let commandInfo = info()
-        try await self.client.transaction(logger: logger) { connection in
+        let elapsed = ContinuousClock.now - started
+        let commandInfo = DoorCommandInfo(
+            commandId: command,
+            doorId: door.id,
+            stationDeviceId: station?.deviceId,
+            adapter: adapter?.rawValue,
+            relay: relay,
+            channel: decision.channel,
+            personId: decision.person,
+            callId: decision.call,
+            elapsedMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        )
+        _ = try await self.client.transaction(logger: logger) { connection in
             if let failure {
                 try await self.outbox.enqueue(
                     DoorCommandFailed(commandInfo, failure: failure.failure, httpStatus: failure.httpStatus),
@@ -187,19 +240,11 @@ package struct DoorCommander: Sendable {
                 )
             }
         }
+        let metadata: Logger.Metadata = ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)"]
         if let failure {
-            logger.warning(
-                "access: door command failed",
-                metadata: [
-                    "gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)",
-                    "gatehouse.reason": "\(failure)",
-                ]
-            )
+            logger.warning("access: door command failed", metadata: metadata.merging(["gatehouse.reason": "\(failure)"]) { $1 })
         } else {
-            logger.info(
-                "access: door opened",
-                metadata: ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)"]
-            )
+            logger.info("access: door opened", metadata: metadata)
         }
         return UnlockResult(granted: true, reason: reason, commandId: command, opened: failure == nil, failure: failure?.failure)
     }
