@@ -196,7 +196,10 @@ extension SignalingRegistrarTests {
                         }
                         #expect(try await self.present(context, door: context.door, pin: pin, source: "keypad-1").reason == .rateLimited)
                         #expect(try await self.present(context, door: context.door, pin: pin, source: "keypad-2").reason == .rateLimited)
-                        #expect(simulator.triggers.count == 2)
+                        // QR codes cannot be guessed: they still open the blocked door.
+                        let qr = try #require(created.json["qr"] as? String)
+                        #expect(try await self.present(context, door: context.door, qr: qr, source: "keypad-1").granted)
+                        #expect(simulator.triggers.count == 3)
                     }
                     // The audit trail: lockdown on and off, and the suspected brute force (door and source).
                     #expect(try await eventually { seen.withLock { $0.filter { $0.subject.hasSuffix(".bruteforce_suspected") }.count } == 2 })

@@ -204,7 +204,9 @@ package struct CredentialDesk: Sendable {
         func decision(_ reason: AccessReason, pass: UUID? = nil, host: UUID? = nil) -> DoorCommander.Decision {
             DoorCommander.Decision(door: door, reason: reason, channel: channel, person: host, call: nil, pass: pass)
         }
-        if try await self.guardian.isBlocked(tenant: tenant, door: door.id, source: request.source, logger: logger) {
+        // Only PINs can be guessed: a blocked door still takes QR codes (forging one means forging
+        // an Ed25519 signature).
+        if request.pin != nil, try await self.guardian.isBlocked(tenant: tenant, door: door.id, source: request.source, logger: logger) {
             return try await self.commander.carryOut(decision(.rateLimited), tenant: tenant, started: started, logger: logger)
         }
         var pass: Pass?
@@ -219,7 +221,8 @@ package struct CredentialDesk: Sendable {
             pass = try await self.passes.get(tenant: tenant, id: token.pass, logger: logger).flatMap { $0.nonce == token.nonce ? $0 : nil }
         }
         guard let pass else {
-            let events = try await self.guardian.recordFailure(tenant: tenant, door: door.id, source: request.source, logger: logger)
+            let events =
+                request.pin == nil ? [] : try await self.guardian.recordFailure(tenant: tenant, door: door.id, source: request.source, logger: logger)
             return try await self.commander.carryOut(decision(.invalidCredential), tenant: tenant, started: started, also: events, logger: logger)
         }
         if try await self.commander.settings.get(tenant: tenant, site: door.siteId, logger: logger).lockdownSince != nil {
