@@ -50,18 +50,19 @@ secret() {
   cat "$file"
 }
 
-# NATS passwords of the identity and signaling users (deploy/nats/nats.conf), letters and digits
+# NATS passwords of the identity, signaling and access users (deploy/nats/nats.conf), letters and digits
 # (the server reads them from the environment as configuration values).
 nats_password() { secret "nats.$1" | tr -dc 'A-Za-z0-9'; }
 export_nats_passwords() {
   GATEHOUSE_NATS_IDENTITY_PASSWORD="$(nats_password identity)"
   GATEHOUSE_NATS_SIGNALING_PASSWORD="$(nats_password signaling)"
-  export GATEHOUSE_NATS_IDENTITY_PASSWORD GATEHOUSE_NATS_SIGNALING_PASSWORD
+  GATEHOUSE_NATS_ACCESS_PASSWORD="$(nats_password access)"
+  export GATEHOUSE_NATS_IDENTITY_PASSWORD GATEHOUSE_NATS_SIGNALING_PASSWORD GATEHOUSE_NATS_ACCESS_PASSWORD
 }
 # nats_env SERVICE: the GATEHOUSE_NATS_USER/PASSWORD assignments of a service that has its own NATS
-# user (identity, signaling); nothing for the others, which connect without credentials.
+# user (identity, signaling, access); nothing for the others, which connect without credentials.
 nats_env() {
-  case "$1" in identity|signaling) printf '%s\n' "GATEHOUSE_NATS_USER=$1" "GATEHOUSE_NATS_PASSWORD=$(nats_password "$1")" ;; esac
+  case "$1" in identity|signaling|access) printf '%s\n' "GATEHOUSE_NATS_USER=$1" "GATEHOUSE_NATS_PASSWORD=$(nats_password "$1")" ;; esac
 }
 
 # pg_start DIR PORT PASSWORD [extra postgres -c options...]: creates the cluster once, starts it.

@@ -22,7 +22,7 @@ log "swift format lint --strict"
 
 log "validating docker-compose.yml"
 (cd "$ROOT" && POSTGRES_PASSWORD=compose-check AUDIT_DATA_KEY=check AUDIT_SIGNING_KEY=check AUTH_ISSUER_KEY=check ACCESS_SECRET_KEY=check \
-  NATS_IDENTITY_PASSWORD=check NATS_SIGNALING_PASSWORD=check docker-compose -f docker-compose.yml config -q)
+  NATS_IDENTITY_PASSWORD=check NATS_SIGNALING_PASSWORD=check NATS_ACCESS_PASSWORD=check docker-compose -f docker-compose.yml config -q)
 
 # In CI our own targets build with -warnings-as-errors (Package.swift reads this variable; passing
 # -Xswiftc globally would also hit dependencies, which SwiftPM builds with -suppress-warnings).

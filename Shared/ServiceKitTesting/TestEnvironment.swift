@@ -35,7 +35,7 @@ public enum TestEnvironment {
     /// The NATS users with rights that clients without credentials lack (deploy/nats/nats.conf):
     /// their passwords come from `GATEHOUSE_NATS_<USER>_PASSWORD`, which `make test` exports.
     public enum NATSUser: String, Sendable {
-        case identity, signaling
+        case identity, signaling, access
 
         public var password: String { get throws { try TestEnvironment.require("GATEHOUSE_NATS_\(self.rawValue.uppercased())_PASSWORD") } }
     }

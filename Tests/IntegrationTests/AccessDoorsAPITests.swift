@@ -2,6 +2,7 @@ import AccessService
 import DoorSimulator
 import Foundation
 import GatehouseAuth
+import GatehouseNATS
 import GatehouseWire
 import HTTPTypes
 import Hummingbird
@@ -85,6 +86,33 @@ extension SignalingRegistrarTests {
                     let denied = try await self.request(client, .post, "\(base)/unlock", token: eveToken)
                     #expect(denied.status == .forbidden && denied.json["type"] as? String == "urn:gatehouse:problem:access-denied")
                     #expect(denied.json["reason"] as? String == "noAuthority")
+                    // Over NATS only signaling may ask to open a door on someone's authority, and only
+                    // access publishes access's events (deploy/nats/nats.conf).
+                    try await withNATSClient(context.natsURL) { anonymous in
+                        let bus = MessageBus(transport: NATSTransport(client: anonymous), source: EventSource(service: "test", instance: "t"))
+                        await #expect(throws: (any Error).self) {
+                            try await bus.request(
+                                UnlockDoor(doorId: context.door, personId: context.ada, channel: .call),
+                                tenant: context.tenant,
+                                timeout: .milliseconds(500)
+                            )
+                        }
+                        await #expect(throws: (any Error).self) {
+                            try await bus.publish(
+                                AccessDecisionMade(
+                                    doorId: context.door,
+                                    granted: true,
+                                    reason: .administrator,
+                                    channel: .api,
+                                    personId: nil,
+                                    callId: nil
+                                ),
+                                tenant: context.tenant,
+                                timeout: .seconds(1)
+                            )
+                        }
+                    }
+                    #expect(simulator.triggers.count == 1)
                     // Guests and integrators may not ask; another tenant's door does not exist.
                     #expect(
                         try await self.request(client, .post, "\(base)/unlock", token: try self.token(.guest, tenant: context.tenant)).status

@@ -51,6 +51,7 @@ struct SignalingRegistrarTests {
         var tcpPort: Int
         var tlsPort: Int?
         var directory: URL
+        var natsURL: String
         var door: UUID
         /// Ada and Bob live in unit 101.
         var ada: UUID
@@ -159,141 +160,147 @@ struct SignalingRegistrarTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             try await withNATSClient(nats.url, as: .identity) { identityNATS in
                 try await withNATSClient(nats.url, as: .signaling) { signalingNATS in
-                    let responder = BusResponder(
-                        transport: NATSTransport(client: identityNATS),
-                        queue: "identity",
-                        handlers: [
-                            SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DoorLookupHandler(client: postgres),
-                            PersonLookupHandler(client: postgres),
-                        ],
-                        logger: self.logger
-                    )
-                    var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
-                    configure(&configuration)
-                    let server = SIPServer(
-                        configuration: configuration,
-                        bus: MessageBus(transport: NATSTransport(client: signalingNATS), source: EventSource(service: .signaling, instance: "test")),
-                        postgres: postgres,
-                        schema: schema,
-                        outbox: SignalingService.outbox(schema: schema, instance: "test"),
-                        instance: "test",
-                        logger: self.logger
-                    )
-                    try await testGracefulShutdown { trigger in
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask { try await responder.run() }
-                            group.addTask { try await server.run() }
-                            try await identityNATS.jetStream.ensureStream(EventStream.configuration())
-                            if presence {
-                                // Signaling's outbox to JetStream, and identity applying what arrives.
-                                let relay = OutboxRelay(
-                                    client: postgres,
-                                    schema: schema,
-                                    transport: NATSTransport(client: signalingNATS),
-                                    logger: self.logger
-                                )
-                                let consumer = DevicePresenceConsumer(
-                                    nats: identityNATS,
-                                    client: postgres,
-                                    stream: EventStream.defaultName,
-                                    durable: "presence-\(suffix)",
-                                    filterSubject: "gatehouse.v1.evt.\(tenant).signaling.>",
-                                    logger: self.logger
-                                )
-                                group.addTask { try await relay.run() }
-                                group.addTask { try await consumer.run() }
-                            }
-                            var accessParts: (DoorCommander, DoorControllerStore, PassStore)?
-                            if access {
-                                // Access control answering unlock requests, its events relayed to JetStream.
-                                let accessSchema = "access_\(suffix)"
-                                try await MigrationRunner(schema: accessSchema, migrations: AccessService.migrations).run(
-                                    on: postgres,
-                                    logger: self.logger
-                                )
-                                let http = DoorHTTPClient()
-                                let controllers = DoorControllerStore(
-                                    client: postgres,
-                                    schema: accessSchema,
-                                    secretKey: Array(repeating: 7, count: 32)
-                                )
-                                let commander = DoorCommander(
-                                    bus: MessageBus(
-                                        transport: NATSTransport(client: identityNATS),
-                                        source: EventSource(service: .access, instance: "test")
-                                    ),
-                                    client: postgres,
-                                    controllers: controllers,
-                                    http: http,
-                                    outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
-                                    settings: SiteSettingsStore(
+                    try await withNATSClient(nats.url, as: .access) { accessNATS in
+                        let responder = BusResponder(
+                            transport: NATSTransport(client: identityNATS),
+                            queue: "identity",
+                            handlers: [
+                                SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DoorLookupHandler(client: postgres),
+                                PersonLookupHandler(client: postgres),
+                            ],
+                            logger: self.logger
+                        )
+                        var configuration = SignalingConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0)
+                        configure(&configuration)
+                        let server = SIPServer(
+                            configuration: configuration,
+                            bus: MessageBus(
+                                transport: NATSTransport(client: signalingNATS),
+                                source: EventSource(service: .signaling, instance: "test")
+                            ),
+                            postgres: postgres,
+                            schema: schema,
+                            outbox: SignalingService.outbox(schema: schema, instance: "test"),
+                            instance: "test",
+                            logger: self.logger
+                        )
+                        try await testGracefulShutdown { trigger in
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                group.addTask { try await responder.run() }
+                                group.addTask { try await server.run() }
+                                try await identityNATS.jetStream.ensureStream(EventStream.configuration())
+                                if presence {
+                                    // Signaling's outbox to JetStream, and identity applying what arrives.
+                                    let relay = OutboxRelay(
+                                        client: postgres,
+                                        schema: schema,
+                                        transport: NATSTransport(client: signalingNATS),
+                                        logger: self.logger
+                                    )
+                                    let consumer = DevicePresenceConsumer(
+                                        nats: identityNATS,
+                                        client: postgres,
+                                        stream: EventStream.defaultName,
+                                        durable: "presence-\(suffix)",
+                                        filterSubject: "gatehouse.v1.evt.\(tenant).signaling.>",
+                                        logger: self.logger
+                                    )
+                                    group.addTask { try await relay.run() }
+                                    group.addTask { try await consumer.run() }
+                                }
+                                var accessParts: (DoorCommander, DoorControllerStore, PassStore)?
+                                if access {
+                                    // Access control answering unlock requests, its events relayed to JetStream.
+                                    let accessSchema = "access_\(suffix)"
+                                    try await MigrationRunner(schema: accessSchema, migrations: AccessService.migrations).run(
+                                        on: postgres,
+                                        logger: self.logger
+                                    )
+                                    let http = DoorHTTPClient()
+                                    let controllers = DoorControllerStore(
                                         client: postgres,
                                         schema: accessSchema,
-                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test")
-                                    ),
-                                    defaultDeadline: .seconds(3)
+                                        secretKey: Array(repeating: 7, count: 32)
+                                    )
+                                    let commander = DoorCommander(
+                                        bus: MessageBus(
+                                            transport: NATSTransport(client: accessNATS),
+                                            source: EventSource(service: .access, instance: "test")
+                                        ),
+                                        client: postgres,
+                                        controllers: controllers,
+                                        http: http,
+                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
+                                        settings: SiteSettingsStore(
+                                            client: postgres,
+                                            schema: accessSchema,
+                                            outbox: AccessService.outbox(schema: accessSchema, instance: "test")
+                                        ),
+                                        defaultDeadline: .seconds(3)
+                                    )
+                                    let passes = PassStore(
+                                        client: postgres,
+                                        schema: accessSchema,
+                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
+                                        secretKey: Array(repeating: 7, count: 32)
+                                    )
+                                    let desk = CredentialDesk(
+                                        commander: commander,
+                                        passes: passes,
+                                        guardian: BruteForceGuard(client: postgres, schema: accessSchema)
+                                    )
+                                    let accessResponder = BusResponder(
+                                        transport: NATSTransport(client: accessNATS),
+                                        queue: "access",
+                                        handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
+                                        logger: self.logger
+                                    )
+                                    let relay = OutboxRelay(
+                                        client: postgres,
+                                        schema: accessSchema,
+                                        transport: NATSTransport(client: accessNATS),
+                                        logger: self.logger
+                                    )
+                                    _ = try await controllers.put(
+                                        tenant: tenant,
+                                        DoorController(doorId: door, relay: 2, username: "admin", secret: "door-secret"),
+                                        keepSecret: false,
+                                        logger: self.logger
+                                    )
+                                    accessParts = (commander, controllers, passes)
+                                    group.addTask { try await accessResponder.run() }
+                                    group.addTask { try await relay.run() }
+                                    group.addTask { try await http.run() }
+                                }
+                                #expect(try await eventually { server.addresses != nil })
+                                let addresses = try #require(server.addresses)
+                                try await body(
+                                    Context(
+                                        postgres: postgres,
+                                        nats: identityNATS,
+                                        schema: schema,
+                                        server: server,
+                                        tenant: tenant,
+                                        domain: domain,
+                                        phone: Device(id: phone.id, username: phoneSecret.username, password: phoneSecret.password),
+                                        station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
+                                        bob: Device(id: bobPhone.id, username: bobSecret.username, password: bobSecret.password),
+                                        desk: Device(id: desk.id, username: deskSecret.username, password: deskSecret.password),
+                                        udpPort: try #require(addresses.udp?.port),
+                                        tcpPort: try #require(addresses.tcp?.port),
+                                        tlsPort: addresses.tls?.port,
+                                        directory: directory,
+                                        natsURL: nats.url,
+                                        door: door,
+                                        ada: ada,
+                                        commander: accessParts?.0,
+                                        controllers: accessParts?.1,
+                                        passes: accessParts?.2
+                                    )
                                 )
-                                let passes = PassStore(
-                                    client: postgres,
-                                    schema: accessSchema,
-                                    outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
-                                    secretKey: Array(repeating: 7, count: 32)
-                                )
-                                let desk = CredentialDesk(
-                                    commander: commander,
-                                    passes: passes,
-                                    guardian: BruteForceGuard(client: postgres, schema: accessSchema)
-                                )
-                                let accessResponder = BusResponder(
-                                    transport: NATSTransport(client: identityNATS),
-                                    queue: "access",
-                                    handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
-                                    logger: self.logger
-                                )
-                                let relay = OutboxRelay(
-                                    client: postgres,
-                                    schema: accessSchema,
-                                    transport: NATSTransport(client: identityNATS),
-                                    logger: self.logger
-                                )
-                                _ = try await controllers.put(
-                                    tenant: tenant,
-                                    DoorController(doorId: door, relay: 2, username: "admin", secret: "door-secret"),
-                                    keepSecret: false,
-                                    logger: self.logger
-                                )
-                                accessParts = (commander, controllers, passes)
-                                group.addTask { try await accessResponder.run() }
-                                group.addTask { try await relay.run() }
-                                group.addTask { try await http.run() }
+                                trigger.triggerGracefulShutdown()
+                                try await group.waitForAll()
                             }
-                            #expect(try await eventually { server.addresses != nil })
-                            let addresses = try #require(server.addresses)
-                            try await body(
-                                Context(
-                                    postgres: postgres,
-                                    nats: identityNATS,
-                                    schema: schema,
-                                    server: server,
-                                    tenant: tenant,
-                                    domain: domain,
-                                    phone: Device(id: phone.id, username: phoneSecret.username, password: phoneSecret.password),
-                                    station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
-                                    bob: Device(id: bobPhone.id, username: bobSecret.username, password: bobSecret.password),
-                                    desk: Device(id: desk.id, username: deskSecret.username, password: deskSecret.password),
-                                    udpPort: try #require(addresses.udp?.port),
-                                    tcpPort: try #require(addresses.tcp?.port),
-                                    tlsPort: addresses.tls?.port,
-                                    directory: directory,
-                                    door: door,
-                                    ada: ada,
-                                    commander: accessParts?.0,
-                                    controllers: accessParts?.1,
-                                    passes: accessParts?.2
-                                )
-                            )
-                            trigger.triggerGracefulShutdown()
-                            try await group.waitForAll()
                         }
                     }
                 }
