@@ -99,6 +99,7 @@ var targets: [Target] = [
             "ServiceKit",
             "IdentityService",
             "AuditService",
+            "AccessService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
@@ -158,10 +159,27 @@ var targets: [Target] = [
         path: "Tests/Benchmarks/AuditBench"
     ),
 
+    .target(name: "OpenLoopBench", path: "Tests/Benchmarks/Support"),
+
+    .executableTarget(
+        name: "gatehouse-access-bench",
+        dependencies: [
+            "AccessService",
+            "GatehouseNATS",
+            "GatehouseWire",
+            "OpenLoopBench",
+            "ServiceKit",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ],
+        path: "Tests/Benchmarks/AccessBench"
+    ),
+
     .executableTarget(
         name: "gatehouse-identity-bench",
         dependencies: [
             "GatehouseNATS",
+            "OpenLoopBench",
             "GatehouseWire",
             "ServiceKit",
             .product(name: "Logging", package: "swift-log"),

@@ -8,7 +8,7 @@ PORT="${GATEHOUSE_BENCH_NATS_PORT:-54322}"
 REQUESTS="${BENCH_REQUESTS:-20000}"
 PUBLISHES="${BENCH_PUBLISHES:-1000000}"
 
-# BENCH_ONLY=nats,import,identity,audit,ingest runs only those sections (all by default).
+# BENCH_ONLY=nats,import,identity,audit,ingest,access runs only those sections (all by default).
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 ensure_deps
@@ -18,7 +18,8 @@ trap 'nats_stop "$B/nats"' EXIT
 log "building gatehouse-bench and gatehouse (release) and natsbench.c"
 (cd "$ROOT" && swift build -c release --product gatehouse-bench >/dev/null && swift build -c release --product gatehouse >/dev/null \
   && swift build -c release --product gatehouse-audit-bench >/dev/null && swift build -c release --product audit >/dev/null \
-  && swift build -c release --product identity >/dev/null && swift build -c release --product gatehouse-identity-bench >/dev/null)
+  && swift build -c release --product identity >/dev/null && swift build -c release --product gatehouse-identity-bench >/dev/null \
+  && swift build -c release --product access >/dev/null && swift build -c release --product gatehouse-access-bench >/dev/null)
 SWIFT_BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-bench"
 cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --cflags --libs libnats)
 nats_start "$B/nats" "$PORT" "$((PORT + 1))"
@@ -175,7 +176,7 @@ with open(sys.argv[2], "a") as f:
 Command: `make bench` (`gatehouse-identity-bench`: {r['rate']:,} `identity.resolve_dial` requests/s for {r['seconds']} s,
 open loop — each latency counted from the instant the request was due — over {r['targets']:,} random units of the
 imported tenant (10,000 units, 20,000 residents with one SIP phone each, concierge and external fallbacks:
-{res['steps'] / max(res['n'], 1):.1f} ring steps per plan); the release `identity` service with its PostgreSQL
+{res['total'] / max(res['n'], 1):.1f} ring steps per plan); the release `identity` service with its PostgreSQL
 on the same machine. The peer is `identity.ping` at the same rate through the same service and client: the
 NATS round trip without the lookup). Machine: {os.cpu_count()} cores, {cpu}. Goal (identity issue): p99 < 2 ms at 1,000/s.
 
@@ -283,3 +284,79 @@ open(path, "a").write(section)
 print(section)
 PY
 fi
+
+# --- Access: decisions in process and over NATS (access.present_credential vs access.ping) ---------
+if want access; then
+ACCESS_RATE="${BENCH_ACCESS_RATE:-2000}"
+ACCESS_SECONDS="${BENCH_ACCESS_SECONDS:-20}"
+RELEASE_BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
+ACCESS_KEY="$(head -c 32 /dev/urandom | base64)"
+GATEHOUSE_NATS_USER=identity GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_IDENTITY_PASSWORD" \
+GATEHOUSE_HTTP_PORT=58381 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
+  GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-access-bench "$RELEASE_BIN/identity" >"$B/identity-access.log" 2>&1 &
+IDENTITY_PID=$!
+GATEHOUSE_NATS_USER=access GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_ACCESS_PASSWORD" GATEHOUSE_ACCESS_SECRET_KEY="$ACCESS_KEY" \
+GATEHOUSE_HTTP_PORT=58382 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
+  GATEHOUSE_LOG_LEVEL=warning GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=access-bench "$RELEASE_BIN/access" >"$B/access.log" 2>&1 &
+ACCESS_PID=$!
+trap 'kill $ECHO_PID ${IDENTITY_PID:-} ${ACCESS_PID:-} 2>/dev/null || true; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
+wait_http "http://127.0.0.1:58381/health/ready" 60 || { tail -5 "$B/identity-access.log" >&2; die "identity did not start"; }
+wait_http "http://127.0.0.1:58382/health/ready" 60 || { tail -5 "$B/access.log" >&2; die "access did not start"; }
+# 100 doors of one building (no station: each granted command ends as not_configured at once).
+runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -v ON_ERROR_STOP=1 -q <<'SQL'
+WITH t AS (
+    INSERT INTO identity.tenants (id, slug, name) VALUES (gen_random_uuid(), 'access-bench', 'Access bench')
+    ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name RETURNING id
+), s AS (
+    INSERT INTO identity.sites (id, tenant_id, name, time_zone, sip_domain)
+    SELECT gen_random_uuid(), id, 'Access bench ' || gen_random_uuid(), 'Europe/Berlin', 'ab-' || gen_random_uuid() || '.example' FROM t
+    RETURNING id, tenant_id
+), b AS (
+    INSERT INTO identity.buildings (id, tenant_id, site_id, name) SELECT gen_random_uuid(), tenant_id, id, 'A' FROM s
+    RETURNING id, tenant_id, site_id
+)
+INSERT INTO identity.doors (id, tenant_id, site_id, building_id, name, kind)
+SELECT gen_random_uuid(), b.tenant_id, b.site_id, b.id, 'Door ' || g, 'door' FROM b, generate_series(1, 100) g;
+SQL
+runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -tAq -c \
+  "SELECT d.id || ' ' || d.site_id FROM identity.doors d JOIN identity.tenants t ON t.id = d.tenant_id AND t.slug = 'access-bench'" >"$B/doors.txt"
+ACCESS_TENANT="$(runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -tAq -c \
+  "SELECT id FROM identity.tenants WHERE slug = 'access-bench'")"
+log "access: present_credential (QR) at $ACCESS_RATE requests/s for $ACCESS_SECONDS s, then ping at the same rate"
+access="$(GATEHOUSE_ACCESS_SECRET_KEY="$ACCESS_KEY" GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_USER=gatehouse \
+  GATEHOUSE_POSTGRES_DATABASE=gatehouse "$RELEASE_BIN/gatehouse-access-bench" "$URL" "$ACCESS_TENANT" "$B/doors.txt" "$ACCESS_RATE" "$ACCESS_SECONDS")"
+echo "$access"
+kill -TERM "$ACCESS_PID" "$IDENTITY_PID" 2>/dev/null || true
+wait "$ACCESS_PID" "$IDENTITY_PID" 2>/dev/null || true
+"$VENV/bin/python" - "$access" "$ROOT/docs/benchmarks.md" <<'PY'
+import json, sys, datetime, os
+r = json.loads(sys.argv[1])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+local, present, ping = r["local"], r["present"], r["ping"]
+section = f"""
+## Access: decisions in process and over NATS ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
+
+Command: `make bench` (`gatehouse-access-bench`). In process: {r['iterations']:,} calls of the decision function
+(`DoorAuthority.decide`, a weekly schedule on the Europe/Berlin wall clock, and the Ed25519 verification of a
+QR token), each timed. Over NATS: {r['rate']:,} `access.present_credential` requests/s with QR codes of
+{r['passes']} passes for {r['seconds']} s, open loop (latency counted from the instant a request was due),
+against the release `access` service, which asks identity for the door (`identity.door`), reads and counts the
+pass and writes the decision and the command's outcome through its outbox into PostgreSQL (fsync on; the
+doors have no station, so a grant's command ends at once as `notConfigured`). The peer is `access.ping` at the
+same rate through the same service and client. Machine: {os.cpu_count()} cores, {cpu}; NATS, PostgreSQL,
+identity, access and the load generator share it. Goals (access issue): in process p99 < 1 ms; over NATS
+p99 < 5 ms at 2,000/s.
+
+| measure | n | errors | p50 | p99 | p99.9 | max |
+|---|---|---|---|---|---|---|
+| decision, in process | {local['n']:,} | 0 | {local['p50_us']:.0f} µs | {local['p99_us']:.0f} µs | {local['p999_us']:.0f} µs | {local['max_us']:.0f} µs |
+| present_credential over NATS | {present['n']:,} | {present['errors']} | {present['p50_us'] / 1000:.2f} ms | {present['p99_us'] / 1000:.2f} ms | {present['p999_us'] / 1000:.2f} ms | {present['max_us'] / 1000:.2f} ms |
+| ping over NATS (peer) | {ping['n']:,} | {ping['errors']} | {ping['p50_us'] / 1000:.2f} ms | {ping['p99_us'] / 1000:.2f} ms | {ping['p999_us'] / 1000:.2f} ms | {ping['max_us'] / 1000:.2f} ms |
+
+Granted: {present['total']:,} of {present['n']:,}. present_credential / ping at p99: {present['p99_us'] / max(ping['p99_us'], 1):.2f}×.
+"""
+open(sys.argv[2], "a").write(section)
+print(section)
+PY
+fi
+

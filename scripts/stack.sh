@@ -8,6 +8,9 @@ NATS_PORT="${GATEHOUSE_NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${GATEHOUSE_NATS_MONITOR_PORT:-8222}"
 LOGS="$STATE/logs"
 PIDS="$STATE/pids"
+# The demo's door stations are driven through a door simulator on this port (docs/operations.md).
+DOORSIM_PORT="${GATEHOUSE_DOORSIM_PORT:-8090}"
+doorsim_password() { secret doorsim.password | tr -dc 'A-Za-z0-9'; }
 
 password() {
   local file="$STATE/postgres.password"
@@ -18,6 +21,7 @@ password() {
 build() {
   log "building release binaries (first build takes several minutes)"
   (cd "$ROOT" && swift build -c release --product gatehouse >/dev/null)
+  (cd "$ROOT" && swift build -c release --product gatehouse-doorsim >/dev/null)
   for s in "${SERVICES[@]}"; do (cd "$ROOT" && swift build -c release --product "$s" | grep -v '^\[' || true); done
   BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)"
 }
@@ -47,6 +51,11 @@ up() {
   pg_start "$STATE/pg" "$PG_PORT" "$(password)"
   nats_start "$STATE/nats" "$NATS_PORT" "$NATS_MONITOR_PORT"
   for s in "${SERVICES[@]}"; do start_service "$s"; done
+  if ! { [ -f "$PIDS/doorsim.pid" ] && kill -0 "$(cat "$PIDS/doorsim.pid")" 2>/dev/null; }; then
+    GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" nohup "$BIN/gatehouse-doorsim" --port "$DOORSIM_PORT" --username admin \
+      >>"$LOGS/doorsim.log" 2>&1 </dev/null &
+    echo $! >"$PIDS/doorsim.pid"
+  fi
   log "waiting for every /health/ready"
   for s in "${SERVICES[@]}"; do
     wait_http "http://127.0.0.1:$(port_of "$s")/health/ready" 120 \
@@ -54,7 +63,10 @@ up() {
   done
   "$BIN/gatehouse" ping --nats "nats://127.0.0.1:$NATS_PORT" >/dev/null || die "ping over NATS failed"
   log "seeding the demo tenant"
-  (cd "$ROOT" && GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$(password)" "$BIN/gatehouse" demo seed --out "$STATE/demo.json") \
+  wait_http "http://127.0.0.1:$DOORSIM_PORT/sim/triggers" 30 || die "the door simulator did not start (log: $LOGS/doorsim.log)"
+  (cd "$ROOT" && GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$(password)" \
+    GATEHOUSE_ACCESS_SECRET_KEY="$(secret access.secretkey)" GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" \
+    "$BIN/gatehouse" demo seed --out "$STATE/demo.json" --door-sim-url "http://127.0.0.1:$DOORSIM_PORT") \
     || die "demo seed failed"
   # A sipp injection file with the demo's SIP accounts (deploy/sipp/register.xml), mode 600.
   (umask 077; "$VENV/bin/python" - "$STATE/secrets/demo-sip.json" >"$STATE/demo-sip.csv" <<'PY'
@@ -78,13 +90,15 @@ status() {
   done
   printf '%-12s %-8s %-7s %-34s %s\n' nats "$(cat "$STATE/nats/nats.pid" 2>/dev/null || echo -)" "$NATS_PORT" "monitor http://127.0.0.1:$NATS_MONITOR_PORT" "$STATE/nats/nats.log"
   printf '%-12s %-8s %-7s %-34s %s\n' postgres "$(head -1 "$STATE/pg/data/postmaster.pid" 2>/dev/null || echo -)" "$PG_PORT" "psql -h 127.0.0.1 -U gatehouse" "$STATE/pg/postgres.log"
+  printf '%-12s %-8s %-7s %-34s %s\n' doorsim "$(cat "$PIDS/doorsim.pid" 2>/dev/null || echo -)" "$DOORSIM_PORT" \
+    "http://127.0.0.1:$DOORSIM_PORT/sim/triggers" "$LOGS/doorsim.log"
   printf '%-12s %-8s %-7s %-34s %s\n' sip "-" 5060 "udp+tcp 127.0.0.1:5060 (signaling)" "realm demo.gatehouse.test, accounts in $STATE/secrets/demo-sip.json"
   printf '\nDemo tenant: %s   PostgreSQL password: %s\n' "$STATE/demo.json" "$STATE/postgres.password"
   printf 'Try: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
 }
 
 down() {
-  for s in "${SERVICES[@]}"; do
+  for s in "${SERVICES[@]}" doorsim; do
     local f="$PIDS/$s.pid"
     [ -f "$f" ] || continue
     local pid; pid="$(cat "$f")"

@@ -70,11 +70,15 @@ struct ImportCLITests {
 }
 
 /// Runs the `gatehouse` CLI against the test database; returns its exit status and standard output.
-func runGatehouse(_ arguments: [String], natsUser: TestEnvironment.NATSUser? = nil) throws -> (status: Int32, output: String) {
+func runGatehouse(
+    _ arguments: [String],
+    natsUser: TestEnvironment.NATSUser? = nil,
+    environment extra: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("GATEHOUSE_BIN_DIR")).appendingPathComponent("gatehouse")
     process.arguments = arguments
-    process.environment = try TestEnvironment.serviceEnvironment(natsUser: natsUser)
+    process.environment = try TestEnvironment.serviceEnvironment(natsUser: natsUser).merging(extra) { $1 }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
@@ -85,6 +89,29 @@ func runGatehouse(_ arguments: [String], natsUser: TestEnvironment.NATSUser? = n
 }
 
 extension ImportCLITests {
+    /// `make up`'s seed with the door simulator: the demo's two doors get access controllers whose
+    /// secret (the simulator's password) is stored sealed.
+    @Test func demoSeedConfiguresTheDoorControllersForTheSimulator() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID()).json").path
+        let seeded = try runGatehouse(
+            ["demo", "seed", "--out", out, "--door-sim-url", "http://127.0.0.1:8090"],
+            environment: ["GATEHOUSE_DOORSIM_PASSWORD": "sim-pass-123"]
+        )
+        #expect(seeded.status == 0)
+        try await withTestPostgres { postgres in
+            let rows = try await postgres.query(
+                """
+                SELECT count(*) FROM access.door_controllers c
+                JOIN identity.doors d ON d.tenant_id = c.tenant_id AND d.id = c.door_id
+                JOIN identity.tenants t ON t.id = d.tenant_id AND t.slug = 'demo'
+                WHERE c.username = 'admin' AND c.secret_sealed IS NOT NULL AND position('sim-pass-123'::bytea IN c.secret_sealed) = 0
+                """,
+                logger: Logger(label: "test")
+            ).collect()
+            #expect(try rows.first?.decode(Int.self) == 2)
+        }
+    }
+
     /// `make up`'s seed: idempotent, and its admin login works.
     @Test func demoSeedIsIdempotentAndItsAdminCanLogIn() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())")

@@ -1,3 +1,4 @@
+import AccessService
 import ArgumentParser
 import AuditService
 import Foundation
@@ -22,6 +23,12 @@ struct DemoCommand: AsyncParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Where to write the summary.") var out = ".gatehouse/demo.json"
+        @Option(
+            help: """
+                Base URL of a door simulator (gatehouse-doorsim) that the demo's door stations are driven through; with                 GATEHOUSE_ACCESS_SECRET_KEY and GATEHOUSE_DOORSIM_PASSWORD set, their access controllers are configured too.
+                """
+        )
+        var doorSimURL: String?
 
         static let slug = "demo"
         static let siteName = "Demo Residences"
@@ -98,7 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         /// The lobby door station, the garage gate, one SIP phone per resident, the concierge (a staff
         /// member with a phone) and the site's fallback to the concierge.
-        static func ensureDevices(tenant: TenantID, site: Site, client: PostgresClient, logger: Logger) async throws -> (
+        static func ensureDevices(tenant: TenantID, site: Site, doorSimURL: String?, client: PostgresClient, logger: Logger) async throws -> (
             [DemoSummary.Door], [DemoSummary.SIPAccount], concierge: String
         ) {
             var building: UUID?
@@ -144,7 +151,8 @@ struct DemoCommand: AsyncParsableCommand {
                         vendor: "2n",
                         model: "IP Verso 2.0",
                         doorId: lobby.id,
-                        sipUsername: "lobby"
+                        sipUsername: "lobby",
+                        controlURL: doorSimURL
                     ), nil
                 ),
                 (
@@ -155,7 +163,8 @@ struct DemoCommand: AsyncParsableCommand {
                         vendor: "akuvox",
                         model: "E12",
                         doorId: garage.id,
-                        sipUsername: "garage"
+                        sipUsername: "garage",
+                        controlURL: doorSimURL
                     ), nil
                 ),
                 (DeviceInput(siteId: site.id, kind: .sipPhone, name: "Concierge desk", personId: concierge, sipUsername: "concierge"), nil),
@@ -199,6 +208,23 @@ struct DemoCommand: AsyncParsableCommand {
                 [DeviceStore.Fallback(position: 1, staff: concierge, ringSeconds: 20)],
                 logger: logger
             )
+            // The stations' HTTP API credentials, sealed in access control (the simulator's admin account).
+            let environment = ProcessInfo.processInfo.environment
+            if doorSimURL != nil, let key = environment["GATEHOUSE_ACCESS_SECRET_KEY"].flatMap({ Data(base64Encoded: $0) }), key.count == 32,
+                let password = environment["GATEHOUSE_DOORSIM_PASSWORD"], !password.isEmpty
+            {
+                // The seed may run before access control first started: its schema is ours to make then.
+                try await MigrationRunner(schema: AccessService.schema, migrations: AccessService.migrations).run(on: client, logger: logger)
+                let controllers = DoorControllerStore(client: client, secretKey: Array(key))
+                for door in [lobby, garage] {
+                    _ = try await controllers.put(
+                        tenant: tenant,
+                        DoorController(doorId: door.id, relay: 1, username: "admin", secret: password),
+                        keepSecret: false,
+                        logger: logger
+                    )
+                }
+            }
             let doors = [lobby, garage].map {
                 DemoSummary.Door(id: $0.id.lowercasedString, name: $0.name, kind: $0.kind.rawValue)
             }
@@ -244,7 +270,13 @@ struct DemoCommand: AsyncParsableCommand {
                 let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
                 let admin = try await Self.ensureAdmin(tenant: tenant.id, client: client, logger: logger)
-                let (doors, sip, concierge) = try await Self.ensureDevices(tenant: tenant.id, site: site, client: client, logger: logger)
+                let (doors, sip, concierge) = try await Self.ensureDevices(
+                    tenant: tenant.id,
+                    site: site,
+                    doorSimURL: self.doorSimURL,
+                    client: client,
+                    logger: logger
+                )
                 let integrator = try await Self.ensureIntegrator(tenant: tenant.id, client: client, logger: logger)
                 try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: logger)
                 try await client.query(

@@ -15,6 +15,7 @@ public struct GatehouseCommand: AsyncParsableCommand {
             AuditCommand.self,
             TokenCommand.self,
             DemoCommand.self,
+            DoorCommand.self,
             WireCommand.self,
         ]
     )

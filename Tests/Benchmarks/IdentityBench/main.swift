@@ -12,6 +12,7 @@ import Foundation
 import GatehouseNATS
 import GatehouseWire
 import Logging
+import OpenLoopBench
 import ServiceKit
 
 let arguments = CommandLine.arguments
@@ -34,50 +35,6 @@ logger.logLevel = .warning
 let client = NATSClient(configuration: NATSConfiguration(servers: [url]), logger: logger)
 let bus = MessageBus(transport: NATSTransport(client: client), source: EventSource(service: "identity-bench", instance: "bench"))
 
-struct Run: Sendable {
-    var latencies: [Double]  // microseconds, sorted
-    var errors: Int
-    var steps: Int
-
-    func percentile(_ p: Double) -> Double {
-        self.latencies.isEmpty ? 0 : self.latencies[min(self.latencies.count - 1, Int(Double(self.latencies.count) * p))]
-    }
-}
-
-/// `count` requests at `rate` per second; `send(i)` returns the number of ring steps (or 0).
-func openLoop(count: Int, rate: Int, _ send: @escaping @Sendable (Int) async throws -> Int) async -> Run {
-    let clock = ContinuousClock()
-    let start = clock.now + .milliseconds(50)
-    let interval = Duration.nanoseconds(1_000_000_000 / Int64(rate))
-    return await withTaskGroup(of: (Double, Bool, Int).self) { group in
-        for index in 0..<count {
-            let due = start + interval * index
-            try? await Task.sleep(until: due, clock: clock)
-            group.addTask {
-                do {
-                    let steps = try await send(index)
-                    let elapsed = clock.now - due
-                    return (Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12, true, steps)
-                } catch {
-                    return (0, false, 0)
-                }
-            }
-        }
-        var run = Run(latencies: [], errors: 0, steps: 0)
-        run.latencies.reserveCapacity(count)
-        for await (latency, ok, steps) in group {
-            if ok {
-                run.latencies.append(latency)
-                run.steps += steps
-            } else {
-                run.errors += 1
-            }
-        }
-        run.latencies.sort()
-        return run
-    }
-}
-
 let output = try await withThrowingTaskGroup(of: String?.self) { group in
     group.addTask {
         try await client.run()
@@ -99,18 +56,6 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
         _ = try await bus.request(Ping(service: .identity), timeout: .seconds(5))
         return 0
     }
-    func describe(_ run: Run) -> String {
-        String(
-            format: #"{"n":%d,"errors":%d,"p50_us":%.0f,"p99_us":%.0f,"p999_us":%.0f,"max_us":%.0f,"steps":%d}"#,
-            run.latencies.count,
-            run.errors,
-            run.percentile(0.50),
-            run.percentile(0.99),
-            run.percentile(0.999),
-            run.latencies.last ?? 0,
-            run.steps
-        )
-    }
-    return #"{"rate":\#(rate),"seconds":\#(seconds),"targets":\#(targetList.count),"resolve":\#(describe(resolve)),"ping":\#(describe(ping))}"#
+    return #"{"rate":\#(rate),"seconds":\#(seconds),"targets":\#(targetList.count),"resolve":\#(resolve.json),"ping":\#(ping.json)}"#
 }
 print(output)

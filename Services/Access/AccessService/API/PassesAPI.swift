@@ -106,10 +106,10 @@ package struct PassesAPI: Sendable {
                 case .failure(let error): fields.fail("schedule", error.message)
                 }
             }
-            let fromText = fields.string("validFrom", required: true, maxLength: 40)
+            let fromText = fields.string("validFrom", maxLength: 40)
             let untilText = fields.string("validUntil", required: true, maxLength: 40)
             try fields.check("invalid pass")
-            guard let host, let kind, let fromText, let untilText else { throw Problem.badRequest("invalid pass") }
+            guard let host, let kind, let untilText else { throw Problem.badRequest("invalid pass") }
 
             // The doors: all of one site, each one the host may open.
             var doors: [DoorInfo] = []
@@ -159,7 +159,8 @@ package struct PassesAPI: Sendable {
                 }
                 return nil
             }
-            let from = instant(fromText, "validFrom")
+            // No validFrom: valid from now.
+            let from = fromText.map { instant($0, "validFrom") } ?? Date()
             let until = instant(untilText, "validUntil")
             if let from, let until {
                 if until <= from { errors.append(.init(field: "validUntil", message: "must be after validFrom")) }

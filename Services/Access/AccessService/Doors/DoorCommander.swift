@@ -63,12 +63,24 @@ package struct DoorCommander: Sendable {
         case administrator(subject: String)
     }
 
-    /// The door, from identity; `nil` when the tenant has no such door.
+    /// Doors as identity last described them, for ``doorLifetime``.
+    let doors = ExpiringCache<DoorKey, DoorInfo>(lifetime: Self.doorLifetime)
+    struct DoorKey: Hashable, Sendable {
+        var tenant: TenantID
+        var door: UUID
+    }
+    /// How long a door's description from identity is used before it is asked again: a new station,
+    /// control URL or vendor applies within this (docs/operations.md).
+    package static let doorLifetime = Duration.seconds(5)
+
+    /// The door, from identity (cached for ``doorLifetime``); `nil` when the tenant has no such door.
     package func door(tenant: TenantID, id: UUID) async throws -> DoorInfo? {
-        do {
-            return try await self.bus.request(DoorLookup(doorId: id), tenant: tenant)
-        } catch let error as WireError where error.code == .notFound {
-            return nil
+        try await self.doors.value(DoorKey(tenant: tenant, door: id)) {
+            do {
+                return try await self.bus.request(DoorLookup(doorId: id), tenant: tenant)
+            } catch let error as WireError where error.code == .notFound {
+                return nil
+            }
         }
     }
 
@@ -139,7 +151,8 @@ package struct DoorCommander: Sendable {
     ) async throws -> UnlockResult {
         let door = decision.door
         let reason = decision.reason
-        _ = try await self.client.transaction(logger: logger) { connection in
+        // No other change to commit with: one statement, no transaction around it.
+        _ = try await self.client.withConnection { connection in
             try await self.outbox.enqueue(
                 AccessDecisionMade(
                     doorId: door.id,
@@ -219,7 +232,7 @@ package struct DoorCommander: Sendable {
             callId: decision.call,
             elapsedMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         )
-        _ = try await self.client.transaction(logger: logger) { connection in
+        _ = try await self.client.withConnection { connection in
             if let failure {
                 try await self.outbox.enqueue(
                     DoorCommandFailed(commandInfo, failure: failure.failure, httpStatus: failure.httpStatus),

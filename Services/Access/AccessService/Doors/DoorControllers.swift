@@ -74,7 +74,23 @@ package struct DoorControllerStore: Sendable {
         return String(decoding: try AES.GCM.open(box, using: self.key, authenticating: Self.binding(tenant, door)), as: UTF8.self)
     }
 
+    struct DoorKey: Hashable, Sendable {
+        var tenant: TenantID
+        var door: UUID
+    }
+    /// A door's controller is read at most once per ``lifetime``: a change through another access
+    /// instance applies within it (through this one: at once).
+    package static let lifetime = Duration.seconds(5)
+    /// The cache keeps "no controller" too (an optional inside), so unconfigured doors cost no query.
+    let cache = ExpiringCache<DoorKey, DoorController?>(lifetime: lifetime)
+
     package func get(tenant: TenantID, door: UUID, logger: Logger) async throws -> DoorController? {
+        try await self.cache.value(DoorKey(tenant: tenant, door: door)) {
+            .some(try await self.read(tenant: tenant, door: door, logger: logger))
+        } ?? nil
+    }
+
+    func read(tenant: TenantID, door: UUID, logger: Logger) async throws -> DoorController? {
         for try await (station, relay, username, sealed, verify, deadline, version) in try await self.client.query(
             PostgresQuery(
                 unsafeSQL: """
@@ -101,6 +117,8 @@ package struct DoorControllerStore: Sendable {
 
     /// Creates or replaces the door's controller; a `nil` secret keeps the one stored.
     package func put(tenant: TenantID, _ controller: DoorController, keepSecret: Bool, logger: Logger) async throws -> DoorController {
+        self.cache.remove(DoorKey(tenant: tenant, door: controller.doorId))
+        defer { self.cache.remove(DoorKey(tenant: tenant, door: controller.doorId)) }
         var binds = PostgresBindings(capacity: 9)
         binds.append(tenant.rawValue)
         binds.append(controller.doorId)
@@ -133,7 +151,7 @@ package struct DoorControllerStore: Sendable {
             logger: logger
         ).decode(Int.self) {
             // Read back: a kept secret is only in the row.
-            if keepSecret, let stored = try await self.get(tenant: tenant, door: controller.doorId, logger: logger), stored.version == version {
+            if keepSecret, let stored = try await self.read(tenant: tenant, door: controller.doorId, logger: logger), stored.version == version {
                 return stored
             }
             var stored = controller
@@ -145,6 +163,7 @@ package struct DoorControllerStore: Sendable {
 
     /// Whether a controller was removed.
     package func delete(tenant: TenantID, door: UUID, logger: Logger) async throws -> Bool {
+        defer { self.cache.remove(DoorKey(tenant: tenant, door: door)) }
         for try await _ in try await self.client.query(
             "DELETE FROM \(unescaped: self.schema).door_controllers WHERE tenant_id = \(tenant.rawValue) AND door_id = \(door) RETURNING door_id",
             logger: logger

@@ -26,7 +26,21 @@ package struct SiteSettingsStore: Sendable {
         self.outbox = outbox
     }
 
+    struct SiteKey: Hashable, Sendable {
+        var tenant: TenantID
+        var site: UUID
+    }
+    /// Settings are read at most once per ``lifetime`` per site: a lockdown set through another
+    /// access instance reaches this one within it (through this one: at once).
+    package static let lifetime = Duration.seconds(1)
+    let cache = ExpiringCache<SiteKey, SiteSettings>(lifetime: lifetime)
+
     package func get(tenant: TenantID, site: UUID, logger: Logger) async throws -> SiteSettings {
+        try await self.cache.value(SiteKey(tenant: tenant, site: site)) { try await self.read(tenant: tenant, site: site, logger: logger) }
+            ?? SiteSettings()
+    }
+
+    func read(tenant: TenantID, site: UUID, logger: Logger) async throws -> SiteSettings {
         for try await (digits, lockdown, version) in try await self.client.query(
             """
             SELECT pin_digits, lockdown_since, version FROM \(unescaped: self.schema).site_settings
@@ -41,7 +55,8 @@ package struct SiteSettingsStore: Sendable {
 
     /// Sets them; a change of lockdown is an event (who, when) the audit log keeps.
     package func put(tenant: TenantID, site: UUID, pinDigits: Int?, lockdown: Bool?, by person: UUID?, logger: Logger) async throws -> SiteSettings {
-        try await self.client.transaction(logger: logger) { connection in
+        defer { self.cache.remove(SiteKey(tenant: tenant, site: site)) }
+        return try await self.client.transaction(logger: logger) { connection in
             var before: Date?
             for try await since in try await connection.query(
                 """

@@ -54,6 +54,28 @@ package struct PassInput: Sendable {
     package var validUntil: Date
     package var maxUses: Int?
     package var schedule: WeeklySchedule?
+
+    package init(
+        siteId: UUID,
+        hostPersonId: UUID,
+        kind: String,
+        label: String?,
+        doorIds: [UUID],
+        validFrom: Date,
+        validUntil: Date,
+        maxUses: Int?,
+        schedule: WeeklySchedule?
+    ) {
+        self.siteId = siteId
+        self.hostPersonId = hostPersonId
+        self.kind = kind
+        self.label = label
+        self.doorIds = doorIds
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.maxUses = maxUses
+        self.schedule = schedule
+    }
 }
 
 /// Why a presented credential opens nothing (or `nil`: it may open).

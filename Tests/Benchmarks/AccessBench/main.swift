@@ -1,0 +1,155 @@
+// gatehouse-access-bench: access control's decision speed (access issue: in-process p99 < 1 ms;
+// over NATS p99 < 5 ms at 2,000 decisions/s).
+//
+// 1. In process: the decision function alone (`DoorAuthority.decide`, a pass's weekly schedule on
+//    the site's wall clock, and verifying a QR token's Ed25519 signature), timed call by call.
+// 2. Over NATS: `access.present_credential` with a QR code at `RATE` per second, open loop, against
+//    the release `access` service (which asks identity for the door, reads and counts the pass in
+//    PostgreSQL and writes the decision through its outbox), and `access.ping` at the same rate as
+//    the peer: the same service and NATS path without the decision.
+//
+// Usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATE SECONDS
+// The PostgreSQL connection comes from GATEHOUSE_POSTGRES_* and the pass keys from
+// GATEHOUSE_ACCESS_SECRET_KEY (the service's), so the bench can make passes the service accepts.
+import AccessService
+import Foundation
+import GatehouseNATS
+import GatehouseWire
+import Logging
+import OpenLoopBench
+import PostgresNIO
+import ServiceKit
+
+let arguments = CommandLine.arguments
+guard arguments.count == 6, let tenant = TenantID(arguments[2]), let rate = Int(arguments[4]), let seconds = Int(arguments[5]), rate > 0,
+    (1...600).contains(seconds)
+else {
+    FileHandle.standardError.write(Data("usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATE SECONDS\n".utf8))
+    exit(64)
+}
+let environment = ProcessInfo.processInfo.environment
+guard let secretText = environment["GATEHOUSE_ACCESS_SECRET_KEY"], let secret = Data(base64Encoded: secretText), secret.count == 32 else {
+    FileHandle.standardError.write(Data("GATEHOUSE_ACCESS_SECRET_KEY must be the service's 32-byte key in base64\n".utf8))
+    exit(64)
+}
+// Lines: "door-id site-id".
+let doors: [(door: UUID, site: UUID)] = try String(contentsOfFile: arguments[3], encoding: .utf8).split(separator: "\n").compactMap { line in
+    let parts = line.split(separator: " ")
+    guard parts.count == 2, let door = UUID(uuidString: String(parts[0])), let site = UUID(uuidString: String(parts[1])) else { return nil }
+    return (door, site)
+}
+guard !doors.isEmpty else {
+    FileHandle.standardError.write(Data("no doors in \(arguments[3])\n".utf8))
+    exit(65)
+}
+
+var logger = Logger(label: "access-bench")
+logger.logLevel = .warning
+
+// 1. In process.
+let zone = TimeZone(identifier: "Europe/Berlin")!
+let keys = PassKeys(secretKey: Array(secret))
+let sampleDoor = DoorInfo(
+    id: doors[0].door,
+    tenantId: tenant,
+    siteId: doors[0].site,
+    buildingId: UUID(),
+    name: "Door",
+    kind: "door",
+    timeZone: zone.identifier,
+    stations: []
+)
+var resident = PersonInfo(id: UUID(), tenantId: tenant, kind: "resident")
+resident.residences = [.init(unitId: UUID(), siteId: sampleDoor.siteId, buildingId: sampleDoor.buildingId!, role: "owner")]
+let schedule = WeeklySchedule(windows: [.init(days: Set(1...5), start: 8 * 60, end: 18 * 60), .init(days: [6], start: 9 * 60, end: 13 * 60)])
+let sampleToken = try PassToken(
+    tenant: tenant,
+    pass: UUID(),
+    validFrom: Date(),
+    validUntil: Date().addingTimeInterval(3600),
+    nonce: Array(repeating: 1, count: 8),
+    doors: [sampleDoor.id]
+).signed(with: keys.signing)
+let iterations = 100_000
+var inProcess: [Double] = []
+inProcess.reserveCapacity(iterations)
+var granted = 0
+let clock = ContinuousClock()
+for index in 0..<iterations {
+    let started = clock.now
+    let reason = DoorAuthority.decide(person: resident, door: sampleDoor)
+    let open = schedule.contains(Date(timeIntervalSince1970: 1_795_000_000 + Double(index) * 61), timeZone: zone)
+    let token = PassToken(verifying: sampleToken, with: keys.verifying)
+    let elapsed = clock.now - started
+    if reason.grants, open, token != nil { granted += 1 }
+    inProcess.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
+}
+inProcess.sort()
+let local = Run(latencies: inProcess, errors: 0, total: granted)
+
+// 2. Over NATS, with passes the service accepts.
+var postgresConfiguration = PostgresClient.Configuration(
+    host: environment["GATEHOUSE_POSTGRES_HOST"] ?? "127.0.0.1",
+    port: Int(environment["GATEHOUSE_POSTGRES_PORT"] ?? "5432") ?? 5432,
+    username: environment["GATEHOUSE_POSTGRES_USER"] ?? "gatehouse",
+    password: environment["GATEHOUSE_POSTGRES_PASSWORD"],
+    database: environment["GATEHOUSE_POSTGRES_DATABASE"] ?? "gatehouse",
+    tls: .disable
+)
+postgresConfiguration.options.maximumConnections = 4
+let postgres = PostgresClient(configuration: postgresConfiguration)
+let client = NATSClient(configuration: NATSConfiguration(servers: [arguments[1]]), logger: logger)
+let bus = MessageBus(transport: NATSTransport(client: client), source: EventSource(service: "access-bench", instance: "bench"))
+
+let output = try await withThrowingTaskGroup(of: String?.self) { group in
+    group.addTask {
+        try await client.run()
+        return nil
+    }
+    group.addTask {
+        await postgres.run()
+        return nil
+    }
+    defer { group.cancelAll() }
+    try await client.flush()
+    let passes = PassStore(client: postgres, outbox: AccessService.outbox(instance: "access-bench"), secretKey: Array(secret))
+    var tokens: [(door: UUID, qr: String)] = []
+    for index in 0..<min(500, doors.count * 5) {
+        let (door, site) = doors[index % doors.count]
+        let (_, _, qr) = try await passes.create(
+            tenant: tenant,
+            PassInput(
+                siteId: site,
+                hostPersonId: UUID(),
+                kind: "guest",
+                label: nil,
+                doorIds: [door],
+                validFrom: Date().addingTimeInterval(-60),
+                validUntil: Date().addingTimeInterval(86_400),
+                maxUses: nil,
+                schedule: nil
+            ),
+            pinDigits: 8,
+            logger: logger
+        )
+        tokens.append((door, qr))
+    }
+    let list = tokens
+    // Warm-up: connections in the pools, plans in PostgreSQL's cache.
+    for index in 0..<1000 {
+        let (door, qr) = list[index % list.count]
+        _ = try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5))
+    }
+    let count = rate * seconds
+    let present = await openLoop(count: count, rate: rate) { index in
+        let (door, qr) = list[index % list.count]
+        return try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5)).granted ? 1 : 0
+    }
+    let ping = await openLoop(count: count, rate: rate) { _ in
+        _ = try await bus.request(Ping(service: .access), timeout: .seconds(5))
+        return 0
+    }
+    return
+        #"{"rate":\#(rate),"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"present":\#(present.json),"ping":\#(ping.json)}"#
+}
+print(output)
