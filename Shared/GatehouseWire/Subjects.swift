@@ -55,4 +55,8 @@ public enum WireHeaders {
     public static let tenant = "Gatehouse-Tenant"
     /// The CloudEvent `type` of an event message, so consumers can route without parsing.
     public static let eventType = "Gatehouse-Event-Type"
+    /// When the caller of a request stops waiting for the reply: Unix time in milliseconds. A
+    /// responder drops a request that arrives (or waits in its queue) past it, so nothing is done
+    /// for a caller that gave up — no door opens late.
+    public static let deadline = "Gatehouse-Deadline"
 }

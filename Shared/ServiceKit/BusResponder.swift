@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GatehouseNATS
 public import GatehouseWire
 public import Logging
@@ -12,6 +12,13 @@ public struct MessageContext: Sendable {
     public var tenant: TenantID?
     public var traceparent: TraceParent?
     public var subject: String
+    /// When the caller stops waiting (`Gatehouse-Deadline`), if it said.
+    public var deadline: Date?
+
+    /// What is left of the caller's patience, on the continuous clock (`nil`: it did not say).
+    public var deadlineInstant: ContinuousClock.Instant? {
+        self.deadline.map { .now + .milliseconds(Int64(($0.timeIntervalSinceNow * 1000).rounded(.down))) }
+    }
 }
 
 /// Handles one request method.
@@ -25,11 +32,21 @@ public protocol RequestHandler: Sendable {
 /// A type-erased handler: raw request in, encoded ``RPCReply`` out.
 struct ErasedHandler: Sendable {
     let method: RPCMethod
-    let respond: @Sendable (NATSMessage, Logger) async -> [UInt8]
+    /// The encoded reply; `nil` when the request expired before it was handled (nobody waits).
+    let respond: @Sendable (NATSMessage, Logger) async -> [UInt8]?
 
     init<H: RequestHandler>(_ handler: H) {
         self.method = handler.method
+        let expired = Counter(label: "gatehouse_rpc_expired_total", dimensions: [("method", "\(handler.method)")])
         self.respond = { message, logger in
+            let deadline = message.headers[WireHeaders.deadline].flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+            if let deadline, deadline < Date() {
+                // The caller gave up while the request waited in the queue: doing it now would act
+                // for nobody (and could open a door late).
+                expired.increment()
+                logger.debug("request expired before it was handled", metadata: ["gatehouse.subject": "\(message.subject)"])
+                return nil
+            }
             let tenant = message.headers[WireHeaders.tenant].flatMap(TenantID.init)
             let traceparent = message.headers[WireHeaders.traceparent].flatMap(TraceParent.init)
             var logger = logger
@@ -39,7 +56,13 @@ struct ErasedHandler: Sendable {
             let reply: RPCReply<H.Request.Response>
             do {
                 let request = try WireCoding.decode(H.Request.self, from: Data(message.payload))
-                let context = MessageContext(logger: logger, tenant: tenant, traceparent: traceparent, subject: message.subject)
+                let context = MessageContext(
+                    logger: logger,
+                    tenant: tenant,
+                    traceparent: traceparent,
+                    subject: message.subject,
+                    deadline: deadline
+                )
                 let response = try await TraceContext.$current.withValue(traceparent ?? .root()) {
                     try await handler.handle(request, context: context)
                 }
@@ -114,7 +137,7 @@ public struct BusResponder: Service {
                 inFlight += 1
                 group.addTask {
                     let start = ContinuousClock.now
-                    let reply = await handler.respond(message, self.logger)
+                    guard let reply = await handler.respond(message, self.logger) else { return }
                     if let replyTo = message.replyTo {
                         do {
                             try await self.transport.publish(NATSMessage(subject: replyTo, payload: reply))

@@ -80,13 +80,16 @@ public struct MessageBus: Sendable {
         var headers = NATSHeaders()
         headers[WireHeaders.traceparent] = TraceContext.outgoing().description
         if let tenant { headers[WireHeaders.tenant] = tenant.description }
+        let wait = timeout ?? self.defaultTimeout
+        let waitMilliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+        headers[WireHeaders.deadline] = "\(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) + waitMilliseconds)"
         let payload = try WireCoding.encode(request)
         let subject = request.method.subject
         let reply: NATSMessage
         do {
             reply = try await self.transport.request(
                 NATSMessage(subject: subject, headers: headers, payload: Array(payload)),
-                timeout: timeout ?? self.defaultTimeout
+                timeout: wait
             )
         } catch let error as NATSError {
             switch error.code {

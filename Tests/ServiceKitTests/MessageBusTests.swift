@@ -29,6 +29,17 @@ struct FailingPing: RequestHandler {
     }
 }
 
+/// Counts the requests it handles and remembers the caller's deadline.
+final class CountingPing: RequestHandler {
+    let seen = Mutex<[Date?]>([])
+    var method: RPCMethod { Ping(service: .inference).method }
+
+    func handle(_ request: Ping, context: MessageContext) async throws -> PingReply {
+        self.seen.withLock { $0.append(context.deadline) }
+        return PingReply(service: .inference, version: "t", instance: "count", startedAt: Date(timeIntervalSince1970: 0))
+    }
+}
+
 @Suite(.timeLimit(.minutes(1)))
 struct MessageBusTests {
     let logger = Logger(label: "test")
@@ -49,6 +60,34 @@ struct MessageBusTests {
                 #expect(try await eventually { (try? await bus.request(Ping(service: .identity))) == reply })
                 await #expect(throws: WireError(code: .permissionDenied, message: "")) { try await bus.request(Ping(service: .audit)) }
                 await #expect(throws: WireError(code: .unavailable, message: "")) { try await bus.request(Ping(service: .inference)) }
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// A request whose caller already gave up is dropped unhandled; a live one carries its deadline.
+    @Test func requestsPastTheirDeadlineAreNotHandled() async throws {
+        let transport = InMemoryTransport()
+        let counting = CountingPing()
+        let responder = BusResponder(transport: transport, queue: "q", handlers: [counting], logger: self.logger)
+        let bus = MessageBus(transport: transport, source: EventSource(service: "test", instance: "t"))
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await responder.run() }
+                #expect(try await eventually { (try? await bus.request(Ping(service: .inference), timeout: .seconds(5))) != nil })
+                let handled = counting.seen.withLock { $0.count }
+                let deadline = counting.seen.withLock { $0.last ?? nil }
+                #expect(deadline.map { $0 > Date() && $0 < Date().addingTimeInterval(6) } == true)
+                var headers = NATSHeaders()
+                headers[WireHeaders.deadline] = "\(Int64(Date().timeIntervalSince1970 * 1000) - 1)"
+                let stale = NATSMessage(
+                    subject: Ping(service: .inference).method.subject,
+                    headers: headers,
+                    payload: Array(try WireCoding.encode(Ping(service: .inference)))
+                )
+                await #expect(throws: (any Error).self) { _ = try await transport.request(stale, timeout: .milliseconds(300)) }
+                #expect(counting.seen.withLock { $0.count } == handled)
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
             }

@@ -8,7 +8,9 @@
 //    PostgreSQL and writes the decision through its outbox), and `access.ping` at the same rate as
 //    the peer: the same service and NATS path without the decision.
 //
-// Usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATE SECONDS
+// Usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATES SECONDS
+// RATES is a comma-separated list (e.g. 2000,400): one present_credential run per rate, then ping at
+// the first rate.
 // The PostgreSQL connection comes from GATEHOUSE_POSTGRES_* and the pass keys from
 // GATEHOUSE_ACCESS_SECRET_KEY (the service's), so the bench can make passes the service accepts.
 import AccessService
@@ -21,10 +23,11 @@ import PostgresNIO
 import ServiceKit
 
 let arguments = CommandLine.arguments
-guard arguments.count == 6, let tenant = TenantID(arguments[2]), let rate = Int(arguments[4]), let seconds = Int(arguments[5]), rate > 0,
+let rates = arguments.count == 6 ? arguments[4].split(separator: ",").compactMap { Int($0) } : []
+guard arguments.count == 6, let tenant = TenantID(arguments[2]), !rates.isEmpty, rates.allSatisfy({ $0 > 0 }), let seconds = Int(arguments[5]),
     (1...600).contains(seconds)
 else {
-    FileHandle.standardError.write(Data("usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATE SECONDS\n".utf8))
+    FileHandle.standardError.write(Data("usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATES SECONDS\n".utf8))
     exit(64)
 }
 let environment = ProcessInfo.processInfo.environment
@@ -140,16 +143,22 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
         let (door, qr) = list[index % list.count]
         _ = try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5))
     }
-    let count = rate * seconds
-    let present = await openLoop(count: count, rate: rate) { index in
-        let (door, qr) = list[index % list.count]
-        return try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5)).granted ? 1 : 0
+    var runs: [String] = []
+    for rate in rates {
+        let present = await openLoop(count: rate * seconds, rate: rate) { index in
+            let (door, qr) = list[index % list.count]
+            return try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5)).granted
+                ? 1 : 0
+        }
+        runs.append(#"{"rate":\#(rate),"present":\#(present.json)}"#)
+        // Let the service finish what is still queued before the next run.
+        try await Task.sleep(for: .seconds(5))
     }
-    let ping = await openLoop(count: count, rate: rate) { _ in
+    let ping = await openLoop(count: rates[0] * seconds, rate: rates[0]) { _ in
         _ = try await bus.request(Ping(service: .access), timeout: .seconds(5))
         return 0
     }
     return
-        #"{"rate":\#(rate),"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"present":\#(present.json),"ping":\#(ping.json)}"#
+        #"{"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"runs":[\#(runs.joined(separator: ","))],"ping_rate":\#(rates[0]),"ping":\#(ping.json)}"#
 }
 print(output)

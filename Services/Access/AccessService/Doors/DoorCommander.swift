@@ -92,6 +92,7 @@ package struct DoorCommander: Sendable {
         requester: Requester,
         channel: UnlockChannel,
         callId: UUID? = nil,
+        notAfter: ContinuousClock.Instant? = nil,
         logger: Logger
     ) async throws -> UnlockResult {
         let started = ContinuousClock.now
@@ -114,7 +115,7 @@ package struct DoorCommander: Sendable {
             reason = .lockdown
         }
         let decision = Decision(door: door, reason: reason, channel: channel, person: person, call: callId, pass: nil)
-        return try await self.carryOut(decision, tenant: tenant, started: started, logger: logger)
+        return try await self.carryOut(decision, tenant: tenant, started: started, notAfter: notAfter, logger: logger)
     }
 
     /// One decision about one door, and what it is about.
@@ -147,6 +148,7 @@ package struct DoorCommander: Sendable {
         tenant: TenantID,
         started: ContinuousClock.Instant,
         also: [BruteForceSuspected] = [],
+        notAfter: ContinuousClock.Instant? = nil,
         logger: Logger
     ) async throws -> UnlockResult {
         let door = decision.door
@@ -200,7 +202,9 @@ package struct DoorCommander: Sendable {
         let relay = controller?.relay ?? 1
         var failure: DoorCommandError?
         if let station, let adapter, let url = station.controlURL {
-            let deadline = started + (controller?.deadlineMilliseconds.map { Duration.milliseconds($0) } ?? self.defaultDeadline)
+            // The door's deadline, or the caller's when it gives up sooner (no late unlocks).
+            let own = started + (controller?.deadlineMilliseconds.map { Duration.milliseconds($0) } ?? self.defaultDeadline)
+            let deadline = notAfter.map { min($0, own) } ?? own
             let target = DoorTarget(
                 adapter: adapter,
                 baseURL: url,
@@ -281,6 +285,7 @@ package struct UnlockDoorHandler: RequestHandler {
             requester: .person(request.personId),
             channel: request.channel,
             callId: request.callId,
+            notAfter: context.deadlineInstant,
             logger: context.logger
         )
     }

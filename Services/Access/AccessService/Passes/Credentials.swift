@@ -206,7 +206,13 @@ package struct CredentialDesk: Sendable {
         self.guardian = guardian
     }
 
-    package func present(tenant: TenantID, _ request: PresentCredential, at now: Date = Date(), logger: Logger) async throws -> UnlockResult {
+    package func present(
+        tenant: TenantID,
+        _ request: PresentCredential,
+        at now: Date = Date(),
+        notAfter: ContinuousClock.Instant? = nil,
+        logger: Logger
+    ) async throws -> UnlockResult {
         let started = ContinuousClock.now
         guard let door = try await self.commander.door(tenant: tenant, id: request.doorId) else {
             throw WireError(code: .notFound, message: "no such door")
@@ -255,6 +261,7 @@ package struct CredentialDesk: Sendable {
                 decision(.pass, pass: used.id, host: used.hostPersonId),
                 tenant: tenant,
                 started: started,
+                notAfter: notAfter,
                 logger: logger
             )
         case .denied(let reason, let current):
@@ -280,6 +287,6 @@ package struct PresentCredentialHandler: RequestHandler {
         guard let tenant = context.tenant else {
             throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
         }
-        return try await self.desk.present(tenant: tenant, request, logger: context.logger)
+        return try await self.desk.present(tenant: tenant, request, notAfter: context.deadlineInstant, logger: context.logger)
     }
 }
