@@ -46,7 +46,11 @@ ensure_deps() {
 # secret NAME: a random 32-byte key in base64, made once and kept in $STATE/secrets/NAME (mode 600).
 secret() {
   local file="$STATE/secrets/$1"
-  if [ ! -s "$file" ]; then mkdir -p "$STATE/secrets"; (umask 077; head -c 32 /dev/urandom | base64 >"$file"); fi
+  # Written to a temporary file and renamed, so a reader never sees a half-written secret.
+  if [ ! -s "$file" ]; then
+    mkdir -p "$STATE/secrets"
+    (umask 077; head -c 32 /dev/urandom | base64 >"$file.$$.tmp" && mv -n "$file.$$.tmp" "$file"; rm -f "$file.$$.tmp")
+  fi
   cat "$file"
 }
 

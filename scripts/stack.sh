@@ -50,6 +50,9 @@ up() {
   mkdir -p "$LOGS" "$PIDS"
   pg_start "$STATE/pg" "$PG_PORT" "$(password)"
   nats_start "$STATE/nats" "$NATS_PORT" "$NATS_MONITOR_PORT"
+  # The services' keys exist before they start: start_service expands them in background jobs,
+  # which would otherwise race to create them (and could each read a different, or a partial, key).
+  for key in audit.datakey audit.signingkey auth.issuerkey access.secretkey; do secret "$key" >/dev/null; done
   for s in "${SERVICES[@]}"; do start_service "$s"; done
   if ! { [ -f "$PIDS/doorsim.pid" ] && kill -0 "$(cat "$PIDS/doorsim.pid")" 2>/dev/null; }; then
     GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" nohup "$BIN/gatehouse-doorsim" --port "$DOORSIM_PORT" --username admin \
