@@ -45,6 +45,12 @@ public enum ServiceMain {
             logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.gracePeriod
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch let error as GatehouseError where error.code == .invalidConfiguration {
+            // A key the service's own settings need (read while it builds its components).
+            FileHandle.standardError.write(Data("\(definition.name): invalid configuration: \(error.message)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
     }
 }

@@ -73,6 +73,25 @@ struct StackTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
+    /// A key a service needs for its own components (access's `access.secretKey`) missing: exit
+    /// code 78 and a message naming it, not a crash.
+    @Test func aServiceWithoutItsKeyStopsWithExitCode78() async throws {
+        var environment = try TestEnvironment.serviceEnvironment(natsUser: .access)
+        environment["GATEHOUSE_ACCESS_SECRET_KEY"] = "too-short"
+        environment["GATEHOUSE_HTTP_PORT"] = "\(Int.random(in: 20_000..<21_000))"
+        environment["GATEHOUSE_NATS_SERVERS"] = try TestEnvironment.natsURL
+        environment["GATEHOUSE_INSTANCE"] = "access-badkey"
+        let run = try await runTool(
+            try TestEnvironment.require("GATEHOUSE_BIN_DIR") + "/access",
+            [],
+            environment: environment,
+            timeout: .seconds(60)
+        )
+        #expect(run.status == 78, "\(run.output)")
+        #expect(run.output.contains("access.secretKey must be 32 bytes in base64"), "\(run.output)")
+        #expect(!run.output.contains("Fatal error"))
+    }
+
     @Test func allSixServicesBootAndAnswerPingOverNATS() async throws {
         let stack = Stack()
         try stack.start()
