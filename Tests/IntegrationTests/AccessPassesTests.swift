@@ -86,6 +86,21 @@ extension SignalingRegistrarTests {
                     #expect(shown.status == .ok && shown.json["uses"] as? Int == 2 && shown.json["pin"] == nil)
                     #expect(shown.json["timeZone"] as? String == "Europe/Berlin")
 
+                    // The invitation's QR code as a PNG that a real scanner (zbarimg) reads back as the token.
+                    let image = try await client.execute(
+                        uri: "/v1/tenants/\(context.tenant)/passes/\(passID)/qr.png?scale=4",
+                        method: .get,
+                        headers: [.authorization: "Bearer \(ada)"]
+                    ) { response in (response.status, response.headers[.contentType], Array(buffer: response.body)) }
+                    #expect(image.0 == .ok && image.1 == "image/png")
+                    let file = context.directory.appendingPathComponent("pass.png")
+                    try Data(image.2).write(to: file)
+                    let scanned = try await runTool(try TestEnvironment.require("ZBARIMG_BIN"), ["--raw", "-q", file.path], timeout: .seconds(30))
+                    // (zbarimg also prints D-Bus complaints; the decoded text is a line of its own.)
+                    #expect(scanned.status == 0 && scanned.output.split(whereSeparator: \.isNewline).contains { $0 == qr }, "\(scanned.output)")
+                    let oversized = try await self.request(client, .get, "/v1/tenants/\(context.tenant)/passes/\(passID)/qr.png?scale=99", token: ada)
+                    #expect(oversized.status == .badRequest)
+
                     // A one-time code for two doors, shown at both at the same instant, ten times: one grant.
                     let once = try await self.createPass(
                         client,

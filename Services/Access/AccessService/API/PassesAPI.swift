@@ -71,6 +71,12 @@ package struct PassesAPI: Sendable {
         )
     }
 
+    func symbol(_ tenant: TenantID, _ pass: Pass) throws -> QRSymbol {
+        guard pass.revokedAt == nil else { throw Problem(slug: "revoked", title: "Revoked", status: .conflict, detail: "this pass is revoked") }
+        guard let symbol = QRSymbol(try self.passes.token(tenant: tenant, pass)) else { throw Problem.internalError }
+        return symbol
+    }
+
     package func register(on router: Router<BasicRequestContext>) {
         let passes = router.group("/v1/tenants/:tenant/passes")
         passes.post { request, context in
@@ -207,6 +213,32 @@ package struct PassesAPI: Sendable {
             guard pass.revokedAt == nil else { throw Problem(slug: "revoked", title: "Revoked", status: .conflict, detail: "this pass is revoked") }
             struct QR: Encodable { var qr: String }
             return try Response.json(QR(qr: try self.passes.token(tenant: tenant, pass)), headers: [.cacheControl: "no-store"])
+        }
+        // The QR code as images for the guest's invitation (libqrencode), shown to its host only.
+        passes.get(":pass/qr.svg") { request, context in
+            let (tenant, pass) = try await self.visiblePass(request, context)
+            let symbol = try self.symbol(tenant, pass)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: symbol.svg))
+            )
+        }
+        passes.get(":pass/qr.png") { request, context in
+            let (tenant, pass) = try await self.visiblePass(request, context)
+            var scale = 8
+            if let text = request.uri.queryParameters["scale"] {
+                guard let value = Int(text), QRSymbol.scales.contains(value) else {
+                    throw Problem.badRequest("invalid query", errors: [.init(field: "scale", message: "must be an integer from 1 to 16")])
+                }
+                scale = value
+            }
+            let symbol = try self.symbol(tenant, pass)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "image/png", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: symbol.png(scale: scale)))
+            )
         }
         passes.delete(":pass") { request, context in
             let (tenant, pass) = try await self.visiblePass(request, context)

@@ -1,0 +1,2 @@
+// Debian's libqrencode-dev: QR code symbols for visitor passes.
+#include <qrencode.h>
