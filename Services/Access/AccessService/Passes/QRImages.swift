@@ -1,5 +1,4 @@
 import CQRencode
-package import Foundation
 
 /// A visitor pass's QR code as an image (libqrencode makes the symbol; the SVG and PNG encoders are
 /// ours): error correction M, a 4-module quiet zone, black on white.
