@@ -20,7 +20,7 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     public var url: String { "nats://127.0.0.1:\(self.port)" }
 
-    public func start() throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("NATS_SERVER_BIN"))
         var configuration = try TestEnvironment.require("NATS_CONFIG")
@@ -47,12 +47,12 @@ public final class NATSServerProcess: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        self.port = try self.waitForPortsFile(in: portsDirectory, of: process)
-        try self.waitUntilListening()
+        self.port = try await self.waitForPortsFile(in: portsDirectory, of: process)
+        try await self.waitUntilListening()
     }
 
     /// nats-server writes `{"nats":["nats://127.0.0.1:PORT"]}` once its client listener is bound.
-    private func waitForPortsFile(in directory: URL, of process: Process, timeout: TimeInterval = 10) throws -> Int {
+    private func waitForPortsFile(in directory: URL, of process: Process, timeout: TimeInterval = 10) async throws -> Int {
         struct Ports: Decodable { var nats: [String] }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline, process.isRunning {
@@ -63,13 +63,14 @@ public final class NATSServerProcess: @unchecked Sendable {
             {
                 return port
             }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         throw ServerDidNotStart(port: self.port)
     }
 
-    /// Polls the client port with a deadline (no sleeps standing in for readiness).
-    private func waitUntilListening(timeout: TimeInterval = 10) throws {
+    /// Polls the client port with a deadline (no sleeps standing in for readiness), suspending
+    /// between polls rather than blocking one of the few cooperative threads.
+    private func waitUntilListening(timeout: TimeInterval = 10) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -82,7 +83,7 @@ public final class NATSServerProcess: @unchecked Sendable {
             }
             close(fd)
             if connected == 0 { return }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw ServerDidNotStart(port: self.port)
     }

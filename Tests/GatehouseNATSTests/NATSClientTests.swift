@@ -145,7 +145,7 @@ struct NATSClientTests {
 struct NATSRestartTests {
     @Test func subscriptionKeepsReceivingAfterServerRestart() async throws {
         let server = try NATSServerProcess()
-        try server.start()
+        try await server.start()
         try await withNATSClient(server.url) { client in
             let subject = "restart.test"
             let subscription = try await client.subscribe(to: subject)
@@ -156,7 +156,7 @@ struct NATSRestartTests {
 
             server.stop()
             #expect(try await eventually { !client.isConnected })
-            try server.start()
+            try await server.start()
             #expect(try await eventually(timeout: .seconds(20)) { client.isConnected })
             try await client.flush()
             try await client.publish(Array("after".utf8), to: subject)
@@ -166,13 +166,13 @@ struct NATSRestartTests {
 
     @Test func acknowledgedJetStreamPublishSurvivesRestart() async throws {
         let server = try NATSServerProcess()
-        try server.start()
+        try await server.start()
         try await withNATSClient(server.url) { client in
             try await client.jetStream.ensureStream(StreamConfiguration(name: "DURABLE", subjects: ["durable.>"]))
             let ack = try await client.jetStream.publish(Array("kept".utf8), to: "durable.one", messageID: "m-1")
             #expect(ack.sequence == 1)
             server.stop()
-            try server.start()
+            try await server.start()
             #expect(try await eventually(timeout: .seconds(20)) { client.isConnected })
             let info = try await client.jetStream.streamInfo("DURABLE")
             #expect(info.state.messages == 1)
@@ -224,7 +224,7 @@ struct NATSSecurityTests {
             tls { cert_file: "\(certificates.certificate)", key_file: "\(certificates.key)" }
             authorization { user: gatehouse, password: "s3cret-pass" }
             """
-        try server.start()
+        try await server.start()
         try await withNATSClient(
             "tls://127.0.0.1:\(server.port)",
             configure: {
@@ -246,7 +246,7 @@ struct NATSSecurityTests {
     @Test func onlyTheRightPasswordConnects() async throws {
         let server = try NATSServerProcess()
         server.extraConfiguration = #"authorization { user: gatehouse, password: "right" }"#
-        try server.start()
+        try await server.start()
         try await withNATSClient(
             server.url,
             configure: {

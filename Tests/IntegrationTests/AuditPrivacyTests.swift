@@ -221,16 +221,16 @@ extension AuditTests {
                 try self.contextEvents(6, tenant: tenant, person: UUID()),
                 logger: self.logger
             )
-            let jsonl = try runGatehouse(["audit", "export", "--tenant", "\(tenant)"])
+            let jsonl = try await runGatehouse(["audit", "export", "--tenant", "\(tenant)"])
             #expect(jsonl.status == 0)
             let lines = jsonl.output.split(separator: "\n")
             #expect(lines.count == 6)
             #expect(lines.allSatisfy { $0.contains("Müller") && $0.contains(#""sealed":true"#) })
-            let csv = try runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "csv", "--outcome", "granted"])
+            let csv = try await runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "csv", "--outcome", "granted"])
             #expect(csv.status == 0 && csv.output.split(separator: "\r\n").count == 7)
-            #expect(try runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "xml"]).status != 0)
+            #expect(try await runGatehouse(["audit", "export", "--tenant", "\(tenant)", "--format", "xml"]).status != 0)
 
-            #expect(try runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "48"]).status == 0)
+            #expect(try await runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "48"]).status == 0)
             var days: Int?
             for try await value in try await client.query(
                 "SELECT days FROM audit.retention WHERE tenant_id = \(tenant.rawValue)",
@@ -240,9 +240,9 @@ extension AuditTests {
                 days = value
             }
             #expect(days == 48)
-            #expect(try runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "0"]).status != 0)
+            #expect(try await runGatehouse(["audit", "retention", "--tenant", "\(tenant)", "--days", "0"]).status != 0)
 
-            let issued = try runGatehouse(["token", "issue", "--tenant", "\(tenant)", "--role", "staff", "--building", "\(UUID())"])
+            let issued = try await runGatehouse(["token", "issue", "--tenant", "\(tenant)", "--role", "staff", "--building", "\(UUID())"])
             #expect(issued.status == 0)
             let seed = try #require(Data(base64Encoded: try TestEnvironment.require("GATEHOUSE_AUTH_ISSUER_KEY")))
             let issuer = try TokenSigner(seed: Array(seed))

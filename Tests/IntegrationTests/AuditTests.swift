@@ -174,11 +174,11 @@ struct AuditTests {
             try await MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations).run(on: client, logger: self.logger)
             let tenant = TenantID(UUID())
             _ = try await AuditWriter(client: client, keyring: .ephemeral()).write(try self.events(6, tenant: tenant), logger: self.logger)
-            let ok = try runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
+            let ok = try await runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
             #expect(ok.status == 0)
             #expect(ok.output.contains("verified 6 records"))
             try await self.execute(client, "UPDATE audit.records SET event_type = 'x' WHERE tenant_id = '\(tenant)' AND seq = 3")
-            let failed = try runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
+            let failed = try await runGatehouse(["audit", "verify", "--tenant", "\(tenant)"])
             #expect(failed.status == 1)
             #expect(failed.output.contains("FAILED at sequence 3"))
         }

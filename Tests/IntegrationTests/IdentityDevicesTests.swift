@@ -102,7 +102,7 @@ struct IdentityDevicesTests {
     ) async throws {
         // A nats-server of the test's own: the stack other suites start serves the same subjects.
         let server = try NATSServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let url = server.url
         try await withNATSClient(url, as: .identity) { nats in

@@ -153,7 +153,7 @@ struct SignalingRegistrarTests {
                 logger: self.logger
             )
             let nats = try NATSServerProcess()
-            try nats.start()
+            try await nats.start()
             defer { nats.stop() }
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-sip-\(suffix)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

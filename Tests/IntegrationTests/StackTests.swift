@@ -49,6 +49,15 @@ struct StackTests {
             }
         }
 
+        /// Stops every service, suspending (not blocking a cooperative thread) while they shut down.
+        func stop() async {
+            for process in self.processes.values where process.isRunning { process.terminate() }
+            let deadline = ContinuousClock.now + .seconds(40)
+            while self.processes.values.contains(where: \.isRunning), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
         func stopAll() {
             for process in self.processes.values where process.isRunning { process.terminate() }
             for process in self.processes.values { process.waitUntilExit() }
@@ -161,14 +170,14 @@ struct StackTests {
             )
             return device.sipUsername
         }
-        let dial = try runGatehouse(["dial", domain, "101", "--nats", try TestEnvironment.natsURL])
+        let dial = try await runGatehouse(["dial", domain, "101", "--nats", try TestEnvironment.natsURL])
         #expect(dial.status == 0 && dial.output.contains("1. unit, 25 s: sip:\(phone)@\(domain)"), "\(dial.output)")
-        #expect(try runGatehouse(["dial", domain, "999", "--nats", try TestEnvironment.natsURL]).status != 0)
+        #expect(try await runGatehouse(["dial", domain, "999", "--nats", try TestEnvironment.natsURL]).status != 0)
 
         // SIGTERM: each service shuts down gracefully and exits 0.
-        let identity = try #require(stack.processes["identity"])
-        identity.terminate()
-        identity.waitUntilExit()
-        #expect(identity.terminationStatus == 0)
+        await stack.stop()
+        for (name, process) in stack.processes {
+            #expect(!process.isRunning && process.terminationStatus == 0, "\(name) did not stop cleanly")
+        }
     }
 }
