@@ -170,7 +170,8 @@ public struct PingHandler: RequestHandler {
 }
 
 extension Duration {
-    var nanosecondsClamped: Int64 {
+    /// Whole nanoseconds, `Int64.max` when they do not fit.
+    public var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = self.components
         return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
             ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000

@@ -81,8 +81,7 @@ public struct MessageBus: Sendable {
         headers[WireHeaders.traceparent] = TraceContext.outgoing().description
         if let tenant { headers[WireHeaders.tenant] = tenant.description }
         let wait = timeout ?? self.defaultTimeout
-        let waitMilliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
-        headers[WireHeaders.deadline] = "\(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) + waitMilliseconds)"
+        headers[WireHeaders.deadline] = "\(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) + wait.nanosecondsClamped / 1_000_000)"
         let payload = try WireCoding.encode(request)
         let subject = request.method.subject
         let reply: NATSMessage

@@ -163,12 +163,7 @@ extension SignalingRegistrarTests {
     @Test func wrongPINsMakeTheDoorBackOffAndALockdownStopsPasses() async throws {
         try await withDoorSimulator { simulator, url in
             try await self.withSignaling(doorControlURL: url, access: true) { context in
-                let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).access.>")
-                let seen = Received()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
-                    defer { group.cancelAll() }
-                    try await context.nats.flush()
+                try await self.collectingEvents(context, domain: "access") { seen in
                     try await self.withAccessAPI(context) { client in
                         let ada = try self.token(.resident, subject: context.ada.lowercasedString, tenant: context.tenant)
                         let admin = try self.token(.tenantAdmin, tenant: context.tenant)

@@ -34,6 +34,19 @@ extension SignalingRegistrarTests {
         return task
     }
 
+    /// Runs `body` while every event of the test tenant's `domain` (`signaling`, `access`) is
+    /// collected into `seen`, subscribed before `body` starts.
+    func collectingEvents(_ context: Context, domain: String, _ body: @Sendable (Received) async throws -> Void) async throws {
+        let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).\(domain).>")
+        let seen = Received()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
+            defer { group.cancelAll() }
+            try await context.nats.flush()
+            try await body(seen)
+        }
+    }
+
     func doorCalls(_ context: Context, _ number: String) async throws -> ToolRun {
         let station = context.station
         return try await self.sipp(
@@ -46,12 +59,7 @@ extension SignalingRegistrarTests {
 
     @Test func aDoorStationCallsUnit101AndTheResidentsPhoneAnswers() async throws {
         try await self.withSignaling { context in
-            let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).signaling.>")
-            let seen = Received()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
-                defer { group.cancelAll() }
-                try await context.nats.flush()
+            try await self.collectingEvents(context, domain: "signaling") { seen in
                 let port = Int.random(in: 20_000..<30_000)
                 let phone = try await self.phone(context, context.phone, port: port, scenario: "resident-answers")
                 let call = try await self.doorCalls(context, "101")
@@ -109,12 +117,7 @@ extension SignalingRegistrarTests {
     @Test func theResidentPressesTheDoorOpenKeyDuringTheCallAndTheDoorOpens() async throws {
         try await withDoorSimulator { simulator, url in
             try await self.withSignaling(doorControlURL: url, access: true) { context in
-                let events = try await context.nats.subscribe(to: "gatehouse.v1.evt.\(context.tenant).access.>")
-                let seen = Received()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { for await message in events { seen.withLock { $0.append(message) } } }
-                    defer { group.cancelAll() }
-                    try await context.nats.flush()
+                try await self.collectingEvents(context, domain: "access") { seen in
                     let phone = try await self.phone(context, context.phone, port: Int.random(in: 20_000..<30_000), scenario: "resident-opens-door")
                     let call = try await self.doorCallAnsweringInfo(context, "101")
                     #expect(call.status == 0, "\(call.output)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DoorSimulator
+import Foundation
 import Hummingbird
 import Logging
 
@@ -21,14 +22,14 @@ struct DoorSimCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "gatehouse-doorsim")
         logger.logLevel = .info
-        guard let password = ProcessInfoEnvironment.value(self.passwordEnv), !password.isEmpty else {
+        guard let password = ProcessInfo.processInfo.environment[self.passwordEnv], !password.isEmpty else {
             throw ValidationError("set \(self.passwordEnv) to the password the simulated station accepts")
         }
         let simulator = DoorSimulator(
             configuration: .init(
                 username: self.username,
                 password: password,
-                webhookSecret: ProcessInfoEnvironment.value(self.webhookSecretEnv) ?? "",
+                webhookSecret: ProcessInfo.processInfo.environment[self.webhookSecretEnv] ?? "",
                 relays: self.relays
             )
         )

@@ -109,7 +109,7 @@ package struct DoorsAPI: Sendable {
             let (tenant, principal) = try self.keys.authorize(request, context: context, scope: .accessUnlock)
             let requester: DoorCommander.Requester
             if principal.role == .operatorAdmin || principal.role == .tenantAdmin {
-                requester = .administrator(subject: principal.claims.sub)
+                requester = .administrator
             } else if let person = UUID(uuidString: principal.claims.sub) {
                 requester = .person(person)
             } else {

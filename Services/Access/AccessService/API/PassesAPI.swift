@@ -25,7 +25,7 @@ package struct PassesAPI: Sendable {
 
     static func isAdministrator(_ principal: Principal) -> Bool { principal.role == .operatorAdmin || principal.role == .tenantAdmin }
 
-    func resource(_ tenant: TenantID, _ pass: Pass, pin: String? = nil, qr: String? = nil, timeZone: String) throws -> Response {
+    func resource(_ pass: Pass, pin: String? = nil, qr: String? = nil, timeZone: String) throws -> Response {
         var object: [String: Any] = [
             "id": pass.id.lowercasedString, "siteId": pass.siteId.lowercasedString, "hostPersonId": pass.hostPersonId.lowercasedString,
             "kind": pass.kind, "doorIds": pass.doorIds.map(\.lowercasedString), "validFrom": WireCoding.format(pass.validFrom),
@@ -71,9 +71,14 @@ package struct PassesAPI: Sendable {
         )
     }
 
-    func symbol(_ tenant: TenantID, _ pass: Pass) throws -> QRSymbol {
+    /// The QR token of a pass that still opens something (a revoked pass has none: 409).
+    func token(_ tenant: TenantID, _ pass: Pass) throws -> String {
         guard pass.revokedAt == nil else { throw Problem(slug: "revoked", title: "Revoked", status: .conflict, detail: "this pass is revoked") }
-        guard let symbol = QRSymbol(try self.passes.token(tenant: tenant, pass)) else { throw Problem.internalError }
+        return try self.passes.token(tenant: tenant, pass)
+    }
+
+    func symbol(_ tenant: TenantID, _ pass: Pass) throws -> QRSymbol {
+        guard let symbol = QRSymbol(try self.token(tenant, pass)) else { throw Problem.internalError }
         return symbol
     }
 
@@ -191,7 +196,7 @@ package struct PassesAPI: Sendable {
             )
             do {
                 let (pass, pin, qr) = try await self.passes.create(tenant: tenant, input, pinDigits: settings.pinDigits, logger: context.logger)
-                var response = try self.resource(tenant, pass, pin: pin, qr: qr, timeZone: zone.identifier)
+                var response = try self.resource(pass, pin: pin, qr: qr, timeZone: zone.identifier)
                 response.headers[.location] = "/v1/tenants/\(tenant)/passes/\(pass.id.lowercasedString)"
                 return response
             } catch PassStoreError.noFreePIN {
@@ -206,13 +211,12 @@ package struct PassesAPI: Sendable {
         passes.get(":pass") { request, context in
             let (tenant, pass) = try await self.visiblePass(request, context)
             let zone = try await self.commander.door(tenant: tenant, id: pass.doorIds[0])?.timeZone ?? "UTC"
-            return try self.resource(tenant, pass, timeZone: zone)
+            return try self.resource(pass, timeZone: zone)
         }
         passes.get(":pass/qr") { request, context in
             let (tenant, pass) = try await self.visiblePass(request, context)
-            guard pass.revokedAt == nil else { throw Problem(slug: "revoked", title: "Revoked", status: .conflict, detail: "this pass is revoked") }
             struct QR: Encodable { var qr: String }
-            return try Response.json(QR(qr: try self.passes.token(tenant: tenant, pass)), headers: [.cacheControl: "no-store"])
+            return try Response.json(QR(qr: try self.token(tenant, pass)), headers: [.cacheControl: "no-store"])
         }
         // The QR code as images for the guest's invitation (libqrencode), shown to its host only.
         passes.get(":pass/qr.svg") { request, context in

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ServiceKit
 import ServiceLifecycle
 
 /// Which HTTP API opens a door station's relay, chosen from the station's vendor in identity.
@@ -249,10 +250,9 @@ package final class DoorHTTPClient: Service, Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.add(name: "User-Agent", value: "gatehouse-access")
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
         do {
             let client = verifyTLS ? self.verifying : self.insecure
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds))
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.nanosecondsClamped))
             let bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
             return (Int(response.status.code), Array(buffer: bytes), response.headers.first(name: "WWW-Authenticate"))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {

@@ -60,7 +60,7 @@ package struct DoorCommander: Sendable {
     /// Who asks: a person (checked against the door), or an administrator of the tenant.
     package enum Requester: Sendable {
         case person(UUID)
-        case administrator(subject: String)
+        case administrator
     }
 
     /// Doors as identity last described them, for ``doorLifetime``.
@@ -234,7 +234,7 @@ package struct DoorCommander: Sendable {
             channel: decision.channel,
             personId: decision.person,
             callId: decision.call,
-            elapsedMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            elapsedMilliseconds: Int(elapsed.nanosecondsClamped / 1_000_000)
         )
         _ = try await self.client.withConnection { connection in
             if let failure {

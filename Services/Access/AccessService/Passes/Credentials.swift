@@ -115,13 +115,14 @@ package struct BruteForceGuard: Sendable {
         self.schema = schema
     }
 
-    static func keys(door: UUID, source: String?) -> [(scope: String, source: String)] {
+    /// What a failure counts against: the door, and the source at it when the door says who.
+    static func keys(source: String?) -> [(scope: String, source: String)] {
         [("door", "")] + (source.map { [("source", $0)] } ?? [])
     }
 
     /// Whether the door, or the source at it, is refusing everything now.
     package func isBlocked(tenant: TenantID, door: UUID, source: String?, logger: Logger) async throws -> Bool {
-        let sources = Self.keys(door: door, source: source).map(\.source)
+        let sources = Self.keys(source: source).map(\.source)
         for try await _ in try await self.client.query(
             """
             SELECT 1 FROM \(unescaped: self.schema).credential_failures
@@ -140,7 +141,7 @@ package struct BruteForceGuard: Sendable {
         let window = Int(self.window.components.seconds)
         let first = Int(self.firstBlock.components.seconds)
         let longest = Int(self.longestBlock.components.seconds)
-        for key in Self.keys(door: door, source: source) {
+        for key in Self.keys(source: source) {
             var failures = 0
             for try await count in try await self.client.query(
                 """
