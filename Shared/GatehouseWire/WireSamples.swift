@@ -230,6 +230,28 @@ public enum WireSamples {
                 try self.accessEvent(LockdownChanged(siteId: site, lockdown: true), outcome: "locked")
             ),
             (
+                "events/io.gatehouse.access.credential_issued.v1",
+                try self.accessEvent(
+                    CredentialIssued(CredentialSummary(credentialId: self.command, personId: person, kind: "card")),
+                    outcome: "issued"
+                )
+            ),
+            (
+                "events/io.gatehouse.access.credential_revoked.v1",
+                try self.accessEvent(
+                    CredentialRevoked(CredentialSummary(credentialId: self.command, personId: person, kind: "mobileKey")),
+                    outcome: "revoked"
+                )
+            ),
+            (
+                "events/io.gatehouse.access.consent_changed.v1",
+                try self.accessEvent(ConsentChanged(personId: person, consent: true), outcome: "given")
+            ),
+            (
+                "events/io.gatehouse.access.policy_changed.v1",
+                try self.accessEvent(PolicyChanged(siteId: site, object: "group", objectId: self.command, action: "created"), outcome: "created")
+            ),
+            (
                 "rpc/error.reply",
                 try WireCoding.encode(
                     RPCReply<PingReply>.error(

@@ -59,7 +59,7 @@ struct DoorAuthorityTests {
     }
 
     @Test func onlyGrantingReasonsGrant() {
-        #expect(AccessReason.allCases.filter(\.grants) == [.resident, .pass, .staff, .administrator])
+        #expect(AccessReason.allCases.filter(\.grants) == [.resident, .pass, .staff, .administrator, .group, .freeAccess])
     }
 
     @Test func adaptersFollowTheStationsVendor() {

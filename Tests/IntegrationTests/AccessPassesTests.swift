@@ -17,17 +17,24 @@ import Testing
 /// the simulator over HTTP.
 extension SignalingRegistrarTests {
     func present(_ context: Context, door: UUID, pin: String? = nil, qr: String? = nil, source: String? = nil) async throws -> UnlockResult {
+        try await self.present(context, PresentCredential(doorId: door, pin: pin, qr: qr, source: source))
+    }
+
+    /// As a door (or inference) presents a credential: over NATS to access.
+    func present(_ context: Context, _ request: PresentCredential) async throws -> UnlockResult {
         let bus = MessageBus(transport: NATSTransport(client: context.nats), source: EventSource(service: "test", instance: "door"))
-        return try await bus.request(PresentCredential(doorId: door, pin: pin, qr: qr, source: source), tenant: context.tenant)
+        return try await bus.request(request, tenant: context.tenant)
     }
 
     func withAccessAPI(_ context: Context, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = Router()
         router.add(middleware: ProblemMiddleware())
         let keys = AuthKeys(JWKS(keys: [Self.signer.publicJWK]))
-        let commander = try #require(context.commander)
-        PassesAPI(commander: commander, passes: try #require(context.passes), keys: keys).register(on: router)
-        DoorsAPI(commander: commander, controllers: try #require(context.controllers), keys: keys).register(on: router)
+        let access = try #require(context.access)
+        PassesAPI(commander: access.commander, passes: access.passes, keys: keys).register(on: router)
+        DoorsAPI(commander: access.commander, controllers: access.controllers, keys: keys).register(on: router)
+        PoliciesAPI(commander: access.commander, keys: keys).register(on: router)
+        CredentialsAPI(commander: access.commander, credentials: access.credentials, keys: keys).register(on: router)
         try await Application(router: router).test(.router) { client in try await body(client) }
     }
 

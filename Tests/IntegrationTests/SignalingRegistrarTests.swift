@@ -56,9 +56,10 @@ struct SignalingRegistrarTests {
         /// Ada and Bob live in unit 101.
         var ada: UUID
         /// Access control's parts, when the test asked for them.
-        var commander: DoorCommander?
-        var controllers: DoorControllerStore?
-        var passes: PassStore?
+        var access: AccessService.Parts?
+        var commander: DoorCommander? { self.access?.commander }
+        var controllers: DoorControllerStore? { self.access?.controllers }
+        var passes: PassStore? { self.access?.passes }
     }
 
     /// A tenant with a site, a resident's phone and a door station; identity answering over a
@@ -208,7 +209,7 @@ struct SignalingRegistrarTests {
                                     group.addTask { try await relay.run() }
                                     group.addTask { try await consumer.run() }
                                 }
-                                var accessParts: (DoorCommander, DoorControllerStore, PassStore)?
+                                var accessParts: AccessService.Parts?
                                 if access {
                                     // Access control answering unlock requests, its events relayed to JetStream.
                                     let accessSchema = "access_\(suffix)"
@@ -216,43 +217,21 @@ struct SignalingRegistrarTests {
                                         on: postgres,
                                         logger: self.logger
                                     )
-                                    let http = DoorHTTPClient()
-                                    let controllers = DoorControllerStore(
-                                        client: postgres,
-                                        schema: accessSchema,
-                                        secretKey: Array(repeating: 7, count: 32)
-                                    )
-                                    let commander = DoorCommander(
+                                    let parts = AccessService.Parts(
+                                        postgres: postgres,
                                         bus: MessageBus(
                                             transport: NATSTransport(client: accessNATS),
                                             source: EventSource(service: .access, instance: "test")
                                         ),
-                                        client: postgres,
-                                        controllers: controllers,
-                                        http: http,
-                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
-                                        settings: SiteSettingsStore(
-                                            client: postgres,
-                                            schema: accessSchema,
-                                            outbox: AccessService.outbox(schema: accessSchema, instance: "test")
-                                        ),
-                                        defaultDeadline: .seconds(3)
-                                    )
-                                    let passes = PassStore(
-                                        client: postgres,
                                         schema: accessSchema,
-                                        outbox: AccessService.outbox(schema: accessSchema, instance: "test"),
-                                        secretKey: Array(repeating: 7, count: 32)
-                                    )
-                                    let desk = CredentialDesk(
-                                        commander: commander,
-                                        passes: passes,
-                                        guardian: BruteForceGuard(client: postgres, schema: accessSchema)
+                                        secretKey: Array(repeating: 7, count: 32),
+                                        commandDeadline: .seconds(3),
+                                        instance: "test"
                                     )
                                     let accessResponder = BusResponder(
                                         transport: NATSTransport(client: accessNATS),
                                         queue: "access",
-                                        handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
+                                        handlers: parts.handlers,
                                         logger: self.logger
                                     )
                                     let relay = OutboxRelay(
@@ -261,16 +240,16 @@ struct SignalingRegistrarTests {
                                         transport: NATSTransport(client: accessNATS),
                                         logger: self.logger
                                     )
-                                    _ = try await controllers.put(
+                                    _ = try await parts.controllers.put(
                                         tenant: tenant,
                                         DoorController(doorId: door, relay: 2, username: "admin", secret: "door-secret"),
                                         keepSecret: false,
                                         logger: self.logger
                                     )
-                                    accessParts = (commander, controllers, passes)
+                                    accessParts = parts
                                     group.addTask { try await accessResponder.run() }
                                     group.addTask { try await relay.run() }
-                                    group.addTask { try await http.run() }
+                                    group.addTask { try await parts.http.run() }
                                 }
                                 #expect(try await eventually { server.addresses != nil })
                                 let addresses = try #require(server.addresses)
@@ -293,9 +272,7 @@ struct SignalingRegistrarTests {
                                         natsURL: nats.url,
                                         door: door,
                                         ada: ada,
-                                        commander: accessParts?.0,
-                                        controllers: accessParts?.1,
-                                        passes: accessParts?.2
+                                        access: accessParts
                                     )
                                 )
                                 trigger.triggerGracefulShutdown()

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseWire
+package import PostgresNIO
 public import ServiceKit
 
 /// The `access` service: its schema, migrations and components.
@@ -19,7 +20,53 @@ public enum AccessService {
         OutboxWriter.migration("0003_outbox"),
         PassStore.migration,
         BruteForceGuard.migration,
+        PolicyStore.migration,
+        CredentialStore.migration,
     ]
+
+    /// Access control's parts, wired once for the service and for tests that run it in-process.
+    package struct Parts: Sendable {
+        package let http: DoorHTTPClient
+        package let controllers: DoorControllerStore
+        package let commander: DoorCommander
+        package let passes: PassStore
+        package let credentials: CredentialStore
+        package let desk: CredentialDesk
+
+        package init(
+            postgres: PostgresClient,
+            bus: MessageBus,
+            schema: String = AccessService.schema,
+            secretKey: [UInt8],
+            commandDeadline: Duration,
+            instance: String
+        ) {
+            let outbox = AccessService.outbox(schema: schema, instance: instance)
+            self.http = DoorHTTPClient()
+            self.controllers = DoorControllerStore(client: postgres, schema: schema, secretKey: secretKey)
+            let settings = SiteSettingsStore(client: postgres, schema: schema, outbox: outbox)
+            self.commander = DoorCommander(
+                bus: bus,
+                client: postgres,
+                controllers: self.controllers,
+                http: self.http,
+                outbox: outbox,
+                policies: PolicyStore(client: postgres, schema: schema, outbox: outbox, settings: settings),
+                defaultDeadline: commandDeadline
+            )
+            self.passes = PassStore(client: postgres, schema: schema, outbox: outbox, secretKey: secretKey)
+            self.credentials = CredentialStore(client: postgres, schema: schema, outbox: outbox, passes: self.passes)
+            self.desk = CredentialDesk(
+                commander: self.commander,
+                passes: self.passes,
+                credentials: self.credentials,
+                guardian: BruteForceGuard(client: postgres, schema: schema)
+            )
+        }
+
+        /// The request handlers access serves on NATS.
+        package var handlers: [any RequestHandler] { [UnlockDoorHandler(commander: self.commander), PresentCredentialHandler(desk: self.desk)] }
+    }
 
     public static let definition = ServiceDefinition(
         name: .access,
@@ -28,30 +75,25 @@ public enum AccessService {
         build: { resources in
             let configuration = try AccessConfiguration(config: resources.config)
             let keys = AuthKeys()
-            let http = DoorHTTPClient()
-            let controllers = DoorControllerStore(client: resources.postgres, secretKey: configuration.secretKey)
-            let outbox = Self.outbox(instance: resources.configuration.instance)
-            let commander = DoorCommander(
+            let parts = Parts(
+                postgres: resources.postgres,
                 bus: resources.bus,
-                client: resources.postgres,
-                controllers: controllers,
-                http: http,
-                outbox: outbox,
-                settings: SiteSettingsStore(client: resources.postgres, outbox: outbox),
-                defaultDeadline: .milliseconds(configuration.commandDeadlineMilliseconds)
+                secretKey: configuration.secretKey,
+                commandDeadline: .milliseconds(configuration.commandDeadlineMilliseconds),
+                instance: resources.configuration.instance
             )
-            let passes = PassStore(client: resources.postgres, outbox: outbox, secretKey: configuration.secretKey)
-            let desk = CredentialDesk(commander: commander, passes: passes, guardian: BruteForceGuard(client: resources.postgres))
             return ServiceComponents(
-                handlers: [UnlockDoorHandler(commander: commander), PresentCredentialHandler(desk: desk)],
+                handlers: parts.handlers,
                 services: [
-                    http,
+                    parts.http,
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
                 ],
                 routes: { router in
-                    DoorsAPI(commander: commander, controllers: controllers, keys: keys).register(on: router)
-                    PassesAPI(commander: commander, passes: passes, keys: keys).register(on: router)
+                    DoorsAPI(commander: parts.commander, controllers: parts.controllers, keys: keys).register(on: router)
+                    PassesAPI(commander: parts.commander, passes: parts.passes, keys: keys).register(on: router)
+                    PoliciesAPI(commander: parts.commander, keys: keys).register(on: router)
+                    CredentialsAPI(commander: parts.commander, credentials: parts.credentials, keys: keys).register(on: router)
                 }
             )
         }

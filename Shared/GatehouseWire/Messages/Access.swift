@@ -15,6 +15,10 @@ public enum AccessReason: String, Codable, Sendable, Hashable, CaseIterable {
     case staff
     /// A tenant or operator administrator.
     case administrator
+    /// A member of an access group that includes the door, within the group's schedule.
+    case group
+    /// The door is in a free-access window (or an "open" exception): anyone recognised enters.
+    case freeAccess
     // Denied.
     /// Nobody with that credential or identity exists (or it belongs to another tenant).
     case invalidCredential
@@ -35,7 +39,12 @@ public enum AccessReason: String, Codable, Sendable, Hashable, CaseIterable {
     /// The person's data has been erased.
     case erased
 
-    public var grants: Bool { self == .resident || self == .pass || self == .staff || self == .administrator }
+    public var grants: Bool {
+        switch self {
+        case .resident, .pass, .staff, .administrator, .group, .freeAccess: true
+        default: false
+        }
+    }
 }
 
 /// Where an unlock request came from.
@@ -48,6 +57,14 @@ public enum UnlockChannel: String, Codable, Sendable, Hashable, CaseIterable {
     case pin
     /// A visitor pass's QR code shown to the door.
     case qr
+    /// An access card (Wiegand or a raw UID) held to the door's reader.
+    case card
+    /// A licence plate read at a gate.
+    case plate
+    /// A resident's phone, signing the request with its registered key.
+    case mobileKey
+    /// A face matched by inference to a template of a consenting person.
+    case face
 }
 
 /// signaling → access: open `doorId` with the authority of `personId` (the resident who answered
@@ -285,25 +302,106 @@ public struct PresentCredential: GatehouseRequest {
     public var pin: String?
     /// A pass token (`GH1:…`).
     public var qr: String?
+    public var card: CardRead?
+    /// A licence plate as the camera read it (letters, digits, spaces and hyphens).
+    public var plate: String?
+    public var mobileKey: MobileKeyProof?
+    public var face: FaceMatch?
     /// Who presents it (a device id or an address), at most 64 characters.
     public var source: String?
 
-    public init(doorId: UUID, pin: String? = nil, qr: String? = nil, source: String? = nil) {
+    public init(
+        doorId: UUID,
+        pin: String? = nil,
+        qr: String? = nil,
+        card: CardRead? = nil,
+        plate: String? = nil,
+        mobileKey: MobileKeyProof? = nil,
+        face: FaceMatch? = nil,
+        source: String? = nil
+    ) {
         self.doorId = doorId
         self.pin = pin
         self.qr = qr
+        self.card = card
+        self.plate = plate
+        self.mobileKey = mobileKey
+        self.face = face
         self.source = source
     }
 
-    enum CodingKeys: String, CodingKey { case doorId, pin, qr, source }
+    /// How many credentials the request carries (exactly one is valid).
+    public var credentialCount: Int {
+        [self.pin != nil, self.qr != nil, self.card != nil, self.plate != nil, self.mobileKey != nil, self.face != nil].filter { $0 }.count
+    }
+
+    enum CodingKeys: String, CodingKey { case doorId, pin, qr, card, plate, mobileKey, face, source }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeID(self.doorId, forKey: .doorId)
         try container.encodeIfPresent(self.pin, forKey: .pin)
         try container.encodeIfPresent(self.qr, forKey: .qr)
+        try container.encodeIfPresent(self.card, forKey: .card)
+        try container.encodeIfPresent(self.plate, forKey: .plate)
+        try container.encodeIfPresent(self.mobileKey, forKey: .mobileKey)
+        try container.encodeIfPresent(self.face, forKey: .face)
         try container.encodeIfPresent(self.source, forKey: .source)
     }
+}
+
+/// A card as the reader saw it: `wiegand26` / `wiegand34` as `"facility:number"` or as the raw
+/// bit string with its parity bits, or `uid` as the card's hex UID (4, 7 or 10 bytes).
+public struct CardRead: Codable, Sendable, Hashable {
+    public var format: String
+    public var value: String
+
+    public init(format: String, value: String) {
+        self.format = format
+        self.value = value
+    }
+}
+
+/// A phone's signed unlock request: ECDSA P-256 over
+/// `GH-MK1\n{tenant}\n{door}\n{timestamp}\n{nonce}` with the key registered as `credentialId`.
+public struct MobileKeyProof: Codable, Sendable, Hashable {
+    public var credentialId: UUID
+    /// Milliseconds since 1970 on the phone's clock; at most 30 s from access's.
+    public var timestamp: Int64
+    /// 16 random bytes, base64url without padding; never accepted twice.
+    public var nonce: String
+    /// The signature, base64 (DER or raw r‖s).
+    public var signature: String
+
+    public init(credentialId: UUID, timestamp: Int64, nonce: String, signature: String) {
+        self.credentialId = credentialId
+        self.timestamp = timestamp
+        self.nonce = nonce
+        self.signature = signature
+    }
+
+    enum CodingKeys: String, CodingKey { case credentialId, timestamp, nonce, signature }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.credentialId, forKey: .credentialId)
+        try container.encode(self.timestamp, forKey: .timestamp)
+        try container.encode(self.nonce, forKey: .nonce)
+        try container.encode(self.signature, forKey: .signature)
+    }
+
+    /// The bytes the phone signs.
+    public static func message(tenant: TenantID, door: UUID, timestamp: Int64, nonce: String) -> [UInt8] {
+        Array("GH-MK1\n\(tenant.rawValue.lowercasedString)\n\(door.lowercasedString)\n\(timestamp)\n\(nonce)".utf8)
+    }
+}
+
+/// Inference matched a face at the door to a stored template.
+public struct FaceMatch: Codable, Sendable, Hashable {
+    /// Inference's id of the matched template (at most 64 characters).
+    public var templateId: String
+
+    public init(templateId: String) { self.templateId = templateId }
 }
 
 /// A visitor pass as events carry it: never its PIN or token.
@@ -413,5 +511,101 @@ public struct LockdownChanged: GatehouseEventData {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeID(self.siteId, forKey: .siteId)
         try container.encode(self.lockdown, forKey: .lockdown)
+    }
+}
+
+/// A person's credential (card, plate, mobile key, face template or PIN) as events carry it:
+/// never its value.
+public struct CredentialSummary: Codable, Sendable, Hashable {
+    public var credentialId: UUID
+    public var personId: UUID
+    /// `card`, `plate`, `mobileKey`, `face` or `pin`.
+    public var kind: String
+
+    public init(credentialId: UUID, personId: UUID, kind: String) {
+        self.credentialId = credentialId
+        self.personId = personId
+        self.kind = kind
+    }
+
+    enum CodingKeys: String, CodingKey { case credentialId, personId, kind }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.credentialId, forKey: .credentialId)
+        try container.encodeID(self.personId, forKey: .personId)
+        try container.encode(self.kind, forKey: .kind)
+    }
+}
+
+/// `io.gatehouse.access.credential_issued.v1`: a person got a credential.
+public struct CredentialIssued: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "credential_issued")
+    public var credential: CredentialSummary
+
+    public init(_ credential: CredentialSummary) { self.credential = credential }
+
+    public init(from decoder: any Decoder) throws { self.credential = try CredentialSummary(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try self.credential.encode(to: encoder) }
+}
+
+/// `io.gatehouse.access.credential_revoked.v1`: a credential stopped opening anything.
+public struct CredentialRevoked: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "credential_revoked")
+    public var credential: CredentialSummary
+
+    public init(_ credential: CredentialSummary) { self.credential = credential }
+
+    public init(from decoder: any Decoder) throws { self.credential = try CredentialSummary(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try self.credential.encode(to: encoder) }
+}
+
+/// `io.gatehouse.access.consent_changed.v1`: a person's consent to biometric (face) entry was
+/// recorded or withdrawn; `personid` in the envelope names who recorded it.
+public struct ConsentChanged: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "consent_changed")
+    public var personId: UUID
+    public var consent: Bool
+
+    public init(personId: UUID, consent: Bool) {
+        self.personId = personId
+        self.consent = consent
+    }
+
+    enum CodingKeys: String, CodingKey { case personId, consent }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.personId, forKey: .personId)
+        try container.encode(self.consent, forKey: .consent)
+    }
+}
+
+/// `io.gatehouse.access.policy_changed.v1`: an access policy of a site changed: an access group or
+/// its members, the holiday calendar, a door's hours or free-access windows, or a door exception.
+public struct PolicyChanged: GatehouseEventData {
+    public static let eventType = EventType(domain: "access", name: "policy_changed")
+    public var siteId: UUID
+    /// `group`, `membership`, `holidays`, `doorPolicy` or `exception`.
+    public var object: String
+    public var objectId: UUID?
+    /// `created`, `updated` or `deleted`.
+    public var action: String
+
+    public init(siteId: UUID, object: String, objectId: UUID?, action: String) {
+        self.siteId = siteId
+        self.object = object
+        self.objectId = objectId
+        self.action = action
+    }
+
+    enum CodingKeys: String, CodingKey { case siteId, object, objectId, action }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.siteId, forKey: .siteId)
+        try container.encode(self.object, forKey: .object)
+        try container.encodeID(self.objectId, forKey: .objectId)
+        try container.encode(self.action, forKey: .action)
     }
 }

@@ -116,6 +116,10 @@ public enum EventCatalog {
         PassRevoked.eventType,
         BruteForceSuspected.eventType,
         LockdownChanged.eventType,
+        CredentialIssued.eventType,
+        CredentialRevoked.eventType,
+        ConsentChanged.eventType,
+        PolicyChanged.eventType,
     ]
 
     public static func contains(type: String) -> Bool { self.all.contains { $0.type == type } }

@@ -37,7 +37,8 @@ package struct DoorCommander: Sendable {
     let http: DoorHTTPClient
     let outbox: OutboxWriter
     let defaultDeadline: Duration
-    package let settings: SiteSettingsStore
+    package let policies: PolicyStore
+    package var settings: SiteSettingsStore { self.policies.settings }
 
     package init(
         bus: MessageBus,
@@ -45,10 +46,10 @@ package struct DoorCommander: Sendable {
         controllers: DoorControllerStore,
         http: DoorHTTPClient,
         outbox: OutboxWriter,
-        settings: SiteSettingsStore,
+        policies: PolicyStore,
         defaultDeadline: Duration
     ) {
-        self.settings = settings
+        self.policies = policies
         self.bus = bus
         self.client = client
         self.controllers = controllers
@@ -97,25 +98,49 @@ package struct DoorCommander: Sendable {
     ) async throws -> UnlockResult {
         let started = ContinuousClock.now
         guard let door = try await self.door(tenant: tenant, id: doorId) else { throw WireError(code: .notFound, message: "no such door") }
-        var person: UUID?
-        var reason: AccessReason
+        let person: UUID?
+        let reason: AccessReason
         switch requester {
         case .administrator:
+            person = nil
             reason = .administrator
         case .person(let id):
             person = id
-            do {
-                let info = try await self.bus.request(PersonLookup(personId: id), tenant: tenant)
-                reason = DoorAuthority.decide(person: info, door: door)
-            } catch let error as WireError where error.code == .notFound {
-                reason = .invalidCredential
-            }
-        }
-        if reason == .resident, try await self.settings.get(tenant: tenant, site: door.siteId, logger: logger).lockdownSince != nil {
-            reason = .lockdown
+            reason = try await self.decide(tenant: tenant, person: id, door: door, at: Date(), logger: logger)
         }
         let decision = Decision(door: door, reason: reason, channel: channel, person: person, call: callId, pass: nil)
         return try await self.carryOut(decision, tenant: tenant, started: started, notAfter: notAfter, logger: logger)
+    }
+
+    /// The decision for `person` at `door` at `instant`: their own authority (``DoorAuthority``)
+    /// refined by the site's policy (``AccessPolicy``). `invalidCredential` for nobody of the tenant.
+    package func decide(tenant: TenantID, person id: UUID, door: DoorInfo, at instant: Date, logger: Logger) async throws -> AccessReason {
+        let authority: AccessReason
+        do {
+            let person = try await self.bus.request(PersonLookup(personId: id), tenant: tenant)
+            authority = DoorAuthority.decide(person: person, door: door)
+        } catch let error as WireError where error.code == .notFound {
+            return .invalidCredential
+        }
+        return try await self.decide(tenant: tenant, authority: authority, person: id, door: door, at: instant, logger: logger)
+    }
+
+    /// `authority` refined by the site's policy; a person's group memberships are read only when a
+    /// group could matter.
+    package func decide(
+        tenant: TenantID,
+        authority: AccessReason,
+        person: UUID?,
+        door: DoorInfo,
+        at instant: Date,
+        logger: Logger
+    ) async throws -> AccessReason {
+        let site = try await self.policies.site(tenant: tenant, site: door.siteId, logger: logger)
+        var memberships = Set<UUID>()
+        if authority == .noAuthority, let person, site.hasGroups(for: door.id) {
+            memberships = try await self.policies.memberships(tenant: tenant, site: door.siteId, person: person, logger: logger)
+        }
+        return AccessPolicy.decide(authority: authority, memberships: memberships, door: door, site: site, at: instant)
     }
 
     /// One decision about one door, and what it is about.

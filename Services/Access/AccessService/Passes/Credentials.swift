@@ -1,3 +1,4 @@
+import Crypto
 package import Foundation
 package import GatehouseWire
 package import Logging
@@ -195,15 +196,18 @@ package struct BruteForceGuard: Sendable {
     )
 }
 
-/// PINs and QR codes presented at a door: look up, rate-limit, decide, count, open.
+/// Credentials presented at a door (PINs, QR codes, cards, plates, mobile keys, faces): look up,
+/// rate-limit, decide, count, open.
 package struct CredentialDesk: Sendable {
     let commander: DoorCommander
     let passes: PassStore
+    let credentials: CredentialStore
     let guardian: BruteForceGuard
 
-    package init(commander: DoorCommander, passes: PassStore, guardian: BruteForceGuard) {
+    package init(commander: DoorCommander, passes: PassStore, credentials: CredentialStore, guardian: BruteForceGuard) {
         self.commander = commander
         self.passes = passes
+        self.credentials = credentials
         self.guardian = guardian
     }
 
@@ -218,60 +222,182 @@ package struct CredentialDesk: Sendable {
         guard let door = try await self.commander.door(tenant: tenant, id: request.doorId) else {
             throw WireError(code: .notFound, message: "no such door")
         }
-        guard (request.pin == nil) != (request.qr == nil) else { throw WireError(code: .invalidRequest, message: "give either pin or qr") }
+        guard request.credentialCount == 1 else {
+            throw WireError(code: .invalidRequest, message: "give exactly one of pin, qr, card, plate, mobileKey or face")
+        }
         if let source = request.source, source.utf8.count > 64 || source.containsControlCharacters {
             throw WireError(code: .invalidRequest, message: "source is at most 64 printable characters")
         }
-        let channel: UnlockChannel = request.pin != nil ? .pin : .qr
-        func decision(_ reason: AccessReason, pass: UUID? = nil, host: UUID? = nil) -> DoorCommander.Decision {
-            DoorCommander.Decision(door: door, reason: reason, channel: channel, person: host, call: nil, pass: pass)
+        let channel: UnlockChannel =
+            if request.pin != nil { .pin } else if request.qr != nil { .qr } else if request.card != nil { .card } else if request.plate != nil {
+                .plate
+            } else if request.mobileKey != nil { .mobileKey } else { .face }
+        let desk = Presentation(
+            desk: self,
+            tenant: tenant,
+            door: door,
+            channel: channel,
+            source: request.source,
+            now: now,
+            started: started,
+            logger: logger
+        )
+        // PINs and card numbers can be guessed (a card by a Wiegand emulator): they are rate-limited.
+        // A QR code or mobile key needs a forged signature, a plate or face a physical presence.
+        let guessable = channel == .pin || channel == .card
+        if guessable, try await self.guardian.isBlocked(tenant: tenant, door: door.id, source: request.source, logger: logger) {
+            return try await desk.record(.rateLimited)
         }
-        // Only PINs can be guessed: a blocked door still takes QR codes (forging one means forging
-        // an Ed25519 signature).
-        if request.pin != nil, try await self.guardian.isBlocked(tenant: tenant, door: door.id, source: request.source, logger: logger) {
-            return try await self.commander.carryOut(decision(.rateLimited), tenant: tenant, started: started, logger: logger)
-        }
-        var pass: Pass?
-        if let pin = request.pin {
-            if (4...12).contains(pin.count), pin.allSatisfy(\.isASCII), pin.allSatisfy(\.isNumber) {
-                pass = try await self.passes.byPIN(tenant: tenant, site: door.siteId, door: door.id, pin: pin, logger: logger)
+        switch channel {
+        case .pin:
+            guard let pin = request.pin, (4...12).contains(pin.count), pin.allSatisfy(\.isASCII), pin.allSatisfy(\.isNumber) else {
+                return try await desk.unknown(counted: true)
             }
-        } else if let qr = request.qr, let token = PassToken(verifying: qr, with: self.passes.keys.verifying), token.tenant == tenant,
-            token.doors.contains(door.id)
-        {
-            // Verified offline; the stored pass decides revocation and uses (and must be this token's).
-            pass = try await self.passes.get(tenant: tenant, id: token.pass, logger: logger).flatMap { $0.nonce == token.nonce ? $0 : nil }
+            if let pass = try await self.passes.byPIN(tenant: tenant, site: door.siteId, door: door.id, pin: pin, logger: logger) {
+                return try await desk.use(pass, notAfter: notAfter)
+            }
+            let credential = try await self.credentials.lookup(tenant: tenant, kind: .pin, canonical: pin, site: door.siteId, logger: logger)
+            return try await desk.use(credential, counted: true, notAfter: notAfter)
+        case .qr:
+            guard let qr = request.qr, let token = PassToken(verifying: qr, with: self.passes.keys.verifying), token.tenant == tenant,
+                token.doors.contains(door.id),
+                // Verified offline; the stored pass decides revocation and uses (and must be this token's).
+                let pass = try await self.passes.get(tenant: tenant, id: token.pass, logger: logger), pass.nonce == token.nonce
+            else { return try await desk.unknown(counted: false) }
+            return try await desk.use(pass, notAfter: notAfter)
+        case .card:
+            guard let card = request.card, ["wiegand26", "wiegand34", "uid"].contains(card.format) else {
+                throw WireError(code: .invalidRequest, message: "card.format is wiegand26, wiegand34 or uid")
+            }
+            guard case .success(let value) = CredentialValue.card(card) else { return try await desk.unknown(counted: true) }
+            let credential = try await self.credentials.lookup(tenant: tenant, kind: .card, canonical: value, site: door.siteId, logger: logger)
+            return try await desk.use(credential, counted: true, notAfter: notAfter)
+        case .plate:
+            guard case .success(let plate) = CredentialValue.plate(request.plate ?? "") else {
+                throw WireError(code: .invalidRequest, message: "a plate is 2 to 12 letters and digits")
+            }
+            let credential = try await self.credentials.lookup(tenant: tenant, kind: .plate, canonical: plate, site: door.siteId, logger: logger)
+            return try await desk.use(credential, counted: false, notAfter: notAfter)
+        case .face:
+            guard case .success(let template) = CredentialValue.faceTemplate(request.face?.templateId ?? "") else {
+                throw WireError(code: .invalidRequest, message: "face.templateId is 1 to 64 printable ASCII characters")
+            }
+            let credential = try await self.credentials.lookup(tenant: tenant, kind: .face, canonical: template, site: door.siteId, logger: logger)
+            return try await desk.use(credential, counted: false, notAfter: notAfter)
+        case .mobileKey:
+            guard let proof = request.mobileKey,
+                let credential = try await self.credentials.get(tenant: tenant, id: proof.credentialId, logger: logger),
+                credential.kind == .mobileKey, let keyBytes = credential.publicKey,
+                let key = try? P256.Signing.PublicKey(x963Representation: keyBytes)
+            else { return try await desk.unknown(counted: false) }
+            switch MobileKeyCheck.check(proof, key: key, tenant: tenant, door: door.id, now: now) {
+            case .malformed, .badSignature:
+                return try await desk.unknown(counted: false)
+            case .stale:
+                return try await desk.record(.invalidTime, person: credential.personId)
+            case .valid(let nonce):
+                guard try await self.credentials.acceptNonce(tenant: tenant, credential: credential.id, nonce: nonce, logger: logger) else {
+                    logger.notice("a mobile key's nonce was replayed", metadata: ["credential": "\(credential.id)"])
+                    return try await desk.record(.invalidCredential, person: credential.personId)
+                }
+                return try await desk.use(credential, counted: false, notAfter: notAfter)
+            }
+        case .call, .api:
+            throw WireError(code: .invalidRequest, message: "no credential")
         }
-        guard let pass else {
+    }
+
+    /// One presentation at one door: the steps every kind of credential shares.
+    struct Presentation {
+        let desk: CredentialDesk
+        let tenant: TenantID
+        let door: DoorInfo
+        let channel: UnlockChannel
+        let source: String?
+        let now: Date
+        let started: ContinuousClock.Instant
+        let logger: Logger
+
+        var commander: DoorCommander { self.desk.commander }
+
+        /// Records the decision (and for a grant opens the door).
+        func record(
+            _ reason: AccessReason,
+            person: UUID? = nil,
+            pass: UUID? = nil,
+            also: [BruteForceSuspected] = [],
+            notAfter: ContinuousClock.Instant? = nil
+        ) async throws -> UnlockResult {
+            let decision = DoorCommander.Decision(door: self.door, reason: reason, channel: self.channel, person: person, call: nil, pass: pass)
+            return try await self.commander.carryOut(
+                decision,
+                tenant: self.tenant,
+                started: self.started,
+                also: also,
+                notAfter: reason.grants ? notAfter : nil,
+                logger: self.logger
+            )
+        }
+
+        /// No such credential; a guessable one counts towards the door's back-off.
+        func unknown(counted: Bool) async throws -> UnlockResult {
             let events =
-                request.pin == nil ? [] : try await self.guardian.recordFailure(tenant: tenant, door: door.id, source: request.source, logger: logger)
-            return try await self.commander.carryOut(decision(.invalidCredential), tenant: tenant, started: started, also: events, logger: logger)
+                counted
+                ? try await self.desk.guardian.recordFailure(tenant: self.tenant, door: self.door.id, source: self.source, logger: self.logger) : []
+            return try await self.record(.invalidCredential, also: events)
         }
-        if try await self.commander.settings.get(tenant: tenant, site: door.siteId, logger: logger).lockdownSince != nil {
-            return try await self.commander.carryOut(
-                decision(.lockdown, pass: pass.id, host: pass.hostPersonId),
-                tenant: tenant,
-                started: started,
-                logger: logger
+
+        /// A visitor pass: the site's policy first (a pass is not used up by a refusal), then the
+        /// pass's own window, schedule and uses, counted exactly once.
+        func use(_ pass: Pass, notAfter: ContinuousClock.Instant?) async throws -> UnlockResult {
+            let reason = try await self.commander.decide(
+                tenant: self.tenant,
+                authority: .pass,
+                person: nil,
+                door: self.door,
+                at: self.now,
+                logger: self.logger
             )
+            guard reason == .pass else { return try await self.record(reason, person: pass.hostPersonId, pass: pass.id, notAfter: notAfter) }
+            let site = try await self.commander.policies.site(tenant: self.tenant, site: self.door.siteId, logger: self.logger)
+            let timeZone = TimeZone(identifier: self.door.timeZone) ?? .gmt
+            switch try await self.desk.passes.use(
+                tenant: self.tenant,
+                pass,
+                door: self.door.id,
+                at: self.now,
+                timeZone: timeZone,
+                holidays: site.holidays,
+                logger: self.logger
+            ) {
+            case .granted(let used):
+                return try await self.record(.pass, person: used.hostPersonId, pass: used.id, notAfter: notAfter)
+            case .denied(let reason, let current):
+                return try await self.record(reason, person: current?.hostPersonId, pass: current?.id)
+            }
         }
-        let timeZone = TimeZone(identifier: door.timeZone) ?? .gmt
-        switch try await self.passes.use(tenant: tenant, pass, door: door.id, at: now, timeZone: timeZone, logger: logger) {
-        case .granted(let used):
-            return try await self.commander.carryOut(
-                decision(.pass, pass: used.id, host: used.hostPersonId),
-                tenant: tenant,
-                started: started,
-                notAfter: notAfter,
-                logger: logger
+
+        /// A person's credential: its own state, consent for a face, then the person's authority
+        /// under the site's policy.
+        func use(_ credential: PersonCredential?, counted: Bool, notAfter: ContinuousClock.Instant?) async throws -> UnlockResult {
+            guard let credential else { return try await self.unknown(counted: counted) }
+            // Without consent a face opens nothing, whatever else holds (withdrawing consent also
+            // revokes the person's face credentials).
+            if credential.kind == .face,
+                try await !self.desk.credentials.hasConsent(tenant: self.tenant, person: credential.personId, logger: self.logger)
+            {
+                return try await self.record(.noConsent, person: credential.personId)
+            }
+            if let refusal = credential.refusal(at: self.now) { return try await self.record(refusal, person: credential.personId) }
+            let reason = try await self.commander.decide(
+                tenant: self.tenant,
+                person: credential.personId,
+                door: self.door,
+                at: self.now,
+                logger: self.logger
             )
-        case .denied(let reason, let current):
-            return try await self.commander.carryOut(
-                decision(reason, pass: current?.id, host: current?.hostPersonId),
-                tenant: tenant,
-                started: started,
-                logger: logger
-            )
+            if reason.grants { try await self.desk.credentials.markUsed(tenant: self.tenant, id: credential.id, logger: self.logger) }
+            return try await self.record(reason, person: credential.personId, notAfter: notAfter)
         }
     }
 }

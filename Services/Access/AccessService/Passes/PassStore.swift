@@ -287,11 +287,19 @@ package struct PassStore: Sendable {
 
     /// Checks `pass` at `door` at `now` (revocation, window, schedule in `timeZone`, uses) and
     /// counts the use exactly once: concurrent presentations of a one-time pass grant once.
-    package func use(tenant: TenantID, _ pass: Pass, door: UUID, at now: Date, timeZone: TimeZone, logger: Logger) async throws -> PassCheck {
+    package func use(
+        tenant: TenantID,
+        _ pass: Pass,
+        door: UUID,
+        at now: Date,
+        timeZone: TimeZone,
+        holidays: HolidayCalendar = HolidayCalendar(),
+        logger: Logger
+    ) async throws -> PassCheck {
         guard pass.doorIds.contains(door) else { return .denied(.invalidCredential, pass) }
         guard pass.revokedAt == nil else { return .denied(.revoked, pass) }
         guard now >= pass.validFrom, now < pass.validUntil else { return .denied(.invalidTime, pass) }
-        if let schedule = pass.schedule, !schedule.contains(now, timeZone: timeZone) { return .denied(.invalidTime, pass) }
+        if let schedule = pass.schedule, !schedule.contains(now, timeZone: timeZone, holidays: holidays) { return .denied(.invalidTime, pass) }
         for try await row in try await self.client.query(
             """
             UPDATE \(unescaped: self.schema).passes SET uses = uses + 1

@@ -23,22 +23,28 @@ package struct WeeklySchedule: Sendable, Hashable, Codable {
 
     /// Limits: at most 14 windows.
     package static let maxWindows = 14
-    package static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    /// `hol` is day 8: on a date of the site's holiday calendar a window of `hol` applies and the
+    /// weekday's windows do not.
+    package static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "hol"]
+    package static let holiday = 8
 
-    /// Whether `instant` falls in a window, read on the wall clock of `timeZone`.
-    package func contains(_ instant: Date, timeZone: TimeZone) -> Bool {
-        let (day, minute) = Self.wallClock(instant, timeZone: timeZone)
-        return self.windows.contains { $0.days.contains(day) && minute >= $0.start && minute < $0.end }
+    /// Whether `instant` falls in a window, read on the wall clock of `timeZone`; on a date of
+    /// `holidays` only `hol` windows count.
+    package func contains(_ instant: Date, timeZone: TimeZone, holidays: HolidayCalendar = HolidayCalendar()) -> Bool {
+        let clock = Self.wallClock(instant, timeZone: timeZone)
+        let day = holidays.contains(clock.date) ? Self.holiday : clock.day
+        return self.windows.contains { $0.days.contains(day) && clock.minute >= $0.start && clock.minute < $0.end }
     }
 
-    /// The ISO weekday and minute of the day of `instant` in `timeZone`.
-    static func wallClock(_ instant: Date, timeZone: TimeZone) -> (day: Int, minute: Int) {
+    /// The ISO weekday, minute of the day and local date of `instant` in `timeZone`.
+    static func wallClock(_ instant: Date, timeZone: TimeZone) -> (day: Int, minute: Int, date: LocalDate) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        let components = calendar.dateComponents([.weekday, .hour, .minute], from: instant)
+        let components = calendar.dateComponents([.year, .month, .day, .weekday, .hour, .minute], from: instant)
         // Foundation counts Sunday = 1 … Saturday = 7.
         let day = ((components.weekday ?? 1) + 5) % 7 + 1
-        return (day, (components.hour ?? 0) * 60 + (components.minute ?? 0))
+        let date = LocalDate(year: components.year ?? 1970, month: components.month ?? 1, day: components.day ?? 1)
+        return (day, (components.hour ?? 0) * 60 + (components.minute ?? 0), date)
     }
 
     /// Reads `[{"days": ["mon", …], "from": "08:00", "to": "18:00"}, …]`; the message names the
@@ -58,7 +64,7 @@ package struct WeeklySchedule: Sendable, Hashable, Codable {
             var numbers = Set<Int>()
             for day in days {
                 guard let index = Self.dayNames.firstIndex(of: day.lowercased()) else {
-                    return .failure(ScheduleError("days are mon, tue, wed, thu, fri, sat, sun"))
+                    return .failure(ScheduleError("days are mon, tue, wed, thu, fri, sat, sun, hol (a holiday of the site)"))
                 }
                 numbers.insert(index + 1)
             }
@@ -85,6 +91,50 @@ package struct WeeklySchedule: Sendable, Hashable, Codable {
             return ["days": window.days.sorted().map { Self.dayNames[$0 - 1] }, "from": clock(window.start), "to": clock(window.end)]
         }
     }
+}
+
+/// A calendar date on a site's wall clock.
+package struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var year: Int
+    package var month: Int
+    package var day: Int
+
+    package init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// `YYYY-MM-DD`, a date that exists.
+    package init?(_ text: String) {
+        guard let match = text.wholeMatch(of: /(\d{4})-(\d{2})-(\d{2})/), let year = Int(match.1), let month = Int(match.2),
+            let day = Int(match.3), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
+            calendar.component(.day, from: date) == day
+        else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    package var description: String { String(format: "%04d-%02d-%02d", self.year, self.month, self.day) }
+
+    package static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+}
+
+/// A site's public holidays: dates on its wall clock on which schedules use their `hol` windows.
+package struct HolidayCalendar: Sendable, Hashable {
+    package var days: [LocalDate: String]
+
+    package init(days: [LocalDate: String] = [:]) { self.days = days }
+
+    package func contains(_ date: LocalDate) -> Bool { self.days[date] != nil }
+
+    /// Limits: at most 100 holidays per site, names up to 100 characters.
+    package static let maxDays = 100
 }
 
 package struct ScheduleError: Error, Sendable {
