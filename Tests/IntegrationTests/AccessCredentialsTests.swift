@@ -135,6 +135,19 @@ extension SignalingRegistrarTests {
                         let forged = MobileKeySigner().proof(credential: keyID, tenant: context.tenant, door: door)
                         #expect(try await self.present(context, PresentCredential(doorId: door, mobileKey: forged)).reason == .invalidCredential)
 
+                        // A resident PIN of the site's length, shown once.
+                        let site = try #require(try await context.commander?.door(tenant: context.tenant, id: door)).siteId
+                        let pinCredential = try await self.issue(
+                            client,
+                            context,
+                            person: context.ada,
+                            token: admin,
+                            #"{"kind": "pin", "siteId": "\#(site.lowercasedString)"}"#
+                        )
+                        let pin = try #require(pinCredential.json["pin"] as? String)
+                        #expect(pinCredential.status == .created && pin.count == 6)
+                        #expect(try await self.present(context, door: door, pin: pin).reason == .resident)
+
                         // Revoked at once.
                         let cardID = try #require(card.json["id"] as? String)
                         let cardPath = "/v1/tenants/\(context.tenant)/people/\(context.ada.lowercasedString)/credentials/\(cardID)"
@@ -153,7 +166,7 @@ extension SignalingRegistrarTests {
                             token: ada
                         )
                         let kinds = (listed.json["credentials"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
-                        #expect(kinds.sorted() == ["card", "face", "mobileKey", "plate"])
+                        #expect(kinds.sorted() == ["card", "face", "mobileKey", "pin", "plate"])
                         let other = TenantID(UUID())
                         let foreign = try await self.request(
                             client,
@@ -166,15 +179,15 @@ extension SignalingRegistrarTests {
                         await #expect(throws: WireError.self) {
                             try await self.present(context, PresentCredential(doorId: door, pin: "123456", plate: "BGH101"))
                         }
-                        #expect(simulator.triggers.count == 4)
+                        #expect(simulator.triggers.count == 5)
                     }
                     // The audit trail: issued and revoked credentials, consent given and withdrawn, every decision.
-                    // (Ten presentations, ten decisions: the one with two credentials was refused unread.)
+                    // (Eleven presentations, eleven decisions: the one with two credentials was refused unread.)
                     #expect(
                         try await eventually {
                             seen.withLock { seen in
                                 seen.filter { $0.subject.hasSuffix(".credential_revoked") }.count == 2
-                                    && seen.filter { $0.subject.hasSuffix(".decision_made") }.count >= 10
+                                    && seen.filter { $0.subject.hasSuffix(".decision_made") }.count >= 11
                             }
                         }
                     )
@@ -183,13 +196,13 @@ extension SignalingRegistrarTests {
                         try WireCoding.decode(CloudEvent<ConsentChanged>.self, from: Data($0.payload)).data.consent
                     }
                     #expect(consents == [true, false])
-                    #expect(messages.filter { $0.subject.hasSuffix(".credential_issued") }.count == 4)
+                    #expect(messages.filter { $0.subject.hasSuffix(".credential_issued") }.count == 5)
                     // Withdrawing consent revoked the face; the card was revoked by hand.
                     let revoked = try messages.filter { $0.subject.hasSuffix(".credential_revoked") }.map {
                         try WireCoding.decode(CloudEvent<CredentialRevoked>.self, from: Data($0.payload)).data.credential.kind
                     }
                     #expect(revoked == ["face", "card"])
-                    #expect(messages.filter { $0.subject.hasSuffix(".decision_made") }.count == 10)
+                    #expect(messages.filter { $0.subject.hasSuffix(".decision_made") }.count == 11)
                 }
             }
         }
