@@ -123,12 +123,17 @@ var targets: [Target] = [
     .target(
         name: "DoorSimulator",
         dependencies: [
+            "AccessService",
             "GatehouseAuth",
+            "GatehouseWire",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ],
         path: "Services/DoorSim/DoorSimulator"
     ),
@@ -136,6 +141,9 @@ var targets: [Target] = [
         name: "gatehouse-doorsim",
         dependencies: [
             "DoorSimulator",
+            "GatehouseWire",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -30,11 +30,7 @@ extension SignalingRegistrarTests {
         let router = Router()
         router.add(middleware: ProblemMiddleware())
         let keys = AuthKeys(JWKS(keys: [Self.signer.publicJWK]))
-        let access = try #require(context.access)
-        PassesAPI(commander: access.commander, passes: access.passes, keys: keys).register(on: router)
-        DoorsAPI(commander: access.commander, controllers: access.controllers, keys: keys).register(on: router)
-        PoliciesAPI(commander: access.commander, keys: keys).register(on: router)
-        CredentialsAPI(commander: access.commander, credentials: access.credentials, keys: keys).register(on: router)
+        try #require(context.access).register(on: router, keys: keys)
         try await Application(router: router).test(.router) { client in try await body(client) }
     }
 

@@ -250,6 +250,7 @@ struct SignalingRegistrarTests {
                                     group.addTask { try await accessResponder.run() }
                                     group.addTask { try await relay.run() }
                                     group.addTask { try await parts.http.run() }
+                                    group.addTask { try await parts.bundleFeed(nats: accessNATS, logger: self.logger).run() }
                                 }
                                 #expect(try await eventually { server.addresses != nil })
                                 let addresses = try #require(server.addresses)

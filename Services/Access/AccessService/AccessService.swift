@@ -1,5 +1,8 @@
 import Foundation
+package import GatehouseNATS
 import GatehouseWire
+package import Hummingbird
+package import Logging
 package import PostgresNIO
 public import ServiceKit
 
@@ -22,6 +25,7 @@ public enum AccessService {
         BruteForceGuard.migration,
         PolicyStore.migration,
         CredentialStore.migration,
+        BundleStore.migration,
     ]
 
     /// Access control's parts, wired once for the service and for tests that run it in-process.
@@ -32,6 +36,8 @@ public enum AccessService {
         package let passes: PassStore
         package let credentials: CredentialStore
         package let desk: CredentialDesk
+        package let bundles: BundleStore
+        package let notifier = BundleNotifier()
 
         package init(
             postgres: PostgresClient,
@@ -62,6 +68,19 @@ public enum AccessService {
                 credentials: self.credentials,
                 guardian: BruteForceGuard(client: postgres, schema: schema)
             )
+            self.bundles = BundleStore(client: postgres, schema: schema, commander: self.commander, passes: self.passes)
+        }
+
+        /// Wakes doors' long-polls on access's events.
+        package func bundleFeed(nats: NATSClient, logger: Logger) -> BundleFeed { BundleFeed(nats: nats, notifier: self.notifier, logger: logger) }
+
+        /// Access's admin and door routes.
+        package func register(on router: Router<BasicRequestContext>, keys: AuthKeys) {
+            DoorsAPI(commander: self.commander, controllers: self.controllers, keys: keys).register(on: router)
+            PassesAPI(commander: self.commander, passes: self.passes, keys: keys).register(on: router)
+            PoliciesAPI(commander: self.commander, keys: keys).register(on: router)
+            CredentialsAPI(commander: self.commander, credentials: self.credentials, keys: keys).register(on: router)
+            DoorDeviceAPI(commander: self.commander, desk: self.desk, bundles: self.bundles, notifier: self.notifier, keys: keys).register(on: router)
         }
 
         /// The request handlers access serves on NATS.
@@ -88,12 +107,10 @@ public enum AccessService {
                     parts.http,
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                    parts.bundleFeed(nats: resources.nats, logger: resources.logger),
                 ],
                 routes: { router in
-                    DoorsAPI(commander: parts.commander, controllers: parts.controllers, keys: keys).register(on: router)
-                    PassesAPI(commander: parts.commander, passes: parts.passes, keys: keys).register(on: router)
-                    PoliciesAPI(commander: parts.commander, keys: keys).register(on: router)
-                    CredentialsAPI(commander: parts.commander, credentials: parts.credentials, keys: keys).register(on: router)
+                    parts.register(on: router, keys: keys)
                 }
             )
         }

@@ -1,5 +1,6 @@
 public import Foundation
 import GatehouseAuth
+import GatehouseWire
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -78,8 +79,14 @@ public final class DoorSimulator: Sendable {
 
     public let configuration: Configuration
     let state = Mutex(State())
+    /// Keeps the door deciding from its offline bundle when access is out of reach (`nil`: the
+    /// simulator only answers relay requests).
+    public let offline: OfflineFollower?
 
-    public init(configuration: Configuration) { self.configuration = configuration }
+    public init(configuration: Configuration, offline: OfflineFollower? = nil) {
+        self.configuration = configuration
+        self.offline = offline
+    }
 
     public var triggers: [Trigger] { self.state.withLock { $0.triggers } }
     public var received: Int { self.state.withLock { $0.received } }
@@ -139,6 +146,31 @@ public final class DoorSimulator: Sendable {
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
             return Self.json(String(decoding: try encoder.encode(Triggers(received: received, triggers: triggers)), as: UTF8.self))
+        }
+        // A credential presented at the door's keypad or reader: access decides, or the bundle
+        // when access is out of reach. A grant offline triggers relay 1 itself.
+        router.post("/sim/keypad") { request, _ in
+            guard let offline = self.offline else { return Self.json(#"{"error":"no offline bundle configured"}"#, status: .notFound) }
+            let body = try await request.body.collect(upTo: Self.maxBodyBytes)
+            struct Keypad: Decodable {
+                var pin: String?
+                var qr: String?
+                var card: CardRead?
+            }
+            guard let keypad = try? JSONDecoder().decode(Keypad.self, from: Data(Array(buffer: body))) else { return Response(status: .badRequest) }
+            let outcome = await offline.present(pin: keypad.pin, card: keypad.card, qr: keypad.qr)
+            if outcome.offline, outcome.granted {
+                self.state.withLock { state in
+                    if state.triggers.count < Self.maxTriggers { state.triggers.append(Trigger(api: "offline", relay: 1, at: Date())) }
+                }
+            }
+            return Self.json(String(decoding: try JSONEncoder().encode(outcome), as: UTF8.self))
+        }
+        router.get("/sim/bundle") { _, _ in
+            guard let offline = self.offline else { return Self.json(#"{"error":"no offline bundle configured"}"#, status: .notFound) }
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            return Self.json(String(decoding: try encoder.encode(offline.status), as: UTF8.self))
         }
         router.put("/sim/behaviour") { request, _ in
             let body = try await request.body.collect(upTo: Self.maxBodyBytes)
