@@ -357,6 +357,9 @@ Goals (access issue): in process p99 < 1 ms; over NATS p99 < 5 ms at 2,000/s.
 | decision, in process | {local['n']:,} | 0 | {local['p50_us']:.0f} µs | {local['p99_us']:.0f} µs | {local['p999_us']:.0f} µs | {local['max_us']:.0f} µs |
 {rows}
 | ping over NATS (peer) | {ping['n']:,} | {ping['errors']:,} | {ping['p50_us'] / 1000:.2f} ms | {ping['p99_us'] / 1000:.2f} ms | {ping['p999_us'] / 1000:.2f} ms | {ping['max_us'] / 1000:.2f} ms |
+
+Capacity of the decision path without NATS: {r['desk']['n']:,} QR presentations through the same code (`CredentialDesk`,
+release build) in the load generator's process, 64 at a time against the same PostgreSQL: **{r['desk_per_second']:,.0f} decisions/s**.
 """
 open(sys.argv[2], "a").write(section)
 print(section)

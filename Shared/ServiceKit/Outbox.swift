@@ -52,7 +52,21 @@ public struct OutboxWriter: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> CloudEvent<E> {
-        let event = CloudEvent(
+        let event = self.event(data, tenant: tenant, subject: subject, id: id, time: time, context: context)
+        try await self.insert([try Row(event)], on: connection, logger: logger)
+        return event
+    }
+
+    /// The CloudEvent this writer would record.
+    public func event<E: GatehouseEventData>(
+        _ data: E,
+        tenant: TenantID,
+        subject: String? = nil,
+        id: UUID = UUID(),
+        time: Date = Date(),
+        context: EventContext = EventContext()
+    ) -> CloudEvent<E> {
+        CloudEvent(
             id: id,
             source: self.source,
             time: time,
@@ -62,23 +76,49 @@ public struct OutboxWriter: Sendable {
             context: context,
             data: data
         )
-        var binds = PostgresBindings(capacity: 5)
-        binds.append(event.id)
-        binds.append(event.natsSubject)
-        binds.append(event.type)
-        if let traceparent = event.traceparent { binds.append(traceparent) } else { binds.appendNull() }
-        binds.append(ByteBuffer(bytes: Array(try WireCoding.encode(event))))
+    }
+
+    /// An event as an outbox row.
+    public struct Row: Sendable {
+        let id: UUID
+        let subject: String
+        let type: String
+        let traceparent: String?
+        let payload: [UInt8]
+
+        public init<E: GatehouseEventData>(_ event: CloudEvent<E>) throws {
+            self.id = event.id
+            self.subject = event.natsSubject
+            self.type = event.type
+            self.traceparent = event.traceparent
+            self.payload = Array(try WireCoding.encode(event))
+        }
+    }
+
+    /// Writes several events in one statement (one round trip), in order.
+    public func insert(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        var binds = PostgresBindings(capacity: rows.count * 5)
+        var values: [String] = []
+        for (index, row) in rows.enumerated() {
+            let base = index * 5
+            values.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5))")
+            binds.append(row.id)
+            binds.append(row.subject)
+            binds.append(row.type)
+            if let traceparent = row.traceparent { binds.append(traceparent) } else { binds.appendNull() }
+            binds.append(ByteBuffer(bytes: row.payload))
+        }
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO \(self.schema).outbox (event_id, subject, event_type, traceparent, payload)
-                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING
+                    VALUES \(values.joined(separator: ", ")) ON CONFLICT (event_id) DO NOTHING
                     """,
                 binds: binds
             ),
             logger: logger
         )
-        return event
     }
 }
 

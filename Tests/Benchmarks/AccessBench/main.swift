@@ -143,6 +143,23 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
         let (door, qr) = list[index % list.count]
         _ = try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5))
     }
+    // 3. The same decisions in this process (release build), closed loop with 64 at once: access's
+    //    logic and its PostgreSQL round trips without NATS in between.
+    let parts = AccessService.Parts(
+        postgres: postgres,
+        bus: bus,
+        secretKey: Array(secret),
+        commandDeadline: .seconds(3),
+        instance: "access-bench"
+    )
+    let deskStart = ContinuousClock.now
+    let deskCount = 10_000
+    let desk = await openLoop(count: deskCount, rate: 1_000_000, maxInFlight: 64) { index in
+        let (door, qr) = list[index % list.count]
+        return try await parts.desk.present(tenant: tenant, PresentCredential(doorId: door, qr: qr, source: "bench"), logger: logger).granted
+            ? 1 : 0
+    }
+    let deskSeconds = (ContinuousClock.now - deskStart) / .seconds(1)
     var runs: [String] = []
     for rate in rates {
         let present = await openLoop(count: rate * seconds, rate: rate) { index in
@@ -159,6 +176,6 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
         return 0
     }
     return
-        #"{"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"runs":[\#(runs.joined(separator: ","))],"ping_rate":\#(rates[0]),"ping":\#(ping.json)}"#
+        #"{"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"runs":[\#(runs.joined(separator: ","))],"ping_rate":\#(rates[0]),"ping":\#(ping.json),"desk":\#(desk.json),"desk_per_second":\#(Double(deskCount) / deskSeconds)}"#
 }
 print(output)

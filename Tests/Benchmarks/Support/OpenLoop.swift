@@ -35,14 +35,31 @@ public struct Run: Sendable {
 /// `count` requests at `rate` per second, open loop: request i is due at start + i / rate and its
 /// latency is measured from that instant, so a stall delays the requests behind it and shows in the
 /// percentiles (no coordinated omission). `send(i)` returns a number to sum, or throws (an error).
-public func openLoop(count: Int, rate: Int, _ send: @escaping @Sendable (Int) async throws -> Int) async -> Run {
+public func openLoop(
+    count: Int,
+    rate: Int,
+    maxInFlight: Int = .max,
+    _ send: @escaping @Sendable (Int) async throws -> Int
+) async -> Run {
     let clock = ContinuousClock()
     let start = clock.now + .milliseconds(50)
     let interval = Duration.nanoseconds(1_000_000_000 / Int64(rate))
     return await withTaskGroup(of: (Double, Bool, Int).self) { group in
+        var run = Run(latencies: [], errors: 0, total: 0)
+        run.latencies.reserveCapacity(count)
+        func record(_ result: (Double, Bool, Int)) {
+            if result.1 {
+                run.latencies.append(result.0)
+                run.total += result.2
+            } else {
+                run.errors += 1
+            }
+        }
         for index in 0..<count {
             let due = start + interval * index
             try? await Task.sleep(until: due, clock: clock)
+            // A closed loop (`maxInFlight`): the next request waits for one to finish.
+            if index >= maxInFlight, let result = await group.next() { record(result) }
             group.addTask {
                 do {
                     let value = try await send(index)
@@ -53,16 +70,7 @@ public func openLoop(count: Int, rate: Int, _ send: @escaping @Sendable (Int) as
                 }
             }
         }
-        var run = Run(latencies: [], errors: 0, total: 0)
-        run.latencies.reserveCapacity(count)
-        for await (latency, ok, value) in group {
-            if ok {
-                run.latencies.append(latency)
-                run.total += value
-            } else {
-                run.errors += 1
-            }
-        }
+        for await result in group { record(result) }
         run.latencies.sort()
         return run
     }

@@ -152,6 +152,15 @@ package struct DoorCommander: Sendable {
         package var call: UUID?
         package var pass: UUID?
 
+        package init(door: DoorInfo, reason: AccessReason, channel: UnlockChannel, person: UUID?, call: UUID?, pass: UUID?) {
+            self.door = door
+            self.reason = reason
+            self.channel = channel
+            self.person = person
+            self.call = call
+            self.pass = pass
+        }
+
         var context: EventContext {
             EventContext(
                 site: self.door.siteId,
@@ -178,36 +187,40 @@ package struct DoorCommander: Sendable {
     ) async throws -> UnlockResult {
         let door = decision.door
         let reason = decision.reason
-        // No other change to commit with: one statement, no transaction around it.
-        _ = try await self.client.withConnection { connection in
-            try await self.outbox.enqueue(
-                AccessDecisionMade(
-                    doorId: door.id,
-                    granted: reason.grants,
-                    reason: reason,
-                    channel: decision.channel,
-                    personId: decision.person,
-                    callId: decision.call,
-                    passId: decision.pass
-                ),
-                tenant: tenant,
-                subject: "door/\(door.id.lowercasedString)",
-                context: decision.context,
-                on: connection,
-                logger: logger
-            )
-            for event in also {
-                try await self.outbox.enqueue(
-                    event,
+        let subject = "door/\(door.id.lowercasedString)"
+        var rows = [
+            try OutboxWriter.Row(
+                self.outbox.event(
+                    AccessDecisionMade(
+                        doorId: door.id,
+                        granted: reason.grants,
+                        reason: reason,
+                        channel: decision.channel,
+                        personId: decision.person,
+                        callId: decision.call,
+                        passId: decision.pass
+                    ),
                     tenant: tenant,
-                    subject: "door/\(door.id.lowercasedString)",
-                    context: EventContext(site: door.siteId, building: door.buildingId, door: door.id, outcome: "blocked"),
-                    on: connection,
-                    logger: logger
+                    subject: subject,
+                    context: decision.context
                 )
-            }
+            )
+        ]
+        for event in also {
+            rows.append(
+                try OutboxWriter.Row(
+                    self.outbox.event(
+                        event,
+                        tenant: tenant,
+                        subject: subject,
+                        context: EventContext(site: door.siteId, building: door.buildingId, door: door.id, outcome: "blocked")
+                    )
+                )
+            )
         }
         guard reason.grants else {
+            // No other change to commit with: one statement, no transaction around it.
+            try await self.insert(rows, logger: logger)
             logger.info(
                 "access: denied",
                 metadata: [
@@ -227,6 +240,9 @@ package struct DoorCommander: Sendable {
         let relay = controller?.relay ?? 1
         var failure: DoorCommandError?
         if let station, let adapter, let url = station.controlURL {
+            // The decision is recorded before the door is told (an unlock is never unrecorded).
+            try await self.insert(rows, logger: logger)
+            rows = []
             // The door's deadline, or the caller's when it gives up sooner (no late unlocks).
             let own = started + (controller?.deadlineMilliseconds.map { Duration.milliseconds($0) } ?? self.defaultDeadline)
             let deadline = notAfter.map { min($0, own) } ?? own
@@ -244,6 +260,7 @@ package struct DoorCommander: Sendable {
                 failure = error
             }
         } else {
+            // Nothing to drive: the decision and the outcome go in one statement.
             failure = DoorCommandError(.notConfigured, "the door has no station whose HTTP API opens it")
         }
         var outcome = decision.context
@@ -261,27 +278,21 @@ package struct DoorCommander: Sendable {
             callId: decision.call,
             elapsedMilliseconds: Int(elapsed.nanosecondsClamped / 1_000_000)
         )
-        _ = try await self.client.withConnection { connection in
-            if let failure {
-                try await self.outbox.enqueue(
-                    DoorCommandFailed(commandInfo, failure: failure.failure, httpStatus: failure.httpStatus),
-                    tenant: tenant,
-                    subject: "door/\(door.id.lowercasedString)",
-                    context: outcome,
-                    on: connection,
-                    logger: logger
+        if let failure {
+            rows.append(
+                try OutboxWriter.Row(
+                    self.outbox.event(
+                        DoorCommandFailed(commandInfo, failure: failure.failure, httpStatus: failure.httpStatus),
+                        tenant: tenant,
+                        subject: subject,
+                        context: outcome
+                    )
                 )
-            } else {
-                try await self.outbox.enqueue(
-                    DoorUnlocked(commandInfo),
-                    tenant: tenant,
-                    subject: "door/\(door.id.lowercasedString)",
-                    context: outcome,
-                    on: connection,
-                    logger: logger
-                )
-            }
+            )
+        } else {
+            rows.append(try OutboxWriter.Row(self.outbox.event(DoorUnlocked(commandInfo), tenant: tenant, subject: subject, context: outcome)))
         }
+        try await self.insert(rows, logger: logger)
         let metadata: Logger.Metadata = ["gatehouse.door": "\(door.id.lowercasedString)", "gatehouse.command": "\(command.lowercasedString)"]
         if let failure {
             logger.warning("access: door command failed", metadata: metadata.merging(["gatehouse.reason": "\(failure)"]) { $1 })
@@ -289,6 +300,13 @@ package struct DoorCommander: Sendable {
             logger.info("access: door opened", metadata: metadata)
         }
         return UnlockResult(granted: true, reason: reason, commandId: command, opened: failure == nil, failure: failure?.failure)
+    }
+}
+
+extension DoorCommander {
+    /// Writes outbox rows in one statement.
+    func insert(_ rows: [OutboxWriter.Row], logger: Logger) async throws {
+        try await self.client.withConnection { connection in try await self.outbox.insert(rows, on: connection, logger: logger) }
     }
 }
 

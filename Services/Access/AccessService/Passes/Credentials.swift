@@ -253,6 +253,8 @@ package struct CredentialDesk: Sendable {
             guard let pin = request.pin, (4...12).contains(pin.count), pin.allSatisfy(\.isASCII), pin.allSatisfy(\.isNumber) else {
                 return try await desk.unknown(counted: true)
             }
+            let digest = PassKeys.pinDigest(pin, site: door.siteId, key: try await self.passes.pinKey(tenant, logger: logger))
+            if let granted = try await desk.useDirectly(.pin(site: door.siteId, digest: digest), notAfter: notAfter) { return granted }
             if let pass = try await self.passes.byPIN(tenant: tenant, site: door.siteId, door: door.id, pin: pin, logger: logger) {
                 return try await desk.use(pass, notAfter: notAfter)
             }
@@ -260,10 +262,13 @@ package struct CredentialDesk: Sendable {
             return try await desk.use(credential, counted: true, notAfter: notAfter)
         case .qr:
             guard let qr = request.qr, let token = PassToken(verifying: qr, with: self.passes.keys.verifying), token.tenant == tenant,
-                token.doors.contains(door.id),
-                // Verified offline; the stored pass decides revocation and uses (and must be this token's).
-                let pass = try await self.passes.get(tenant: tenant, id: token.pass, logger: logger), pass.nonce == token.nonce
+                token.doors.contains(door.id)
             else { return try await desk.unknown(counted: false) }
+            // Verified offline; the stored pass decides revocation and uses (and must be this token's).
+            if let granted = try await desk.useDirectly(.token(pass: token.pass, nonce: token.nonce), notAfter: notAfter) { return granted }
+            guard let pass = try await self.passes.get(tenant: tenant, id: token.pass, logger: logger), pass.nonce == token.nonce else {
+                return try await desk.unknown(counted: false)
+            }
             return try await desk.use(pass, notAfter: notAfter)
         case .card:
             guard let card = request.card, ["wiegand26", "wiegand34", "uid"].contains(card.format) else {
@@ -345,6 +350,23 @@ package struct CredentialDesk: Sendable {
                 counted
                 ? try await self.desk.guardian.recordFailure(tenant: self.tenant, door: self.door.id, source: self.source, logger: self.logger) : []
             return try await self.record(.invalidCredential, also: events)
+        }
+
+        /// The common grant in one statement: the site's policy allows passes now and the pass is
+        /// live, unscheduled and has uses left. `nil`: take the detailed path.
+        func useDirectly(_ presented: PassStore.Presented, notAfter: ContinuousClock.Instant?) async throws -> UnlockResult? {
+            let reason = try await self.commander.decide(
+                tenant: self.tenant,
+                authority: .pass,
+                person: nil,
+                door: self.door,
+                at: self.now,
+                logger: self.logger
+            )
+            guard reason == .pass,
+                let used = try await self.desk.passes.useDirectly(tenant: self.tenant, presented, door: self.door.id, at: self.now, logger: self.logger)
+            else { return nil }
+            return try await self.record(.pass, person: used.hostPersonId, pass: used.id, notAfter: notAfter)
         }
 
         /// A visitor pass: the site's policy first (a pass is not used up by a refusal), then the

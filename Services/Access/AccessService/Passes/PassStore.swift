@@ -317,6 +317,42 @@ package struct PassStore: Sendable {
         return .denied(.usesExhausted, current)
     }
 
+    /// Which pass a presentation names: a QR token's pass and nonce, or a PIN's digest at a site.
+    package enum Presented: Sendable {
+        case token(pass: UUID, nonce: [UInt8])
+        case pin(site: UUID, digest: [UInt8])
+    }
+
+    /// The common case in one statement: counts a use of the live pass `presented` names at `door`
+    /// at `now` when it has no weekly schedule and uses left. `nil` when that does not hold; the
+    /// caller then looks the pass up to learn why (or to check its schedule).
+    package func useDirectly(tenant: TenantID, _ presented: Presented, door: UUID, at now: Date, logger: Logger) async throws -> Pass? {
+        // The same conditions as ``use(tenant:_:door:at:timeZone:holidays:logger:)``, less the schedule.
+        let query: PostgresQuery
+        switch presented {
+        case .token(let pass, let nonce):
+            query = """
+                UPDATE \(unescaped: self.schema).passes SET uses = uses + 1
+                WHERE tenant_id = \(tenant.rawValue) AND id = \(pass) AND nonce = \(ByteBuffer(bytes: nonce)) AND \(door) = ANY(door_ids)
+                  AND revoked_at IS NULL AND schedule IS NULL AND (max_uses IS NULL OR uses < max_uses)
+                  AND valid_from <= \(now) AND valid_until > \(now)
+                RETURNING \(unescaped: Self.columns)
+                """
+        case .pin(let site, let digest):
+            query = """
+                UPDATE \(unescaped: self.schema).passes SET uses = uses + 1
+                WHERE tenant_id = \(tenant.rawValue) AND site_id = \(site) AND pin_digest = \(ByteBuffer(bytes: digest)) AND \(door) = ANY(door_ids)
+                  AND revoked_at IS NULL AND schedule IS NULL AND (max_uses IS NULL OR uses < max_uses)
+                  AND valid_from <= \(now) AND valid_until > \(now)
+                RETURNING \(unescaped: Self.columns)
+                """
+        }
+        for try await row in try await self.client.query(query, logger: logger) {
+            return try Self.pass(row)
+        }
+        return nil
+    }
+
     package static let migration = SQLMigration(
         "0004_passes",
         [
