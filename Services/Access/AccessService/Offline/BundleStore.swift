@@ -199,7 +199,7 @@ package struct BundleStore: Sendable {
     }
 
     /// The Ed25519 key that signs bundles and QR tokens, base64 (raw): doors pin it.
-    package var signingKey: String { Data(self.passes.keys.verifying.rawRepresentation).base64EncodedString() }
+    package var signingKey: String { self.passes.keys.verifyingBase64 }
 
     package func sign(_ bundle: OfflineBundle) throws -> SignedBundle { try SignedBundle.sign(bundle, with: self.passes.keys.signing) }
 

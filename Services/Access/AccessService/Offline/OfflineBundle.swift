@@ -22,11 +22,31 @@ package struct OfflineBundle: Codable, Sendable, Hashable {
         package var startsAt: Date
         package var endsAt: Date
         package var mode: String
+
+        package init(
+            id: UUID,
+            startsAt: Date,
+            endsAt: Date,
+            mode: String
+        ) {
+            self.id = id
+            self.startsAt = startsAt
+            self.endsAt = endsAt
+            self.mode = mode
+        }
     }
 
     package struct Group: Codable, Sendable, Hashable {
         package var id: UUID
         package var schedule: WeeklySchedule?
+
+        package init(
+            id: UUID,
+            schedule: WeeklySchedule?
+        ) {
+            self.id = id
+            self.schedule = schedule
+        }
     }
 
     package struct PassEntry: Codable, Sendable, Hashable {
@@ -41,6 +61,28 @@ package struct OfflineBundle: Codable, Sendable, Hashable {
         package var maxUses: Int?
         package var uses: Int
         package var revoked: Bool
+
+        package init(
+            id: UUID,
+            pinDigest: String,
+            nonce: String,
+            validFrom: Date,
+            validUntil: Date,
+            schedule: WeeklySchedule?,
+            maxUses: Int?,
+            uses: Int,
+            revoked: Bool
+        ) {
+            self.id = id
+            self.pinDigest = pinDigest
+            self.nonce = nonce
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+            self.schedule = schedule
+            self.maxUses = maxUses
+            self.uses = uses
+            self.revoked = revoked
+        }
     }
 
     package struct CredentialEntry: Codable, Sendable, Hashable {
@@ -58,6 +100,28 @@ package struct OfflineBundle: Codable, Sendable, Hashable {
         package var validFrom: Date
         package var validUntil: Date?
         package var revoked: Bool
+
+        package init(
+            id: UUID,
+            personId: UUID,
+            kind: String,
+            digest: String,
+            authority: AccessReason,
+            groupIds: [UUID],
+            validFrom: Date,
+            validUntil: Date?,
+            revoked: Bool
+        ) {
+            self.id = id
+            self.personId = personId
+            self.kind = kind
+            self.digest = digest
+            self.authority = authority
+            self.groupIds = groupIds
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+            self.revoked = revoked
+        }
     }
 
     package var format = Self.format
@@ -88,6 +152,48 @@ package struct OfflineBundle: Codable, Sendable, Hashable {
     /// Entries were left out (limits): the door should not refuse an unknown credential offline
     /// with certainty.
     package var truncated: Bool
+
+    package init(
+        tenantId: TenantID,
+        doorId: UUID,
+        siteId: UUID,
+        timeZone: String,
+        cursor: Int64,
+        since: Int64?,
+        generatedAt: Date,
+        validUntil: Date,
+        credentialKey: String,
+        signingKey: String,
+        lockdown: Bool,
+        hours: WeeklySchedule?,
+        freeAccess: WeeklySchedule?,
+        holidays: [String],
+        exceptions: [Exception],
+        groups: [Group],
+        passes: [PassEntry],
+        credentials: [CredentialEntry],
+        truncated: Bool
+    ) {
+        self.tenantId = tenantId
+        self.doorId = doorId
+        self.siteId = siteId
+        self.timeZone = timeZone
+        self.cursor = cursor
+        self.since = since
+        self.generatedAt = generatedAt
+        self.validUntil = validUntil
+        self.credentialKey = credentialKey
+        self.signingKey = signingKey
+        self.lockdown = lockdown
+        self.hours = hours
+        self.freeAccess = freeAccess
+        self.holidays = holidays
+        self.exceptions = exceptions
+        self.groups = groups
+        self.passes = passes
+        self.credentials = credentials
+        self.truncated = truncated
+    }
 }
 
 /// The bundle as sent: its JSON text and an Ed25519 signature over `GH-BUNDLE1\n` + that text.

@@ -364,7 +364,13 @@ package struct CredentialDesk: Sendable {
                 logger: self.logger
             )
             guard reason == .pass,
-                let used = try await self.desk.passes.useDirectly(tenant: self.tenant, presented, door: self.door.id, at: self.now, logger: self.logger)
+                let used = try await self.desk.passes.useDirectly(
+                    tenant: self.tenant,
+                    presented,
+                    door: self.door.id,
+                    at: self.now,
+                    logger: self.logger
+                )
             else { return nil }
             return try await self.record(.pass, person: used.hostPersonId, pass: used.id, notAfter: notAfter)
         }

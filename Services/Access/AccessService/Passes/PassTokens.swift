@@ -90,6 +90,8 @@ package struct PassKeys: Sendable {
     }
 
     package var verifying: Curve25519.Signing.PublicKey { self.signing.publicKey }
+    /// The public key as doors pin it: base64 of its raw 32 bytes.
+    package var verifyingBase64: String { Data(self.verifying.rawRepresentation).base64EncodedString() }
 
     /// `HMAC-SHA256(tenant's PIN key, site ‖ PIN)`: a door's PIN can be found without storing it.
     package static func pinDigest(_ pin: String, site: UUID, key: [UInt8]) -> [UInt8] {
