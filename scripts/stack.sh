@@ -54,11 +54,6 @@ up() {
   # which would otherwise race to create them (and could each read a different, or a partial, key).
   for key in audit.datakey audit.signingkey auth.issuerkey access.secretkey; do secret "$key" >/dev/null; done
   for s in "${SERVICES[@]}"; do start_service "$s"; done
-  if ! { [ -f "$PIDS/doorsim.pid" ] && kill -0 "$(cat "$PIDS/doorsim.pid")" 2>/dev/null; }; then
-    GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" nohup "$BIN/gatehouse-doorsim" --port "$DOORSIM_PORT" --username admin \
-      >>"$LOGS/doorsim.log" 2>&1 </dev/null &
-    echo $! >"$PIDS/doorsim.pid"
-  fi
   log "waiting for every /health/ready"
   for s in "${SERVICES[@]}"; do
     wait_http "http://127.0.0.1:$(port_of "$s")/health/ready" 120 \
@@ -66,11 +61,11 @@ up() {
   done
   "$BIN/gatehouse" ping --nats "nats://127.0.0.1:$NATS_PORT" >/dev/null || die "ping over NATS failed"
   log "seeding the demo tenant"
-  wait_http "http://127.0.0.1:$DOORSIM_PORT/sim/triggers" 30 || die "the door simulator did not start (log: $LOGS/doorsim.log)"
   (cd "$ROOT" && GATEHOUSE_POSTGRES_PORT="$PG_PORT" GATEHOUSE_POSTGRES_PASSWORD="$(password)" \
     GATEHOUSE_ACCESS_SECRET_KEY="$(secret access.secretkey)" GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" \
     "$BIN/gatehouse" demo seed --out "$STATE/demo.json" --door-sim-url "http://127.0.0.1:$DOORSIM_PORT") \
     || die "demo seed failed"
+  start_doorsim
   # A sipp injection file with the demo's SIP accounts (deploy/sipp/register.xml), mode 600.
   (umask 077; "$VENV/bin/python" - "$STATE/secrets/demo-sip.json" >"$STATE/demo-sip.csv" <<'PY'
 import json, sys
@@ -81,6 +76,28 @@ for user, password in sorted(accounts.items()):
 PY
   )
   status
+}
+
+# The door simulator drives the demo's stations and, as the Lobby's station, follows the Lobby's
+# offline bundle with the device token the seed just made (so it is restarted after each seed).
+start_doorsim() {
+  if [ -f "$PIDS/doorsim.pid" ] && kill -0 "$(cat "$PIDS/doorsim.pid")" 2>/dev/null; then
+    local pid; pid="$(cat "$PIDS/doorsim.pid")"; kill -TERM "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  local offline=() door key tenant
+  read -r tenant door key < <("$VENV/bin/python" -c '
+import json, sys
+d = json.load(open(sys.argv[1])); o = d.get("offlineDoor") or {}
+print(d["tenant"]["id"], o.get("doorId", "-"), o.get("signingKey", "-"))' "$STATE/demo.json")
+  if [ "$door" != "-" ] && [ -s "$STATE/secrets/doorsim-lobby.token" ]; then
+    offline=(--access-url "http://127.0.0.1:$(port_of access)" --tenant "$tenant" --door "$door" --signing-key "$key")
+  fi
+  GATEHOUSE_DOORSIM_PASSWORD="$(doorsim_password)" GATEHOUSE_DOORSIM_DEVICE_TOKEN="$(cat "$STATE/secrets/doorsim-lobby.token" 2>/dev/null)" \
+    nohup "$BIN/gatehouse-doorsim" --port "$DOORSIM_PORT" --username admin ${offline[@]+"${offline[@]}"} \
+    >>"$LOGS/doorsim.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/doorsim.pid"
+  wait_http "http://127.0.0.1:$DOORSIM_PORT/sim/triggers" 30 || die "the door simulator did not start (log: $LOGS/doorsim.log)"
 }
 
 status() {

@@ -106,8 +106,9 @@ struct DemoCommand: AsyncParsableCommand {
         /// The lobby door station, the garage gate, one SIP phone per resident, the concierge (a staff
         /// member with a phone) and the site's fallback to the concierge.
         static func ensureDevices(tenant: TenantID, site: Site, doorSimURL: String?, client: PostgresClient, logger: Logger) async throws -> (
-            [DemoSummary.Door], [DemoSummary.SIPAccount], concierge: String
+            [DemoSummary.Door], [DemoSummary.SIPAccount], concierge: String, offline: DemoSummary.OfflineDoor?
         ) {
+            var offline: DemoSummary.OfflineDoor?
             var building: UUID?
             for try await id in try await client.query(
                 "SELECT id FROM identity.buildings WHERE tenant_id = \(tenant.rawValue) AND site_id = \(site.id) AND name = 'Main'",
@@ -224,11 +225,21 @@ struct DemoCommand: AsyncParsableCommand {
                         logger: logger
                     )
                 }
+                // The Lobby station follows its offline bundle (docs/security.md, "Offline doors"):
+                // its device token, made anew on each seed, for the simulator to start with.
+                let token = try await DoorDeviceTokens(client: client).issue(tenant: tenant, door: lobby.id, logger: logger)
+                try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
+                _ = FileManager.default.createFile(
+                    atPath: ".gatehouse/secrets/doorsim-lobby.token",
+                    contents: Data(token.utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+                offline = DemoSummary.OfflineDoor(doorId: lobby.id.lowercasedString, signingKey: PassKeys(secretKey: Array(key)).verifyingBase64)
             }
             let doors = [lobby, garage].map {
                 DemoSummary.Door(id: $0.id.lowercasedString, name: $0.name, kind: $0.kind.rawValue)
             }
-            return (doors, accounts, concierge.lowercasedString)
+            return (doors, accounts, concierge.lowercasedString, offline)
         }
 
         /// The demo integrator's API key, made once and kept in `.gatehouse/secrets/demo-integrator.key`.
@@ -270,7 +281,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let plan = ImportPlan(records: try CSVReader().parse(Array(Self.csv.utf8)))
                 let result = try await ImportStore(client: client).apply(plan, tenantSlug: tenant.slug, dryRun: false, logger: logger)
                 let admin = try await Self.ensureAdmin(tenant: tenant.id, client: client, logger: logger)
-                let (doors, sip, concierge) = try await Self.ensureDevices(
+                let (doors, sip, concierge, offline) = try await Self.ensureDevices(
                     tenant: tenant.id,
                     site: site,
                     doorSimURL: self.doorSimURL,
@@ -296,7 +307,8 @@ struct DemoCommand: AsyncParsableCommand {
                     concierge: concierge,
                     doors: doors,
                     sip: sip,
-                    integrator: integrator
+                    integrator: integrator,
+                    offlineDoor: offline
                 )
             }
             let encoder = JSONEncoder()
@@ -346,6 +358,15 @@ struct DemoSummary: Codable, Sendable {
 
     /// The demo integrator's API key (`POST /v1/auth/token` trades it for an access token).
     var integrator: Integrator
+    /// The door whose station (the simulator) follows its offline bundle; its device token is in
+    /// `.gatehouse/secrets/doorsim-lobby.token`.
+    var offlineDoor: OfflineDoor?
+
+    struct OfflineDoor: Codable, Sendable {
+        var doorId: String
+        /// Access's signing key, for the station to pin.
+        var signingKey: String
+    }
 
     struct Integrator: Codable, Sendable {
         var id: String

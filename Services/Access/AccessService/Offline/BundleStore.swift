@@ -24,44 +24,16 @@ package struct BundleStore: Sendable {
         self.passes = passes
     }
 
-    /// Device tokens are `ghd_` + 43 base64url characters (32 random bytes).
-    static let tokenPrefix = "ghd_"
+    var tokens: DoorDeviceTokens { DoorDeviceTokens(client: self.client, schema: self.schema) }
 
     /// Issues the door's device token (replacing any earlier one); returns it, shown once.
     package func issueToken(tenant: TenantID, door: UUID, logger: Logger) async throws -> String {
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let token =
-            Self.tokenPrefix
-            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        let digest = Array(SHA256.hash(data: Array(token.utf8)))
-        try await self.client.query(
-            """
-            INSERT INTO \(unescaped: self.schema).door_device_tokens (tenant_id, door_id, token_digest)
-            VALUES (\(tenant.rawValue), \(door), \(ByteBuffer(bytes: digest)))
-            ON CONFLICT (tenant_id, door_id) DO UPDATE SET token_digest = excluded.token_digest, created_at = now()
-            """,
-            logger: logger
-        )
-        return token
+        try await self.tokens.issue(tenant: tenant, door: door, logger: logger)
     }
 
     /// Whether `token` is the door's current device token.
     package func checkToken(tenant: TenantID, door: UUID, token: String, logger: Logger) async throws -> Bool {
-        guard token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 100 else { return false }
-        let digest = Array(SHA256.hash(data: Array(token.utf8)))
-        for try await stored in try await self.client.query(
-            """
-            SELECT token_digest FROM \(unescaped: self.schema).door_device_tokens
-            WHERE tenant_id = \(tenant.rawValue) AND door_id = \(door)
-            """,
-            logger: logger
-        ).decode(ByteBuffer.self) {
-            // Constant time: the digests are compared whole.
-            let bytes = Array(buffer: stored)
-            return bytes.count == digest.count && zip(bytes, digest).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-        }
-        return false
+        try await self.tokens.check(tenant: tenant, door: door, token: token, logger: logger)
     }
 
     /// The bundle for `door`: whole, or what changed since `since` (a cursor from an earlier one,
@@ -236,6 +208,57 @@ package struct BundleStore: Sendable {
             "CREATE INDEX credentials_bundle_change ON {schema}.credentials (tenant_id, bundle_changed_at)",
         ]
     )
+}
+
+/// Doors' device tokens (`access.door_device_tokens`): `ghd_` + 43 base64url characters (32 random
+/// bytes), kept only as SHA-256, one per door.
+package struct DoorDeviceTokens: Sendable {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = AccessService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    static let prefix = "ghd_"
+
+    /// Issues the door's token (replacing any earlier one); returns it, shown once.
+    package func issue(tenant: TenantID, door: UUID, logger: Logger) async throws -> String {
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let token =
+            Self.prefix
+            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let digest = Array(SHA256.hash(data: Array(token.utf8)))
+        try await self.client.query(
+            """
+            INSERT INTO \(unescaped: self.schema).door_device_tokens (tenant_id, door_id, token_digest)
+            VALUES (\(tenant.rawValue), \(door), \(ByteBuffer(bytes: digest)))
+            ON CONFLICT (tenant_id, door_id) DO UPDATE SET token_digest = excluded.token_digest, created_at = now()
+            """,
+            logger: logger
+        )
+        return token
+    }
+
+    /// Whether `token` is the door's current token.
+    package func check(tenant: TenantID, door: UUID, token: String, logger: Logger) async throws -> Bool {
+        guard token.hasPrefix(Self.prefix), token.utf8.count <= 100 else { return false }
+        let digest = Array(SHA256.hash(data: Array(token.utf8)))
+        for try await stored in try await self.client.query(
+            """
+            SELECT token_digest FROM \(unescaped: self.schema).door_device_tokens
+            WHERE tenant_id = \(tenant.rawValue) AND door_id = \(door)
+            """,
+            logger: logger
+        ).decode(ByteBuffer.self) {
+            // Constant time: the digests are compared whole.
+            let bytes = Array(buffer: stored)
+            return bytes.count == digest.count && zip(bytes, digest).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        }
+        return false
+    }
 }
 
 /// Wakes doors waiting for their bundle to change (long-polls): fed by access's own events on NATS
