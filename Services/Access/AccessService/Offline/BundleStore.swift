@@ -284,13 +284,18 @@ package final class BundleNotifier: Sendable {
             continuation.finish()
         }
         guard try await !register() else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in stream { return }
+        // A shutting-down server answers its long-polls at once instead of holding them open.
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in stream { return }
+                }
+                group.addTask { try? await Task.sleep(for: timeout) }
+                await group.next()
+                group.cancelAll()
             }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
+        } onGracefulShutdown: {
+            continuation.yield()
         }
     }
 
