@@ -38,6 +38,14 @@ extension Request {
 }
 
 extension Response {
+    /// A JSON object or array built by hand (`[String: Any]`), keys sorted.
+    public static func json(object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(body))))
+    }
+
     /// `value` as a JSON response in the wire's encoding (sorted keys, ISO 8601 times).
     public static func json(
         _ value: some Encodable,

@@ -43,7 +43,6 @@ extension SignalingRegistrarTests {
                 let (card, _) = try await access.credentials.issue(
                     tenant: context.tenant,
                     CredentialStore.Input(personId: context.ada, kind: .card, value: "w26:7:4242"),
-                    by: nil,
                     logger: self.logger
                 )
                 let token = try await access.bundles.issueToken(tenant: context.tenant, door: door.id, logger: self.logger)

@@ -24,17 +24,17 @@ package struct CredentialsAPI: Sendable {
 
     static let fields: Set<String> = ["kind", "card", "plate", "publicKey", "templateId", "siteId", "label", "validFrom", "validUntil"]
 
-    /// The tenant, the person (who must exist in it: 404 otherwise) and whether the caller
-    /// administers access.
-    func caller(_ request: Request, _ context: BasicRequestContext) async throws -> (TenantID, UUID, administrator: Bool) {
+    /// The tenant, the person (who must exist in it: 404 otherwise), whether the caller administers
+    /// access, and who the caller is.
+    func caller(_ request: Request, _ context: BasicRequestContext) async throws -> (TenantID, UUID, administrator: Bool, actor: UUID?) {
         let (tenant, person) = try self.keys.authorize(request, context: context, personOr: .accessConfigure)
-        let administrator = try self.keys.authenticate(request, logger: context.logger).has(.accessConfigure)
+        let principal = try self.keys.authenticate(request, logger: context.logger)
         do {
             _ = try await self.commander.bus.request(PersonLookup(personId: person), tenant: tenant)
         } catch let error as WireError where error.code == .notFound {
             throw Problem.notFound("no such person")
         }
-        return (tenant, person, administrator)
+        return (tenant, person, principal.has(.accessConfigure), UUID(uuidString: principal.claims.sub))
     }
 
     static func resource(_ credential: PersonCredential, pin: String? = nil) -> [String: Any] {
@@ -53,24 +53,18 @@ package struct CredentialsAPI: Sendable {
     }
 
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(body)))
-        )
+        try Response.json(object: object, status: status, headers: [.cacheControl: "no-store"])
     }
 
     package func register(on router: Router<BasicRequestContext>) {
         let credentials = router.group("/v1/tenants/:tenant/people/:person/credentials")
         credentials.get { request, context in
-            let (tenant, person, _) = try await self.caller(request, context)
+            let (tenant, person, _, _) = try await self.caller(request, context)
             let list = try await self.credentials.list(tenant: tenant, person: person, logger: context.logger)
             return try Self.json(["credentials": list.map { Self.resource($0) }])
         }
         credentials.post { request, context in
-            let (tenant, person, administrator) = try await self.caller(request, context)
-            let actor = UUID(uuidString: try self.keys.authenticate(request, logger: context.logger).claims.sub)
+            let (tenant, person, administrator, _) = try await self.caller(request, context)
             let object = try await request.jsonObject(maxBytes: 4096).object
             var fields = JSONFields(object, allowed: Self.fields)
             let kindName = fields.word("kind", of: CredentialKind.allCases.map(\.rawValue), required: true)
@@ -139,13 +133,7 @@ package struct CredentialsAPI: Sendable {
                 pinDigits = try await self.commander.settings.get(tenant: tenant, site: site, logger: context.logger).pinDigits
             }
             do {
-                let (credential, pin) = try await self.credentials.issue(
-                    tenant: tenant,
-                    input,
-                    pinDigits: pinDigits,
-                    by: actor,
-                    logger: context.logger
-                )
+                let (credential, pin) = try await self.credentials.issue(tenant: tenant, input, pinDigits: pinDigits, logger: context.logger)
                 var response = try Self.json(Self.resource(credential, pin: pin), status: .created)
                 response.headers[.location] = "/v1/tenants/\(tenant)/people/\(person.lowercasedString)/credentials/\(credential.id.lowercasedString)"
                 return response
@@ -172,28 +160,27 @@ package struct CredentialsAPI: Sendable {
             }
         }
         credentials.get(":credential") { request, context in
-            let (tenant, person, _) = try await self.caller(request, context)
+            let (tenant, person, _, _) = try await self.caller(request, context)
             guard let id = context.parameters.get("credential").flatMap(UUID.init(uuidString:)),
                 let credential = try await self.credentials.get(tenant: tenant, id: id, logger: context.logger), credential.personId == person
             else { throw Problem.notFound("no such credential") }
             return try Self.json(Self.resource(credential))
         }
         credentials.delete(":credential") { request, context in
-            let (tenant, person, administrator) = try await self.caller(request, context)
-            let actor = UUID(uuidString: try self.keys.authenticate(request, logger: context.logger).claims.sub)
+            let (tenant, person, administrator, _) = try await self.caller(request, context)
             guard let id = context.parameters.get("credential").flatMap(UUID.init(uuidString:)),
                 let credential = try await self.credentials.get(tenant: tenant, id: id, logger: context.logger), credential.personId == person
             else { throw Problem.notFound("no such credential") }
             guard administrator || credential.kind == .mobileKey else {
                 throw Problem.forbidden("a person revokes only their own mobile keys")
             }
-            _ = try await self.credentials.revoke(tenant: tenant, person: person, id: id, by: actor, logger: context.logger)
+            _ = try await self.credentials.revoke(tenant: tenant, person: person, id: id, logger: context.logger)
             return Response(status: .noContent)
         }
 
         let consent = router.group("/v1/tenants/:tenant/people/:person/biometric-consent")
         consent.get { request, context in
-            let (tenant, person, _) = try await self.caller(request, context)
+            let (tenant, person, _, _) = try await self.caller(request, context)
             let recorded = try await self.credentials.consent(tenant: tenant, person: person, logger: context.logger)
             var object: [String: Any] = ["consent": recorded.map { $0.withdrawnAt == nil } ?? false]
             if let recorded {
@@ -205,8 +192,7 @@ package struct CredentialsAPI: Sendable {
             return try Self.json(object)
         }
         consent.put { request, context in
-            let (tenant, person, _) = try await self.caller(request, context)
-            let actor = UUID(uuidString: try self.keys.authenticate(request, logger: context.logger).claims.sub)
+            let (tenant, person, _, actor) = try await self.caller(request, context)
             var evidence: String?
             if request.headers[.contentType] != nil {
                 var fields = JSONFields(try await request.jsonObject(maxBytes: 1024).object, allowed: ["evidence"])
@@ -217,8 +203,7 @@ package struct CredentialsAPI: Sendable {
             return Response(status: .noContent)
         }
         consent.delete { request, context in
-            let (tenant, person, _) = try await self.caller(request, context)
-            let actor = UUID(uuidString: try self.keys.authenticate(request, logger: context.logger).claims.sub)
+            let (tenant, person, _, actor) = try await self.caller(request, context)
             try await self.credentials.setConsent(tenant: tenant, person: person, given: false, evidence: nil, by: actor, logger: context.logger)
             return Response(status: .noContent)
         }

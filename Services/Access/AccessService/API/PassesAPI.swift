@@ -36,12 +36,7 @@ package struct PassesAPI: Sendable {
         if let schedule = pass.schedule { object["schedule"] = schedule.json }
         if let pin { object["pin"] = pin }
         if let qr { object["qr"] = qr }
-        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Response(
-            status: pin == nil ? .ok : .created,
-            headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(body)))
-        )
+        return try Response.json(object: object, status: pin == nil ? .ok : .created, headers: [.cacheControl: "no-store"])
     }
 
     /// The pass the caller may see: its host or an administrator; anyone else gets 404.

@@ -28,10 +28,7 @@ package struct PoliciesAPI: Sendable {
         return (tenant, site, UUID(uuidString: principal.claims.sub))
     }
 
-    static func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(body))))
-    }
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response { try Response.json(object: object, status: status) }
 
     static func resource(_ group: AccessGroup) -> [String: Any] {
         [

@@ -104,7 +104,7 @@ package struct CredentialStore: Sendable {
     }
 
     /// Issues the credential; returns it with the PIN drawn for a `pin` (shown once).
-    package func issue(tenant: TenantID, _ input: Input, pinDigits: Int = 6, by actor: UUID?, logger: Logger) async throws -> (
+    package func issue(tenant: TenantID, _ input: Input, pinDigits: Int = 6, logger: Logger) async throws -> (
         PersonCredential, pin: String?
     ) {
         let key = try await self.passes.pinKey(tenant, logger: logger)
@@ -258,7 +258,7 @@ package struct CredentialStore: Sendable {
     }
 
     /// Revokes one credential of `person`; `false` when there is no such live credential.
-    package func revoke(tenant: TenantID, person: UUID, id: UUID, by actor: UUID?, logger: Logger) async throws -> Bool {
+    package func revoke(tenant: TenantID, person: UUID, id: UUID, logger: Logger) async throws -> Bool {
         try await self.client.transaction(logger: logger) { connection in
             try await self.revokeLive(tenant: tenant, person: person, id: id, on: connection, logger: logger) > 0
         }
