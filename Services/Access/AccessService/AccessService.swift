@@ -26,6 +26,7 @@ public enum AccessService {
         PolicyStore.migration,
         CredentialStore.migration,
         BundleStore.migration,
+        BundleStore.decisionsMigration,
     ]
 
     /// Access control's parts, wired once for the service and for tests that run it in-process.

@@ -48,6 +48,8 @@ public final class OfflineFollower: Service, Sendable {
 
     /// What the follower knows now (`GET /sim/bundle`).
     public struct Status: Codable, Sendable, Hashable {
+        /// Decisions taken offline that access does not have yet.
+        public var pendingDecisions: Int
         public var cursor: Int64?
         public var passes: Int
         public var credentials: Int
@@ -85,6 +87,9 @@ public final class OfflineFollower: Service, Sendable {
         self.key = key
         var http = HTTPClient.Configuration()
         http.redirectConfiguration = .disallow
+        // Access down must show as an error soon (the client would otherwise keep trying to connect
+        // until the request's own deadline), so the door reports and retries on its own schedule.
+        http.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(2))
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         self.logger = logger
     }
@@ -97,6 +102,7 @@ public final class OfflineFollower: Service, Sendable {
         self.state.withLock { state in
             let revoked = state.offline.passes.values.filter(\.revoked).map(\.id) + state.offline.credentials.values.filter(\.revoked).map(\.id)
             return Status(
+                pendingDecisions: state.offline.pending.count,
                 cursor: state.offline.latest?.cursor,
                 passes: state.offline.passes.count,
                 credentials: state.offline.credentials.count,
@@ -112,12 +118,14 @@ public final class OfflineFollower: Service, Sendable {
         var backoff = Duration.seconds(1)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
+                // What the door decided offline first, then the (long-polled) bundle.
+                try await self.report()
                 try await self.fetch()
                 backoff = .seconds(1)
             } catch is CancellationError {
                 break
             } catch {
-                self.logger.debug("bundle fetch failed", metadata: ["error.type": "\(error)"])
+                self.logger.notice("access not reached (bundle or decision report); retrying", metadata: ["error.type": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
@@ -144,6 +152,23 @@ public final class OfflineFollower: Service, Sendable {
             state.lastFetchAt = Date()
             state.bundles += 1
         }
+    }
+
+    /// Sends the decisions taken offline to access.
+    func report() async throws {
+        let pending = self.state.withLock { Array($0.offline.pending.prefix(OfflineDecision.maxPerReport)) }
+        guard !pending.isEmpty else { return }
+        struct Report: Encodable { var decisions: [OfflineDecision] }
+        var request = HTTPClientRequest(url: "\(self.doorURL)/offline-decisions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: Array(try WireCoding.encode(Report(decisions: pending)))))
+        let response = try await self.client.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok else { throw OfflineFollowerError.status(Int(response.status.code)) }
+        self.state.withLock { $0.offline.reported(Set(pending.map(\.id))) }
+        self.logger.info("offline decisions reported", metadata: ["gatehouse.count": "\(pending.count)"])
     }
 
     /// A credential presented at the door: access decides (and opens the door through the

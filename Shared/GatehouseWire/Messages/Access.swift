@@ -160,6 +160,9 @@ public struct AccessDecisionMade: GatehouseEventData {
     public var callId: UUID?
     /// The visitor pass presented (PIN or QR code).
     public var passId: UUID?
+    /// `true`: the door decided from its offline bundle while access was out of reach, and reported
+    /// the decision when it reconnected (the event's `time` is when the door decided).
+    public var offline: Bool?
 
     public init(
         doorId: UUID,
@@ -168,7 +171,8 @@ public struct AccessDecisionMade: GatehouseEventData {
         channel: UnlockChannel,
         personId: UUID?,
         callId: UUID?,
-        passId: UUID? = nil
+        passId: UUID? = nil,
+        offline: Bool? = nil
     ) {
         self.doorId = doorId
         self.granted = granted
@@ -177,9 +181,10 @@ public struct AccessDecisionMade: GatehouseEventData {
         self.personId = personId
         self.callId = callId
         self.passId = passId
+        self.offline = offline
     }
 
-    enum CodingKeys: String, CodingKey { case doorId, granted, reason, channel, personId, callId, passId }
+    enum CodingKeys: String, CodingKey { case doorId, granted, reason, channel, personId, callId, passId, offline }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -190,6 +195,7 @@ public struct AccessDecisionMade: GatehouseEventData {
         try container.encodeID(self.personId, forKey: .personId)
         try container.encodeID(self.callId, forKey: .callId)
         try container.encodeID(self.passId, forKey: .passId)
+        try container.encodeIfPresent(self.offline, forKey: .offline)
     }
 }
 

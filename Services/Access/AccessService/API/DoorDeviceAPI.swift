@@ -98,6 +98,29 @@ package struct DoorDeviceAPI: Sendable {
             guard let bundle else { throw Problem.internalError }
             return try Response.json(try self.bundles.sign(bundle), headers: [.cacheControl: "no-store"])
         }
+        // Decisions the door took from its bundle while access was out of reach.
+        doors.post("offline-decisions") { request, context in
+            let (tenant, door) = try await self.door(request, context)
+            let body = try await request.jsonObject(maxBytes: 512 * 1024).bytes
+            struct Report: Decodable { var decisions: [OfflineDecision] }
+            guard let report = try? WireCoding.decode(Report.self, from: Data(body)) else {
+                throw Problem.badRequest("the body is {\"decisions\": [{id, at, granted, reason, channel, passId?, credentialId?, personId?}]}")
+            }
+            guard (1...OfflineDecision.maxPerReport).contains(report.decisions.count) else {
+                throw Problem.badRequest("report 1 to \(OfflineDecision.maxPerReport) decisions at a time")
+            }
+            // A door's clock may drift, but a decision from before the bundle's horizon or from the
+            // future is no decision of a bundle.
+            let now = Date()
+            guard report.decisions.allSatisfy({ $0.at <= now.addingTimeInterval(300) && $0.at >= now.addingTimeInterval(-7 * 86_400) }),
+                report.decisions.allSatisfy({ $0.granted == $0.reason.grants })
+            else {
+                throw Problem.badRequest("a decision's time must be within the last 7 days, and granted must match its reason")
+            }
+            let recorded = try await self.bundles.record(tenant: tenant, door: door, report.decisions, logger: context.logger)
+            struct Recorded: Encodable { var recorded: Int }
+            return try Response.json(Recorded(recorded: recorded))
+        }
         doors.post("credentials") { request, context in
             let (tenant, door) = try await self.door(request, context)
             // The door is the one the token names; a body's own doorId is ignored.

@@ -170,6 +170,86 @@ package struct BundleStore: Sendable {
         return (bundle, fresh)
     }
 
+    /// Records decisions a door took offline: each one once (by the door's id for it), as an
+    /// `access.decision_made` event with `offline: true` and the door's time, and a granted pass's
+    /// use is counted. Returns how many were new.
+    package func record(tenant: TenantID, door: DoorInfo, _ decisions: [OfflineDecision], logger: Logger) async throws -> Int {
+        guard !decisions.isEmpty else { return 0 }
+        let outbox = self.commander.outbox
+        return try await self.client.transaction(logger: logger) { connection in
+            var fresh = Set<UUID>()
+            for try await id in try await connection.query(
+                """
+                INSERT INTO \(unescaped: self.schema).offline_decisions (tenant_id, door_id, id, decided_at)
+                SELECT \(tenant.rawValue), \(door.id), d.id, d.at FROM unnest(\(decisions.map(\.id))::uuid[], \(decisions.map(\.at))::timestamptz[]) AS d(id, at)
+                ON CONFLICT DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).decode(UUID.self) {
+                fresh.insert(id)
+            }
+            var rows: [OutboxWriter.Row] = []
+            var uses: [UUID: Int] = [:]
+            for decision in decisions where fresh.contains(decision.id) {
+                let context = EventContext(
+                    site: door.siteId,
+                    building: door.buildingId,
+                    door: door.id,
+                    person: decision.personId,
+                    pass: decision.passId,
+                    outcome: decision.granted ? "granted" : "denied",
+                    reason: decision.reason.rawValue
+                )
+                let data = AccessDecisionMade(
+                    doorId: door.id,
+                    granted: decision.granted,
+                    reason: decision.reason,
+                    channel: decision.channel,
+                    personId: decision.personId,
+                    callId: nil,
+                    passId: decision.passId,
+                    offline: true
+                )
+                rows.append(
+                    try OutboxWriter.Row(
+                        outbox.event(
+                            data,
+                            tenant: tenant,
+                            subject: "door/\(door.id.lowercasedString)",
+                            id: Self.eventID(tenant: tenant, door: door.id, decision: decision.id),
+                            time: decision.at,
+                            context: context
+                        )
+                    )
+                )
+                if decision.granted, decision.reason == .pass, let pass = decision.passId { uses[pass, default: 0] += 1 }
+            }
+            try await outbox.insert(rows, on: connection, logger: logger)
+            for (pass, count) in uses {
+                try await connection.query(
+                    """
+                    UPDATE \(unescaped: self.schema).passes
+                    SET uses = CASE WHEN max_uses IS NULL THEN uses + \(count) ELSE least(max_uses, uses + \(count)) END
+                    WHERE tenant_id = \(tenant.rawValue) AND id = \(pass) AND \(door.id) = ANY(door_ids)
+                    """,
+                    logger: logger
+                )
+            }
+            return fresh.count
+        }
+    }
+
+    /// The event id of a door's offline decision: derived from tenant, door and the door's own id,
+    /// so one door cannot claim another's event ids.
+    static func eventID(tenant: TenantID, door: UUID, decision: UUID) -> UUID {
+        var bytes = Array(
+            SHA256.hash(data: Array("offline-decision/\(tenant)/\(door.lowercasedString)/\(decision.lowercasedString)".utf8)).prefix(16)
+        )
+        bytes[6] = bytes[6] & 0x0F | 0x80  // version 8 (custom, RFC 9562)
+        bytes[8] = bytes[8] & 0x3F | 0x80  // variant
+        return UUID(bytes: bytes)
+    }
+
     /// The Ed25519 key that signs bundles and QR tokens, base64 (raw): doors pin it.
     package var signingKey: String { self.passes.keys.verifyingBase64 }
 
@@ -206,6 +286,22 @@ package struct BundleStore: Sendable {
             """,
             "CREATE INDEX passes_bundle_change ON {schema}.passes (tenant_id, site_id, bundle_changed_at)",
             "CREATE INDEX credentials_bundle_change ON {schema}.credentials (tenant_id, bundle_changed_at)",
+        ]
+    )
+
+    package static let decisionsMigration = SQLMigration(
+        "0009_offline_decisions",
+        [
+            """
+            CREATE TABLE {schema}.offline_decisions (
+                tenant_id UUID NOT NULL,
+                door_id UUID NOT NULL,
+                id UUID NOT NULL,
+                decided_at TIMESTAMPTZ NOT NULL,
+                reported_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, door_id, id)
+            )
+            """
         ]
     )
 }

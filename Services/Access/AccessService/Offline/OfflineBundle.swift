@@ -219,6 +219,44 @@ package struct SignedBundle: Codable, Sendable, Hashable {
     }
 }
 
+/// A decision a door took from its bundle, kept until access has it (`POST …/offline-decisions`).
+package struct OfflineDecision: Codable, Sendable, Hashable {
+    /// Made by the door; access records each id once (retries are harmless).
+    package var id: UUID
+    package var at: Date
+    package var granted: Bool
+    package var reason: AccessReason
+    package var channel: UnlockChannel
+    package var passId: UUID?
+    package var credentialId: UUID?
+    package var personId: UUID?
+
+    package init(
+        id: UUID = UUID(),
+        at: Date,
+        granted: Bool,
+        reason: AccessReason,
+        channel: UnlockChannel,
+        passId: UUID? = nil,
+        credentialId: UUID? = nil,
+        personId: UUID? = nil
+    ) {
+        self.id = id
+        self.at = at
+        self.granted = granted
+        self.reason = reason
+        self.channel = channel
+        self.passId = passId
+        self.credentialId = credentialId
+        self.personId = personId
+    }
+
+    /// Limits: a door keeps at most this many unreported decisions (older ones are dropped and
+    /// counted), and reports at most ``maxPerReport`` at a time.
+    package static let maxPending = 10_000
+    package static let maxPerReport = 500
+}
+
 /// A door's offline memory: bundles merged as they come, decisions taken from them with the same
 /// function access uses online (``AccessPolicy``). Used by the door simulator; a real door's
 /// firmware does the same from the documented format.
@@ -229,8 +267,23 @@ package struct OfflineState: Sendable {
     /// Uses counted here while offline, on top of the bundle's.
     package private(set) var offlineUses: [UUID: Int] = [:]
     package private(set) var lastWhole: Date?
+    /// Decisions taken offline that access does not have yet, oldest first.
+    package private(set) var pending: [OfflineDecision] = []
+    /// Decisions dropped because ``OfflineDecision/maxPending`` were waiting.
+    package private(set) var dropped = 0
 
     package init() {}
+
+    /// Forgets decisions access has recorded.
+    package mutating func reported(_ ids: Set<UUID>) { self.pending.removeAll { ids.contains($0.id) } }
+
+    mutating func remember(_ decision: OfflineDecision) {
+        if self.pending.count >= OfflineDecision.maxPending {
+            self.pending.removeFirst()
+            self.dropped += 1
+        }
+        self.pending.append(decision)
+    }
 
     /// Merges a verified bundle (a whole one replaces everything).
     package mutating func apply(_ bundle: OfflineBundle) {
@@ -251,10 +304,33 @@ package struct OfflineState: Sendable {
         return instant.timeIntervalSince(whole) > OfflineBundle.horizon / 2
     }
 
-    /// Decides a PIN, card or QR code at `instant` from the bundle; counts a pass's use.
+    /// Decides a PIN, card or QR code at `instant` from the bundle, counts a pass's use, and keeps
+    /// the decision to report to access.
     package mutating func decide(pin: String? = nil, card: CardRead? = nil, qr: String? = nil, at instant: Date) -> AccessReason {
+        let channel: UnlockChannel = pin != nil ? .pin : card != nil ? .card : .qr
+        let (reason, pass, credential) = self.evaluate(pin: pin, card: card, qr: qr, at: instant)
+        self.remember(
+            OfflineDecision(
+                at: instant,
+                granted: reason.grants,
+                reason: reason,
+                channel: channel,
+                passId: pass,
+                credentialId: credential?.id,
+                personId: credential?.personId
+            )
+        )
+        return reason
+    }
+
+    mutating func evaluate(
+        pin: String?,
+        card: CardRead?,
+        qr: String?,
+        at instant: Date
+    ) -> (AccessReason, pass: UUID?, credential: OfflineBundle.CredentialEntry?) {
         guard let bundle = self.latest, instant < bundle.validUntil, let key = Data(base64Encoded: bundle.credentialKey).map({ Array($0) })
-        else { return .invalidCredential }
+        else { return (.invalidCredential, nil, nil) }
         let door = DoorInfo(
             id: bundle.doorId,
             tenantId: bundle.tenantId,
@@ -303,20 +379,29 @@ package struct OfflineState: Sendable {
         }
         if let pass {
             let reason = AccessPolicy.decide(authority: .pass, door: door, site: site, at: instant)
-            guard reason == .pass else { return reason }
-            if pass.revoked { return .revoked }
-            guard instant >= pass.validFrom, instant < pass.validUntil else { return .invalidTime }
+            guard reason == .pass else { return (reason, pass.id, nil) }
+            if pass.revoked { return (.revoked, pass.id, nil) }
+            guard instant >= pass.validFrom, instant < pass.validUntil else { return (.invalidTime, pass.id, nil) }
             let zone = TimeZone(identifier: bundle.timeZone) ?? .gmt
-            if let schedule = pass.schedule, !schedule.contains(instant, timeZone: zone, holidays: site.holidays) { return .invalidTime }
+            if let schedule = pass.schedule, !schedule.contains(instant, timeZone: zone, holidays: site.holidays) {
+                return (.invalidTime, pass.id, nil)
+            }
             let used = pass.uses + (self.offlineUses[pass.id] ?? 0)
-            if let maxUses = pass.maxUses, used >= maxUses { return .usesExhausted }
+            if let maxUses = pass.maxUses, used >= maxUses { return (.usesExhausted, pass.id, nil) }
             self.offlineUses[pass.id, default: 0] += 1
-            return .pass
+            return (.pass, pass.id, nil)
         }
-        guard let credential else { return .invalidCredential }
-        if credential.revoked { return .revoked }
-        if instant < credential.validFrom || credential.validUntil.map({ instant >= $0 }) == true { return .invalidTime }
-        return AccessPolicy.decide(authority: credential.authority, memberships: Set(credential.groupIds), door: door, site: site, at: instant)
+        guard let credential else { return (.invalidCredential, nil, nil) }
+        if credential.revoked { return (.revoked, nil, credential) }
+        if instant < credential.validFrom || credential.validUntil.map({ instant >= $0 }) == true { return (.invalidTime, nil, credential) }
+        let reason = AccessPolicy.decide(
+            authority: credential.authority,
+            memberships: Set(credential.groupIds),
+            door: door,
+            site: site,
+            at: instant
+        )
+        return (reason, nil, credential)
     }
 
     func credential(kind: String, digest: String) -> OfflineBundle.CredentialEntry? {
