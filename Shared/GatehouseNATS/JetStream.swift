@@ -50,6 +50,28 @@ public struct JetStream: Sendable {
         return try APIResponse<PublishAck>.decode(reply.payload, operation: "publish to \(subject)")
     }
 
+    /// Publishes several messages in order, pipelined (each still acknowledged by the stream);
+    /// throws when any is not stored. Message ids make a retry of the whole batch harmless.
+    public func publishBatch(
+        _ messages: [(payload: [UInt8], subject: String, messageID: String, headers: NATSHeaders)],
+        timeout: Duration = .seconds(5)
+    ) async throws -> [PublishAck] {
+        let requests = messages.map { message in
+            var headers = message.headers
+            headers[NATSHeaders.messageID] = message.messageID
+            return (payload: message.payload, subject: message.subject, headers: headers)
+        }
+        let replies: [NATSMessage]
+        do {
+            replies = try await self.client.requestBatch(requests, timeout: timeout)
+        } catch let error as NATSError where error.code == .noResponders {
+            throw NATSError(code: .jetStream, message: "no stream captures one of the subjects")
+        }
+        return try zip(replies, messages).map { reply, message in
+            try APIResponse<PublishAck>.decode(reply.payload, operation: "publish to \(message.subject)")
+        }
+    }
+
     // MARK: Streams
 
     /// Creates the stream, or updates it when it exists with another configuration.

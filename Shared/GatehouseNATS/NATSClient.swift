@@ -181,6 +181,15 @@ public final class NATSClient: Service, Sendable {
         return try await handle.requests.request(payload, to: subject, headers: headers, timeout: timeout, on: handle)
     }
 
+    /// Sends several requests in order without waiting in between; their replies, in order.
+    public func requestBatch(
+        _ messages: [(payload: [UInt8], subject: String, headers: NATSHeaders)],
+        timeout: Duration
+    ) async throws -> [NATSMessage] {
+        let handle = try await self.connection()
+        return try await handle.requests.requestBatch(messages, timeout: timeout, on: handle)
+    }
+
     /// Waits until the server has processed everything published so far.
     public func flush(timeout: Duration = .seconds(5)) async throws {
         let handle = try await self.connection()

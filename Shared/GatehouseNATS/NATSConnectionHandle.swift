@@ -360,7 +360,7 @@ final class RequestMultiplexer: Sendable {
     private let sweeper: SendableTimer
 
     private struct Waiter {
-        var continuation: CheckedContinuation<NATSMessage, any Error>
+        var resume: @Sendable (Result<NATSMessage, any Error>) -> Void
         var subject: String
         var timeout: Duration
     }
@@ -420,15 +420,15 @@ final class RequestMultiplexer: Sendable {
         else { return }
         guard let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: token) }) else { return }  // late reply
         if message.status == 503 {
-            waiter.continuation.resume(throwing: NATSError.noResponders(waiter.subject))
+            waiter.resume(.failure(NATSError.noResponders(waiter.subject)))
         } else {
-            waiter.continuation.resume(returning: message)
+            waiter.resume(.success(message))
         }
     }
 
     private func fail(_ token: UInt64, _ error: (Waiter) -> NATSError) {
         guard let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: token) }) else { return }
-        waiter.continuation.resume(throwing: error(waiter))
+        waiter.resume(.failure(error(waiter)))
     }
 
     /// Fails every request whose deadline passed.
@@ -443,7 +443,7 @@ final class RequestMultiplexer: Sendable {
             return expired
         }
         for waiter in expired {
-            waiter.continuation.resume(throwing: NATSError.timeout("no reply on \(waiter.subject) within \(waiter.timeout)"))
+            waiter.resume(.failure(NATSError.timeout("no reply on \(waiter.subject) within \(waiter.timeout)")))
         }
     }
 
@@ -460,7 +460,7 @@ final class RequestMultiplexer: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 self.state.withLock { state in
-                    state.waiters[token] = Waiter(continuation: continuation, subject: subject, timeout: timeout)
+                    state.waiters[token] = Waiter(resume: { continuation.resume(with: $0) }, subject: subject, timeout: timeout)
                     state.deadlines.insert(deadline: deadline, token: token)
                 }
                 do {
@@ -472,6 +472,81 @@ final class RequestMultiplexer: Sendable {
         } onCancel: {
             self.fail(token) { NATSError(code: .cancelled, message: "request on \($0.subject) cancelled") }
         }
+    }
+
+    /// Sends `messages` in order, each with its own reply subject, without waiting in between, and
+    /// returns their replies in the same order: one round trip's wait for the lot. Fails with the
+    /// first failure (timeout, no responders, cancellation).
+    func requestBatch(
+        _ messages: [(payload: [UInt8], subject: String, headers: NATSHeaders)],
+        timeout: Duration,
+        on handle: NATSConnectionHandle
+    ) async throws -> [NATSMessage] {
+        guard !messages.isEmpty else { return [] }
+        let first = self.nextToken.add(UInt64(messages.count), ordering: .relaxed).newValue - UInt64(messages.count) + 1
+        let tokens = (0..<UInt64(messages.count)).map { first + $0 }
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, timeout.nanoseconds))
+        let batch = BatchReplies(count: messages.count)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                batch.start(continuation)
+                self.state.withLock { state in
+                    for (index, token) in tokens.enumerated() {
+                        state.waiters[token] = Waiter(
+                            resume: { batch.complete(index, $0) },
+                            subject: messages[index].subject,
+                            timeout: timeout
+                        )
+                        state.deadlines.insert(deadline: deadline, token: token)
+                    }
+                }
+                for (index, message) in messages.enumerated() {
+                    do {
+                        try handle.publish(message.payload, to: message.subject, replyTo: "\(self.prefix).\(tokens[index])", headers: message.headers)
+                    } catch {
+                        let failure = error as? NATSError ?? NATSError(code: .library, message: "\(error)")
+                        for token in tokens[index...] { self.fail(token) { _ in failure } }
+                        return
+                    }
+                }
+            }
+        } onCancel: {
+            for token in tokens { self.fail(token) { NATSError(code: .cancelled, message: "request on \($0.subject) cancelled") } }
+        }
+    }
+}
+
+/// The replies of one batch of requests, resumed once: when all arrived, or at the first failure.
+final class BatchReplies: Sendable {
+    private struct State {
+        var replies: [NATSMessage?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[NATSMessage], any Error>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) { self.state = Mutex(State(replies: Array(repeating: nil, count: count), remaining: count)) }
+
+    func start(_ continuation: CheckedContinuation<[NATSMessage], any Error>) { self.state.withLock { $0.continuation = continuation } }
+
+    func complete(_ index: Int, _ result: Result<NATSMessage, any Error>) {
+        let resume: (CheckedContinuation<[NATSMessage], any Error>, Result<[NATSMessage], any Error>)? = self.state.withLock { state in
+            guard let continuation = state.continuation else { return nil }
+            switch result {
+            case .failure(let error):
+                state.continuation = nil
+                return (continuation, .failure(error))
+            case .success(let message):
+                guard state.replies[index] == nil else { return nil }
+                state.replies[index] = message
+                state.remaining -= 1
+                guard state.remaining == 0 else { return nil }
+                state.continuation = nil
+                return (continuation, .success(state.replies.compactMap { $0 }))
+            }
+        }
+        if let (continuation, result) = resume { continuation.resume(with: result) }
     }
 }
 

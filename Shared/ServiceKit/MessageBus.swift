@@ -9,10 +9,19 @@ public protocol MessageTransport: Sendable {
     func publish(_ message: NATSMessage) async throws
     /// Publish to a JetStream stream and wait for its ack; `messageID` de-duplicates.
     func publishDurable(_ message: NATSMessage, messageID: String, timeout: Duration) async throws
+    /// Publish several, in order, and wait for every ack (a transport may pipeline them).
+    func publishDurable(_ messages: [(message: NATSMessage, messageID: String)], timeout: Duration) async throws
     /// Request/reply with a deadline.
     func request(_ message: NATSMessage, timeout: Duration) async throws -> NATSMessage
     /// Subscribes; with a queue group, each message goes to one member.
     func subscribe(to subject: String, queue: String?) async throws -> NATSSubscription
+}
+
+extension MessageTransport {
+    /// One after the other, each acknowledged before the next is sent.
+    public func publishDurable(_ messages: [(message: NATSMessage, messageID: String)], timeout: Duration) async throws {
+        for (message, messageID) in messages { try await self.publishDurable(message, messageID: messageID, timeout: timeout) }
+    }
 }
 
 /// ``MessageTransport`` over a ``NATSClient``.
@@ -31,6 +40,14 @@ public struct NATSTransport: MessageTransport {
             to: message.subject,
             messageID: messageID,
             headers: message.headers,
+            timeout: timeout
+        )
+    }
+
+    /// Pipelined: all are sent in order, then the acks are awaited together.
+    public func publishDurable(_ messages: [(message: NATSMessage, messageID: String)], timeout: Duration) async throws {
+        _ = try await self.client.jetStream.publishBatch(
+            messages.map { (payload: $0.message.payload, subject: $0.message.subject, messageID: $0.messageID, headers: $0.message.headers) },
             timeout: timeout
         )
     }

@@ -189,6 +189,9 @@ public struct OutboxRelay: Service {
         }
     }
 
+    /// Events sent before their acknowledgements are awaited.
+    static let pipelineDepth = 100
+
     /// Publishes one batch of waiting events; returns how many (0 when another relay holds the lock).
     @discardableResult
     public func publishPending() async throws -> Int {
@@ -217,15 +220,22 @@ public struct OutboxRelay: Service {
                 rows.append(row)
             }
             guard !rows.isEmpty else { return 0 }
-            for row in rows {
+            // In order, pipelined 100 at a time: one wait for a hundred acknowledgements, and a
+            // failed chunk is sent again whole on the next pass (message ids de-duplicate).
+            let messages = rows.map { row in
                 var headers = NATSHeaders()
                 headers[WireHeaders.eventType] = row.type
                 if let traceparent = row.traceparent { headers[WireHeaders.traceparent] = traceparent }
-                try await self.transport.publishDurable(
-                    NATSMessage(subject: row.subject, headers: headers, payload: Array(buffer: row.payload)),
-                    messageID: row.id.lowercasedString,
-                    timeout: .seconds(5)
+                return (
+                    message: NATSMessage(subject: row.subject, headers: headers, payload: Array(buffer: row.payload)),
+                    messageID: row.id.lowercasedString
                 )
+            }
+            var start = 0
+            while start < messages.count {
+                let end = min(start + Self.pipelineDepth, messages.count)
+                try await self.transport.publishDurable(Array(messages[start..<end]), timeout: .seconds(5))
+                start = end
             }
             try await connection.query(
                 // Exactly the rows sent: a transaction that took a lower seq but committed after

@@ -115,6 +115,31 @@ struct NATSClientTests {
         }
     }
 
+    @Test func aPipelinedBatchIsStoredInOrderAndDeduplicated() async throws {
+        try await withNATSClient(try TestEnvironment.natsURL) { client in
+            let name = "TEST_\(UUID().uuidString.prefix(8))"
+            try await client.jetStream.ensureStream(StreamConfiguration(name: name, subjects: ["jsbatch.\(name).>"], storage: .memory))
+            let messages = (0..<300).map { index in
+                (payload: Array("\(index)".utf8), subject: "jsbatch.\(name).\(index % 3)", messageID: "m-\(index)", headers: NATSHeaders())
+            }
+            let acks = try await client.jetStream.publishBatch(messages)
+            // Acknowledged in the order sent, with consecutive stream sequences.
+            #expect(acks.map(\.sequence) == Array(1...300).map(UInt64.init))
+            // The same batch again (a relay retrying after a lost ack): nothing stored twice.
+            let again = try await client.jetStream.publishBatch(Array(messages.prefix(10)))
+            #expect(again.allSatisfy { $0.duplicate })
+            #expect(try await client.jetStream.streamInfo(name).state.messages == 300)
+            // No stream for the subject: an error, not a hang.
+            await #expect(throws: NATSError.self) {
+                _ = try await client.jetStream.publishBatch(
+                    [(payload: [1], subject: "nostream.\(name)", messageID: "x", headers: NATSHeaders())],
+                    timeout: .seconds(2)
+                )
+            }
+            try await client.jetStream.deleteStream(name)
+        }
+    }
+
     @Test func keyValueGetPutDeleteWatch() async throws {
         try await withNATSClient(try TestEnvironment.natsURL) { client in
             let bucket = "test_\(UUID().uuidString.prefix(8))"
