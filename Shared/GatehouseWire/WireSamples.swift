@@ -124,6 +124,15 @@ public enum WireSamples {
             ("rpc/identity.device.reply", try WireCoding.encode(RPCReply<DeviceInfo>.result(self.deviceInfo))),
             ("rpc/identity.door.request", try WireCoding.encode(DoorLookup(doorId: self.door))),
             ("rpc/identity.door.reply", try WireCoding.encode(RPCReply<DoorInfo>.result(self.doorInfo))),
+            ("rpc/identity.site.request", try WireCoding.encode(SiteLookup(siteId: site))),
+            (
+                "rpc/identity.site.reply",
+                try WireCoding.encode(
+                    RPCReply<SiteInfo>.result(
+                        SiteInfo(id: site, tenantId: tenant, name: "Harbour View", timeZone: "Europe/Berlin", sipDomain: "demo.gatehouse.test")
+                    )
+                )
+            ),
             (
                 "rpc/access.unlock_door.request",
                 try WireCoding.encode(UnlockDoor(doorId: self.door, personId: self.person, channel: .call, callId: self.call, deviceId: self.phone))

@@ -336,6 +336,19 @@ extension SignalingRegistrarTests {
                         token: try self.token(.tenantAdmin, tenant: other)
                     )
                     #expect(foreign.status == .notFound)
+                    // A site the tenant does not have is a 404 (identity says so), for policies and settings alike.
+                    let stranger = "/v1/tenants/\(context.tenant)/sites/\(UUID().uuidString.lowercased())"
+                    #expect(try await self.request(client, .get, "\(stranger)/access-groups", token: admin).status == .notFound)
+                    #expect(try await self.request(client, .get, "\(stranger)/access-settings", token: admin).status == .notFound)
+                    // A site-wide exception in the site's wall-clock time.
+                    let siteWide = try await self.request(
+                        client,
+                        .post,
+                        "\(base)/door-exceptions",
+                        token: admin,
+                        body: #"{"startsAt": "2030-01-01T08:00", "endsAt": "2030-01-01T12:00", "mode": "open"}"#
+                    )
+                    #expect(siteWide.status == .created && siteWide.json["startsAt"] as? String == "2030-01-01T07:00:00.000Z")
                     // Only administrators configure policies.
                     #expect(try await self.request(client, .get, "\(base)/access-groups", token: adaToken).status == .forbidden)
                 }

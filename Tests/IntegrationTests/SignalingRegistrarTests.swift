@@ -167,6 +167,7 @@ struct SignalingRegistrarTests {
                             queue: "identity",
                             handlers: [
                                 SIPDigestHandler(store: devices), ResolveDialHandler(store: devices), DoorLookupHandler(client: postgres),
+                                SiteLookupHandler(client: postgres),
                                 PersonLookupHandler(client: postgres),
                             ],
                             logger: self.logger

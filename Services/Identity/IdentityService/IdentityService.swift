@@ -34,6 +34,7 @@ public enum IdentityService {
                     ResolveDialHandler(store: devices),
                     DeviceLookupHandler(store: devices),
                     DoorLookupHandler(client: resources.postgres),
+                    SiteLookupHandler(client: resources.postgres),
                     PersonLookupHandler(client: resources.postgres),
                     IntrospectionHandler(client: resources.postgres, keys: keys),
                 ],

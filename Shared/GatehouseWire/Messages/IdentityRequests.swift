@@ -460,6 +460,54 @@ public struct DoorLookup: GatehouseRequest {
     }
 }
 
+/// Any service → identity: one site of the tenant in the `Gatehouse-Tenant` header (required);
+/// `not_found` for a site of another tenant.
+public struct SiteLookup: GatehouseRequest {
+    public typealias Response = SiteInfo
+    public static let method = RPCMethod(service: .identity, name: "site")
+    public var method: RPCMethod { Self.method }
+
+    public var siteId: UUID
+
+    public init(siteId: UUID) { self.siteId = siteId }
+
+    enum CodingKeys: String, CodingKey { case siteId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.siteId, forKey: .siteId)
+    }
+}
+
+/// A site as other services see it.
+public struct SiteInfo: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var tenantId: TenantID
+    public var name: String
+    /// The IANA time zone its schedules and wall-clock times are read in.
+    public var timeZone: String
+    public var sipDomain: String
+
+    public init(id: UUID, tenantId: TenantID, name: String, timeZone: String, sipDomain: String) {
+        self.id = id
+        self.tenantId = tenantId
+        self.name = name
+        self.timeZone = timeZone
+        self.sipDomain = sipDomain
+    }
+
+    enum CodingKeys: String, CodingKey { case id, tenantId, name, timeZone, sipDomain }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.id, forKey: .id)
+        try container.encode(self.tenantId, forKey: .tenantId)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.timeZone, forKey: .timeZone)
+        try container.encode(self.sipDomain, forKey: .sipDomain)
+    }
+}
+
 /// A door as other services see it.
 public struct DoorInfo: Codable, Sendable, Hashable {
     /// A door station (not revoked) at the door.

@@ -77,6 +77,13 @@ package struct PassesAPI: Sendable {
         return symbol
     }
 
+    /// The site of the path: one of the tenant's (404 otherwise).
+    func site(_ tenant: TenantID, _ context: BasicRequestContext) async throws -> UUID {
+        guard let id = context.parameters.get("site").flatMap(UUID.init(uuidString:)), try await self.commander.site(tenant: tenant, id: id) != nil
+        else { throw Problem.notFound("no such site") }
+        return id
+    }
+
     package func register(on router: Router<BasicRequestContext>) {
         let passes = router.group("/v1/tenants/:tenant/passes")
         passes.post { request, context in
@@ -248,12 +255,12 @@ package struct PassesAPI: Sendable {
         let settings = router.group("/v1/tenants/:tenant/sites/:site/access-settings")
         settings.get { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .accessConfigure)
-            guard let site = context.parameters.get("site").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("no such site") }
+            let site = try await self.site(tenant, context)
             return try Self.show(try await self.commander.settings.get(tenant: tenant, site: site, logger: context.logger))
         }
         settings.put { request, context in
             let (tenant, principal) = try self.keys.authorize(request, context: context, scope: .accessConfigure)
-            guard let site = context.parameters.get("site").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("no such site") }
+            let site = try await self.site(tenant, context)
             var fields = JSONFields(try await request.jsonObject(maxBytes: 1024).object, allowed: ["pinDigits", "lockdown"])
             let digits = fields.int("pinDigits", in: SiteSettings.pinDigitsRange)
             let lockdown = fields.bool("lockdown")

@@ -21,10 +21,12 @@ package struct PoliciesAPI: Sendable {
 
     var policies: PolicyStore { self.commander.policies }
 
-    /// The tenant, the site of the path, and who acts.
-    func site(_ request: Request, _ context: BasicRequestContext) throws -> (TenantID, UUID, actor: UUID?) {
+    /// The tenant, the site of the path (one of the tenant's: 404 otherwise), and who acts.
+    func site(_ request: Request, _ context: BasicRequestContext) async throws -> (TenantID, SiteInfo, actor: UUID?) {
         let (tenant, principal) = try self.keys.authorize(request, context: context, scope: .accessConfigure)
-        guard let site = context.parameters.get("site").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("no such site") }
+        guard let id = context.parameters.get("site").flatMap(UUID.init(uuidString:)),
+            let site = try await self.commander.site(tenant: tenant, id: id)
+        else { throw Problem.notFound("no such site") }
         return (tenant, site, UUID(uuidString: principal.claims.sub))
     }
 
@@ -96,12 +98,14 @@ package struct PoliciesAPI: Sendable {
     package func register(on router: Router<BasicRequestContext>) {
         let groups = router.group("/v1/tenants/:tenant/sites/:site/access-groups")
         groups.get { request, context in
-            let (tenant, site, _) = try self.site(request, context)
+            let (tenant, siteInfo, _) = try await self.site(request, context)
+            let site = siteInfo.id
             let list = try await self.policies.groups(tenant: tenant, site: site, logger: context.logger)
             return try Self.json(["groups": list.map(Self.resource)])
         }
         groups.post { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             let group = try await self.group(try await request.jsonObject(maxBytes: 8192).object, id: UUID(), tenant: tenant, site: site)
             do {
                 guard let created = try await self.policies.put(tenant: tenant, group, creating: true, by: actor, logger: context.logger) else {
@@ -117,7 +121,8 @@ package struct PoliciesAPI: Sendable {
             }
         }
         groups.get(":group") { request, context in
-            let (tenant, site, _) = try self.site(request, context)
+            let (tenant, siteInfo, _) = try await self.site(request, context)
+            let site = siteInfo.id
             guard let id = context.parameters.get("group").flatMap(UUID.init(uuidString:)),
                 let group = try await self.policies.group(tenant: tenant, site: site, id: id, logger: context.logger)
             else { throw Problem.notFound("no such access group") }
@@ -126,7 +131,8 @@ package struct PoliciesAPI: Sendable {
             return try Self.json(object)
         }
         groups.put(":group") { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             guard let id = context.parameters.get("group").flatMap(UUID.init(uuidString:)),
                 try await self.policies.group(tenant: tenant, site: site, id: id, logger: context.logger) != nil
             else { throw Problem.notFound("no such access group") }
@@ -141,7 +147,8 @@ package struct PoliciesAPI: Sendable {
             }
         }
         groups.delete(":group") { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             guard let id = context.parameters.get("group").flatMap(UUID.init(uuidString:)),
                 try await self.policies.deleteGroup(tenant: tenant, site: site, id: id, by: actor, logger: context.logger)
             else { throw Problem.notFound("no such access group") }
@@ -150,7 +157,8 @@ package struct PoliciesAPI: Sendable {
         // Members: PUT adds, DELETE removes (both idempotent for an existing group and person).
         for add in [true, false] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
-                let (tenant, site, actor) = try self.site(request, context)
+                let (tenant, siteInfo, actor) = try await self.site(request, context)
+                let site = siteInfo.id
                 guard let id = context.parameters.get("group").flatMap(UUID.init(uuidString:)),
                     try await self.policies.group(tenant: tenant, site: site, id: id, logger: context.logger) != nil
                 else { throw Problem.notFound("no such access group") }
@@ -178,12 +186,14 @@ package struct PoliciesAPI: Sendable {
 
         let holidays = router.group("/v1/tenants/:tenant/sites/:site/holidays")
         holidays.get { request, context in
-            let (tenant, site, _) = try self.site(request, context)
+            let (tenant, siteInfo, _) = try await self.site(request, context)
+            let site = siteInfo.id
             let calendar = try await self.policies.holidays(tenant: tenant, site: site, logger: context.logger)
             return try Self.json(["holidays": calendar.days.sorted { $0.key < $1.key }.map { ["date": $0.key.description, "name": $0.value] }])
         }
         holidays.put { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             let object = try await request.jsonObject(maxBytes: 16 * 1024).object
             var fields = JSONFields(object, allowed: ["holidays"])
             var calendar = HolidayCalendar()
@@ -209,12 +219,14 @@ package struct PoliciesAPI: Sendable {
 
         let exceptions = router.group("/v1/tenants/:tenant/sites/:site/door-exceptions")
         exceptions.get { request, context in
-            let (tenant, site, _) = try self.site(request, context)
+            let (tenant, siteInfo, _) = try await self.site(request, context)
+            let site = siteInfo.id
             let list = try await self.policies.exceptions(tenant: tenant, site: site, logger: context.logger)
             return try Self.json(["exceptions": list.map(Self.resource)])
         }
         exceptions.post { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             let object = try await request.jsonObject(maxBytes: 4096).object
             var fields = JSONFields(object, allowed: ["doorId", "startsAt", "endsAt", "mode", "note"])
             let doorId = fields.uuid("doorId")
@@ -223,26 +235,21 @@ package struct PoliciesAPI: Sendable {
             let endsText = fields.string("endsAt", required: true, maxLength: 40)
             let note = fields.string("note", maxLength: 200)
             try fields.check("invalid door exception")
-            // Times in the door's zone (or with an offset); a site-wide exception needs offsets.
-            var zone = TimeZone.gmt
+            // Times on the site's wall clock (or with an offset).
+            let zone = TimeZone(identifier: siteInfo.timeZone) ?? .gmt
             if let doorId {
                 guard let door = try await self.commander.door(tenant: tenant, id: doorId), door.siteId == site else {
                     throw Problem.badRequest("invalid door exception", errors: [.init(field: "doorId", message: "is not a door of this site")])
                 }
-                zone = TimeZone(identifier: door.timeZone) ?? .gmt
             }
             var errors: [Problem.FieldError] = []
             func instant(_ text: String?, _ field: String) -> Date? {
                 guard let text else { return nil }
-                if doorId == nil, text.count <= 19 {
-                    errors.append(.init(field: field, message: "a site-wide exception needs an RFC 3339 time with offset"))
-                    return nil
-                }
                 switch SiteTime.instant(text, in: zone) {
                 case .success(let date): return date
                 case .failure(.skipped):
                     errors.append(.init(field: field, message: "\(text) does not exist in \(zone.identifier): the clocks skip it"))
-                case .failure(.malformed): errors.append(.init(field: field, message: "must be 2026-05-01T09:00 (door time) or RFC 3339 with offset"))
+                case .failure(.malformed): errors.append(.init(field: field, message: "must be 2026-05-01T09:00 (site time) or RFC 3339 with offset"))
                 }
                 return nil
             }
@@ -273,7 +280,8 @@ package struct PoliciesAPI: Sendable {
             return response
         }
         exceptions.delete(":exception") { request, context in
-            let (tenant, site, actor) = try self.site(request, context)
+            let (tenant, siteInfo, actor) = try await self.site(request, context)
+            let site = siteInfo.id
             guard let id = context.parameters.get("exception").flatMap(UUID.init(uuidString:)),
                 try await self.policies.deleteException(tenant: tenant, site: site, id: id, by: actor, logger: context.logger)
             else { throw Problem.notFound("no such door exception") }

@@ -85,6 +85,20 @@ package struct DoorCommander: Sendable {
         }
     }
 
+    /// Sites as identity last described them (for ``doorLifetime``), keyed like doors.
+    let sites = ExpiringCache<DoorKey, SiteInfo>(lifetime: Self.doorLifetime)
+
+    /// The site, from identity (cached); `nil` when the tenant has no such site.
+    package func site(tenant: TenantID, id: UUID) async throws -> SiteInfo? {
+        try await self.sites.value(DoorKey(tenant: tenant, door: id)) {
+            do {
+                return try await self.bus.request(SiteLookup(siteId: id), tenant: tenant)
+            } catch let error as WireError where error.code == .notFound {
+                return nil
+            }
+        }
+    }
+
     /// Decides, records the decision, and for a grant opens the door by its deadline. Throws
     /// `WireError.notFound` for a door the tenant does not have.
     package func unlock(

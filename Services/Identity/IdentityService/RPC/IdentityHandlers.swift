@@ -63,6 +63,33 @@ package struct DeviceLookupHandler: RequestHandler {
     }
 }
 
+/// `identity.site`: one site of the caller's tenant.
+package struct SiteLookupHandler: RequestHandler {
+    let client: PostgresClient
+    let schema: String
+
+    package init(client: PostgresClient, schema: String = IdentityService.schema) {
+        self.client = client
+        self.schema = schema
+    }
+
+    package var method: RPCMethod { SiteLookup.method }
+
+    package func handle(_ request: SiteLookup, context: MessageContext) async throws -> SiteInfo {
+        let tenant = try requireTenant(context)
+        for try await (name, zone, domain) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT name, time_zone, sip_domain FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
+                binds: PostgresBindings(tenant.rawValue, request.siteId)
+            ),
+            logger: context.logger
+        ).decode((String, String, String).self) {
+            return SiteInfo(id: request.siteId, tenantId: tenant, name: name, timeZone: zone, sipDomain: domain)
+        }
+        throw WireError(code: .notFound, message: "no such site")
+    }
+}
+
 /// `identity.door`: one door of the caller's tenant, where it is and its door stations.
 package struct DoorLookupHandler: RequestHandler {
     let client: PostgresClient
