@@ -226,11 +226,14 @@ struct DemoCommand: AsyncParsableCommand {
                     )
                 }
                 // The Lobby station follows its offline bundle (docs/security.md, "Offline doors"):
-                // its device token, made anew on each seed, for the simulator to start with.
-                let token = try await DoorDeviceTokens(client: client).issue(tenant: tenant, door: lobby.id, logger: logger)
+                // its device token for the simulator, kept across seeds so a running simulator (and
+                // the offline decisions it has yet to report) carries on.
+                let tokenFile = ".gatehouse/secrets/doorsim-lobby.token"
+                let existing = (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                let token = try await DoorDeviceTokens(client: client).issue(tenant: tenant, door: lobby.id, keeping: existing, logger: logger)
                 try FileManager.default.createDirectory(atPath: ".gatehouse/secrets", withIntermediateDirectories: true)
                 _ = FileManager.default.createFile(
-                    atPath: ".gatehouse/secrets/doorsim-lobby.token",
+                    atPath: tokenFile,
                     contents: Data(token.utf8),
                     attributes: [.posixPermissions: 0o600]
                 )

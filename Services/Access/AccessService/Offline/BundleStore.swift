@@ -319,13 +319,15 @@ package struct DoorDeviceTokens: Sendable {
 
     static let prefix = "ghd_"
 
-    /// Issues the door's token (replacing any earlier one); returns it, shown once.
-    package func issue(tenant: TenantID, door: UUID, logger: Logger) async throws -> String {
+    /// Issues the door's token (replacing any earlier one); returns it, shown once. `keeping` a token
+    /// issued before (the demo seed re-run) stores that one again instead of making a new one.
+    package func issue(tenant: TenantID, door: UUID, keeping existing: String? = nil, logger: Logger) async throws -> String {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let token =
+        let fresh =
             Self.prefix
             + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+        let token = existing.flatMap { $0.hasPrefix(Self.prefix) && $0.utf8.count == fresh.utf8.count ? $0 : nil } ?? fresh
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         try await self.client.query(
             """
