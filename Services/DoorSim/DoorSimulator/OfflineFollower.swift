@@ -178,11 +178,8 @@ public final class OfflineFollower: Service, Sendable {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.token)")
         request.headers.add(name: "Content-Type", value: "application/json")
-        var object: [String: Any] = [:]
-        if let pin { object["pin"] = pin }
-        if let qr { object["qr"] = qr }
-        if let card { object["card"] = ["format": card.format, "value": card.value] }
-        if let body = try? JSONSerialization.data(withJSONObject: object) { request.body = .bytes(ByteBuffer(bytes: Array(body))) }
+        let presented = PresentCredential(doorId: self.configuration.door, pin: pin, qr: qr, card: card)
+        if let body = try? WireCoding.encode(presented) { request.body = .bytes(ByteBuffer(bytes: Array(body))) }
         do {
             let response = try await self.client.execute(request, timeout: .seconds(self.configuration.onlineTimeout.components.seconds))
             let body = try await response.body.collect(upTo: 64 * 1024)

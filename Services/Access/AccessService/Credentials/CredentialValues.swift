@@ -1,5 +1,6 @@
 package import Crypto
 package import Foundation
+import GatehouseAuth
 package import GatehouseWire
 
 /// The kinds of credential a person holds (visitor passes are separate: ``Pass``).
@@ -138,7 +139,8 @@ package enum MobileKeyCheck {
     }
 
     package static func check(_ proof: MobileKeyProof, key: P256.Signing.PublicKey, tenant: TenantID, door: UUID, now: Date) -> Outcome {
-        guard let nonce = Self.base64URL(proof.nonce), nonce.count == 16, let signatureBytes = Data(base64Encoded: proof.signature),
+        guard proof.nonce.utf8.count <= 64, let nonce = Base64URL.decode(proof.nonce), nonce.count == 16,
+            let signatureBytes = Data(base64Encoded: proof.signature),
             signatureBytes.count <= 80
         else { return .malformed }
         let skew = abs(Double(proof.timestamp) / 1000 - now.timeIntervalSince1970)
@@ -149,13 +151,6 @@ package enum MobileKeyCheck {
             ?? (try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes))
         guard let signature, key.isValidSignature(signature, for: message) else { return .badSignature }
         return .valid(nonce: nonce)
-    }
-
-    static func base64URL(_ text: String) -> [UInt8]? {
-        guard text.utf8.count <= 64 else { return nil }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.utf8.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard).map { Array($0) }
     }
 }
 
@@ -171,8 +166,7 @@ package struct MobileKeySigner: Sendable {
 
     /// A signed request to open `door` at `instant`, with a fresh nonce.
     package func proof(credential: UUID, tenant: TenantID, door: UUID, at instant: Date = Date()) -> MobileKeyProof {
-        let nonce = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let nonce = Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
         let timestamp = Int64((instant.timeIntervalSince1970 * 1000).rounded())
         let message = MobileKeyProof.message(tenant: tenant, door: door, timestamp: timestamp, nonce: nonce)
         let signature = (try? self.key.signature(for: message).derRepresentation.base64EncodedString()) ?? ""

@@ -1,5 +1,6 @@
 import Crypto
 package import Foundation
+import GatehouseAuth
 package import GatehouseNATS
 package import GatehouseWire
 package import Logging
@@ -323,10 +324,7 @@ package struct DoorDeviceTokens: Sendable {
     /// issued before (the demo seed re-run) stores that one again instead of making a new one.
     package func issue(tenant: TenantID, door: UUID, keeping existing: String? = nil, logger: Logger) async throws -> String {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let fresh =
-            Self.prefix
-            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let fresh = Self.prefix + Base64URL.encode(bytes)
         let token = existing.flatMap { $0.hasPrefix(Self.prefix) && $0.utf8.count == fresh.utf8.count ? $0 : nil } ?? fresh
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         try await self.client.query(
