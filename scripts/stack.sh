@@ -112,7 +112,7 @@ status() {
   printf '%-12s %-8s %-7s %-34s %s\n' postgres "$(head -1 "$STATE/pg/data/postmaster.pid" 2>/dev/null || echo -)" "$PG_PORT" "psql -h 127.0.0.1 -U gatehouse" "$STATE/pg/postgres.log"
   printf '%-12s %-8s %-7s %-34s %s\n' doorsim "$(cat "$PIDS/doorsim.pid" 2>/dev/null || echo -)" "$DOORSIM_PORT" \
     "http://127.0.0.1:$DOORSIM_PORT/sim/triggers" "$LOGS/doorsim.log"
-  printf '%-12s %-8s %-7s %-34s %s\n' sip "-" 5060 "udp+tcp 127.0.0.1:5060 (signaling)" "realm demo.gatehouse.test, accounts in $STATE/secrets/demo-sip.json"
+  printf '%-12s %-8s %-7s %-34s %s\n' sip "-" 5060 "udp+tcp 127.0.0.1:5060, ws://127.0.0.1:8088" "realm demo.gatehouse.test, accounts in $STATE/secrets/demo-sip.json"
   printf '\nDemo tenant: %s   PostgreSQL password: %s\n' "$STATE/demo.json" "$STATE/postgres.password"
   printf 'Try: %s ping   |   curl http://127.0.0.1:8081/metrics\n\n' "$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gatehouse"
 }

@@ -41,6 +41,7 @@ struct StackTests {
                 // Signaling's SIP listeners on free ports, clear of a running `make up`.
                 environment["GATEHOUSE_SIP_UDP_PORT"] = "0"
                 environment["GATEHOUSE_SIP_TCP_PORT"] = "0"
+                environment["GATEHOUSE_SIP_WS_PORT"] = "0"
                 process.environment = environment
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice

@@ -15,6 +15,10 @@ public struct SignalingConfiguration: Sendable {
     public var tlsPort: Int?
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
+    /// SIP over WebSocket (RFC 7118) for browser clients: plain on ``wsPort`` (default 8088),
+    /// over TLS on ``wssPort`` (default 8089, on when a certificate and key are configured).
+    public var wsPort: Int?
+    public var wssPort: Int?
     /// The host (and port) this instance writes into Via and Record-Route; defaults to the bind
     /// address.
     public var advertisedHost: String
@@ -81,6 +85,8 @@ public struct SignalingConfiguration: Sendable {
         self.udpPort = udpPort
         self.tcpPort = tcpPort
         self.tlsPort = nil
+        self.wsPort = nil
+        self.wssPort = nil
         self.advertisedHost = host
         self.limits = Limits()
         self.registrar = RegistrarPolicy()
@@ -99,6 +105,8 @@ public struct SignalingConfiguration: Sendable {
         self.tlsCertificateFile = config.string(forKey: "sip.tls.certificateFile")
         self.tlsKeyFile = config.string(forKey: "sip.tls.keyFile")
         self.tlsPort = self.tlsCertificateFile != nil && self.tlsKeyFile != nil ? try port("sip.tls.port", 5061) : nil
+        self.wsPort = try port("sip.ws.port", 8088)
+        self.wssPort = self.tlsCertificateFile != nil && self.tlsKeyFile != nil ? try port("sip.wss.port", 8089) : nil
         self.advertisedHost = config.string(forKey: "sip.advertisedHost", default: self.host == "0.0.0.0" ? "127.0.0.1" : self.host)
         self.limits = Limits()
         self.limits.messageBytes = config.int(forKey: "sip.limits.messageBytes", default: self.limits.messageBytes)

@@ -141,14 +141,15 @@ final class CallRouter: Sendable {
         switch transport {
         case .udp: self.transport.bound?.udp?.port ?? 5060
         case .tcp: self.transport.bound?.tcp?.port ?? 5060
-        case .tls, .wss: self.transport.bound?.tls?.port ?? 5061
-        case .ws: self.transport.bound?.tcp?.port ?? 5060
+        case .tls: self.transport.bound?.tls?.port ?? 5061
+        case .ws: self.transport.bound?.ws?.port ?? 8088
+        case .wss: self.transport.bound?.wss?.port ?? 8089
         }
     }
 
     /// Whether a URI names this proxy (a Route we recorded).
     func isOurs(_ uri: SIPURI) -> Bool {
-        uri.host == self.host.lowercased() && [self.port(for: .udp), self.port(for: .tcp), self.port(for: .tls)].contains(uri.port ?? 5060)
+        uri.host == self.host.lowercased() && SIPTransportKind.allCases.map(self.port(for:)).contains(uri.port ?? 5060)
     }
 
     var recordRoute: String { "<sip:\(self.host):\(self.port(for: .udp));lr>" }

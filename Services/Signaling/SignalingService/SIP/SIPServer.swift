@@ -75,6 +75,8 @@ package final class SIPServer: Service, Sendable {
                 "gatehouse.udp": "\(bound.udp.map { "\($0)" } ?? "off")",
                 "gatehouse.tcp": "\(bound.tcp.map { "\($0)" } ?? "off")",
                 "gatehouse.tls": "\(bound.tls.map { "\($0)" } ?? "off")",
+                "gatehouse.ws": "\(bound.ws.map { "\($0)" } ?? "off")",
+                "gatehouse.wss": "\(bound.wss.map { "\($0)" } ?? "off")",
             ]
         )
         let router = self.core.router

@@ -40,6 +40,8 @@ package struct SIPListenAddresses: Sendable {
     package var udp: SocketAddress?
     package var tcp: SocketAddress?
     package var tls: SocketAddress?
+    package var ws: SocketAddress?
+    package var wss: SocketAddress?
 }
 
 /// Receives what the transports read.
@@ -48,7 +50,7 @@ protocol SIPMessageSink: Sendable {
     func received(_ result: Result<SIPMessage, SIPParseError>, from peer: SIPPeer)
 }
 
-/// The SIP listeners (UDP, TCP, TLS) and the table of open connections, on SwiftNIO.
+/// The SIP listeners (UDP, TCP, TLS, WS, WSS) and the table of open connections, on SwiftNIO.
 final class SIPTransportLayer: Sendable {
     typealias Bound = SIPListenAddresses
 
@@ -99,12 +101,24 @@ final class SIPTransportLayer: Sendable {
             let channel = try await self.listen(port: port, transport: .tcp, tls: nil, sink: sink)
             bound.tcp = channel.localAddress
         }
-        if let port = configuration.tlsPort, let certificateFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsKeyFile {
+        if let port = configuration.wsPort {
+            bound.ws = try await self.listen(port: port, transport: .ws, tls: nil, sink: sink).localAddress
+        }
+        if let certificateFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsKeyFile {
             let certificates = try NIOSSLCertificate.fromPEMFile(certificateFile)
             let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(key))
-            let channel = try await self.listen(port: port, transport: .tls, tls: try NIOSSLContext(configuration: tls), sink: sink)
-            bound.tls = channel.localAddress
+            let tls = try NIOSSLContext(
+                configuration: TLSConfiguration.makeServerConfiguration(
+                    certificateChain: certificates.map { .certificate($0) },
+                    privateKey: .privateKey(key)
+                )
+            )
+            if let port = configuration.tlsPort {
+                bound.tls = try await self.listen(port: port, transport: .tls, tls: tls, sink: sink).localAddress
+            }
+            if let port = configuration.wssPort {
+                bound.wss = try await self.listen(port: port, transport: .wss, tls: tls, sink: sink).localAddress
+            }
         }
         self.boundAddresses.withLock { [bound] in $0 = bound }
         return bound
@@ -119,9 +133,14 @@ final class SIPTransportLayer: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try channel.pipeline.syncOperations.addHandler(
-                        SIPStreamHandler(transport: transport, parser: parser, sink: sink, connections: self)
-                    )
+                    switch transport {
+                    case .ws, .wss:
+                        try self.configureWebSocket(channel, transport: transport, sink: sink)
+                    case .udp, .tcp, .tls:
+                        try channel.pipeline.syncOperations.addHandler(
+                            SIPStreamHandler(transport: transport, parser: parser, sink: sink, connections: self)
+                        )
+                    }
                 }
             }
             .bind(host: self.configuration.host, port: port).get()
