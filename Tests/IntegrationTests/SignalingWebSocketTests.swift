@@ -206,6 +206,13 @@ extension SignalingRegistrarTests {
                     return
                 }
                 #expect(registered.status == 200)
+                // The registrar's Date (RFC 3261 §20.17, IMF-fixdate) is now.
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: "en_US_POSIX")
+                formatter.timeZone = TimeZone(identifier: "GMT")
+                formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+                let date = try #require(registered.headers[.date].flatMap(formatter.date(from:)), "\(registered.headers)")
+                #expect(abs(date.timeIntervalSinceNow) < 60)
                 let bindings = try await context.server.store.bindings(tenant: context.tenant, device: context.station.id, logger: self.logger)
                 #expect(bindings.map(\.transport) == ["WSS"])
             }

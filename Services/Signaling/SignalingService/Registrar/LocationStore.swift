@@ -98,17 +98,15 @@ package struct LocationStore: Sendable {
                 "SELECT pg_advisory_xact_lock(hashtextextended(\(account.deviceId.uuidString), 11))",
                 logger: logger
             )
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: "DELETE FROM \(self.schema).bindings WHERE device_id = $1 AND expires_at <= now()",
-                    binds: PostgresBindings(account.deviceId)
-                ),
-                logger: logger
-            )
+            // Expired bindings go, the live ones are read: one round trip (the SELECT sees the rows
+            // as they were before the DELETE, hence the same condition).
             var current: [String: Binding] = [:]
             for try await row in try await connection.query(
                 PostgresQuery(
-                    unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).bindings WHERE device_id = $1",
+                    unsafeSQL: """
+                        WITH expired AS (DELETE FROM \(self.schema).bindings WHERE device_id = $1 AND expires_at <= now())
+                        SELECT \(Self.columns) FROM \(self.schema).bindings WHERE device_id = $1 AND expires_at > now()
+                        """,
                     binds: PostgresBindings(account.deviceId)
                 ),
                 logger: logger
@@ -146,6 +144,8 @@ package struct LocationStore: Sendable {
                     logger: logger
                 )
             }
+            var kept = current
+            for contact in removals { kept[contact] = nil }
             for contact in upserts {
                 var binds = PostgresBindings(capacity: 16)
                 binds.append(account.tenantId.rawValue)
@@ -163,7 +163,7 @@ package struct LocationStore: Sendable {
                 binds.append(update.callID)
                 binds.append(update.cseq)
                 if let agent = update.userAgent { binds.append(agent) } else { binds.appendNull() }
-                try await connection.query(
+                let rows = try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
                             INSERT INTO \(self.schema).bindings
@@ -175,22 +175,18 @@ package struct LocationStore: Sendable {
                                 source_ip = EXCLUDED.source_ip, source_port = EXCLUDED.source_port, instance = EXCLUDED.instance,
                                 call_id = EXCLUDED.call_id, cseq = EXCLUDED.cseq, user_agent = EXCLUDED.user_agent,
                                 updated_at = now()
+                            RETURNING \(Self.columns)
                             """,
                         binds: binds
                     ),
                     logger: logger
                 )
+                for try await row in rows {
+                    let binding = try Self.binding(row)
+                    kept[binding.contact] = binding
+                }
             }
-            var bindings: [Binding] = []
-            for try await row in try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: "SELECT \(Self.columns) FROM \(self.schema).bindings WHERE device_id = $1 ORDER BY contact",
-                    binds: PostgresBindings(account.deviceId)
-                ),
-                logger: logger
-            ) {
-                bindings.append(try Self.binding(row))
-            }
+            let bindings = kept.values.sorted { $0.contact < $1.contact }
             let registration = DeviceRegistration(
                 deviceId: account.deviceId,
                 siteId: account.siteId,
