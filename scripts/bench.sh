@@ -486,7 +486,7 @@ run_server() {
   (cd "$S" && sipp -sf "$ROOT/deploy/sipp/register.xml" -inf "$S/uas.csv" "127.0.0.1:$port" -t u1 -i 127.0.0.1 -p "$UAS_PORT" \
     -auth_uri "$DOMAIN" -m 1 -recv_timeout 5000 -timeout 20s -nostdin >"$S/$name-uas-register.out" 2>&1) \
     || { cat "$S/$name-uas-register.out" >&2; die "the answering phone did not register with $name"; }
-  (cd "$S" && exec sipp -sf "$ROOT/deploy/sipp/resident-answers.xml" -inf "$S/uas.csv" "127.0.0.1:$port" -t u1 -i 127.0.0.1 \
+  (cd "$S" && exec sipp -sf "$ROOT/Tests/Benchmarks/SIP/answer.xml" -inf "$S/uas.csv" "127.0.0.1:$port" -t u1 -i 127.0.0.1 \
     -p "$UAS_PORT" -nostdin -recv_timeout 10000 >"$S/$name-uas.out" 2>&1) &
   UAS_PID=$!
   log "sip ($name): calls door-1 → 101 at $SIP_CALL_RATES/s, then INVITE→180 at 100/s for $SIP_LATENCY_SECONDS s"
@@ -584,11 +584,11 @@ section = f"""
 ## SIP: Gatehouse signaling vs Kamailio ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)
 
 Command: `make bench` (`BENCH_ONLY=sip make bench` for this section alone; scripts/bench.sh, scenarios
-`deploy/sipp/register.xml`, `Tests/Benchmarks/SIP/call.xml`, `deploy/sipp/resident-answers.xml`, Kamailio's
+`deploy/sipp/register.xml`, `Tests/Benchmarks/SIP/call.xml`, `Tests/Benchmarks/SIP/answer.xml`, Kamailio's
 configuration `Tests/Benchmarks/SIP/kamailio.cfg`). Both servers in turn on loopback over UDP, with the same
 PostgreSQL 15 (fsync on), the same sipp 3.6.1 clients and the same accounts: {users:,} phones registering with
 MD5 digest (401, answer with qop=auth, 200; the users cycled in order) and a door station calling `101`
-(407, answer, 180 and 200 from a registered sipp phone, ACK, BYE, 200). Gatehouse: the release `signaling`
+(407, answer, 180 and, 20 ms later, 200 from a registered sipp phone, ACK, BYE, 200). Gatehouse: the release `signaling`
 executable asking the release `identity` for each HA1 and ring plan over NATS, keeping registrations in
 PostgreSQL (with their presence events in the outbox) and call events through JetStream; 127.0.0.1 trusted
 (no per-address rate limit). Kamailio ({kam}): auth_db against a `subscriber` table of HA1 values with

@@ -63,6 +63,9 @@ public struct SignalingConfiguration: Sendable {
         /// challenge names an algorithm it does not know; a deployment whose devices speak RFC 8760
         /// sets `SHA-256,MD5` or `SHA-256`.
         public var algorithms: [SIPDigest.Algorithm] = [.md5]
+        /// How long identity's answer for a SIP account (or for an unknown name) is kept; identity's
+        /// device announcements end it sooner. Zero asks identity for every request.
+        public var accountCacheLifetime = Duration.seconds(30)
     }
 
     /// Brute-force and flood protection per source address.
@@ -118,6 +121,9 @@ public struct SignalingConfiguration: Sendable {
         self.registrar.maxExpires = config.int(forKey: "sip.registrar.maxExpires", default: self.registrar.maxExpires)
         self.registrar.defaultExpires = config.int(forKey: "sip.registrar.defaultExpires", default: self.registrar.defaultExpires)
         self.registrar.maxContacts = config.int(forKey: "sip.registrar.maxContacts", default: self.registrar.maxContacts)
+        let cacheSeconds = config.int(forKey: "sip.registrar.accountCacheSeconds", default: 30)
+        guard (0...3600).contains(cacheSeconds) else { throw GatehouseError.invalidConfiguration("sip.registrar.accountCacheSeconds must be 0–3600") }
+        self.registrar.accountCacheLifetime = .seconds(cacheSeconds)
         var algorithms: [SIPDigest.Algorithm] = []
         for name in config.string(forKey: "sip.digest.algorithms", default: "MD5").split(separator: ",") {
             guard let algorithm = SIPDigest.Algorithm(rawValue: name.trimmingCharacters(in: .whitespaces).uppercased()),

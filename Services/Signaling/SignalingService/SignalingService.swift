@@ -68,7 +68,7 @@ public enum SignalingService {
                     sip,
                     BindingSweeper(store: sip.store, logger: resources.logger),
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
-                ]
+                ] + [sip.accountFeed(nats: resources.nats)].compactMap { $0 }
             )
         }
     )

@@ -1,7 +1,8 @@
+package import GatehouseNATS
 package import Logging
 package import PostgresNIO
 package import ServiceKit
-import ServiceLifecycle
+package import ServiceLifecycle
 
 /// The SIP side of signaling as one `Service`: listeners, request checks, registrar. Binds at
 /// start, serves until graceful shutdown, then closes listeners and connections.
@@ -10,6 +11,8 @@ package final class SIPServer: Service, Sendable {
     let transport: SIPTransportLayer
     let core: SIPCore
     package let store: LocationStore
+    /// Identity's SIP accounts as signaling keeps them (nil when the cache is off).
+    let accounts: SIPAccountCache?
     let logger: Logger
 
     /// `schema` is where the location store lives (tests use their own); `outbox` must write to
@@ -27,8 +30,11 @@ package final class SIPServer: Service, Sendable {
         self.logger = logger
         let transport = SIPTransportLayer(configuration: configuration, logger: logger)
         let sources = SourceGuard(policy: configuration.security)
+        let identity = IdentityAccountDirectory(bus: bus, timeout: .seconds(2))
+        let lifetime = configuration.registrar.accountCacheLifetime
+        self.accounts = lifetime > .zero ? SIPAccountCache(directory: identity, lifetime: lifetime) : nil
         let authenticator = DigestAuthenticator(
-            directory: IdentityAccountDirectory(bus: bus, timeout: .seconds(2)),
+            directory: self.accounts ?? identity,
             challenges: DigestChallenges(lifetime: configuration.registrar.nonceLifetime),
             sources: sources,
             algorithms: configuration.registrar.algorithms,
@@ -66,6 +72,14 @@ package final class SIPServer: Service, Sendable {
 
     /// Where the listeners are, once bound.
     package var addresses: SIPListenAddresses? { self.transport.bound }
+
+    /// How often identity's announcements made the account cache forget something.
+    package var accountsForgotten: Int { self.accounts?.forgotten ?? 0 }
+
+    /// What keeps the account cache true to identity: its device and site announcements.
+    package func accountFeed(nats: NATSClient) -> (any Service)? {
+        self.accounts.map { SIPAccountFeed(nats: nats, cache: $0, logger: self.logger) }
+    }
 
     package func run() async throws {
         let bound = try await self.transport.start(sink: self.core)

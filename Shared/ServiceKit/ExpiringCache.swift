@@ -1,8 +1,8 @@
 import Synchronization
 
 /// A small cache whose entries expire after `lifetime`: what access control keeps of identity's
-/// doors, its own site settings, site policies and door controllers so a decision does not pay for
-/// a lookup each time. Bounded: beyond `capacity` entries the cache empties itself (rare; the next
+/// doors, its own site settings, site policies and door controllers, and signaling of identity's SIP
+/// accounts, so a decision or a REGISTER does not pay for a lookup each time. Bounded: beyond `capacity` entries the cache empties itself (rare; the next
 /// lookups refill it). Concurrent misses of one key share a single load, so an entry expiring under
 /// load costs one lookup, not one per request waiting on it.
 package final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
@@ -56,6 +56,15 @@ package final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Se
             guard let value, state.generation == generation else { return }
             if state.entries.count >= self.capacity { state.entries.removeAll(keepingCapacity: true) }
             state.entries[key] = (value, ContinuousClock.now + self.lifetime)
+        }
+    }
+
+    /// Forgets everything (a change whose keys are not known); loads under way are not kept.
+    package func removeAll() {
+        self.state.withLock { state in
+            state.entries.removeAll()
+            state.loading.removeAll()
+            state.generation += 1
         }
     }
 

@@ -1,4 +1,4 @@
-import AccessService
+import ServiceKit
 import Synchronization
 import Testing
 
@@ -53,5 +53,15 @@ struct ExpiringCacheTests {
         await #expect(throws: Failure.self) { try await cache.value(3) { throw Failure() } }
         #expect(try await cache.value(3) { nil } == nil)
         #expect(try await cache.value(3) { "found" } == "found")
+    }
+
+    @Test func removeAllForgetsEveryEntry() async throws {
+        let cache = ExpiringCache<Int, String>(lifetime: .seconds(60))
+        #expect(try await cache.value(1) { "one" } == "one")
+        #expect(try await cache.value(2) { "two" } == "two")
+        #expect(try await cache.value(1) { "changed" } == "one")
+        cache.removeAll()
+        #expect(try await cache.value(1) { "changed" } == "changed")
+        #expect(try await cache.value(2) { "again" } == "again")
     }
 }
