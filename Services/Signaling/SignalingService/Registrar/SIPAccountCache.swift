@@ -90,7 +90,8 @@ struct SIPAccountFeed: Service {
         case Substring(DeviceCreated.eventType.name): device = try? WireCoding.decode(CloudEvent<DeviceCreated>.self, from: payload).data.resource
         case Substring(DeviceUpdated.eventType.name): device = try? WireCoding.decode(CloudEvent<DeviceUpdated>.self, from: payload).data.resource
         case Substring(DeviceRevoked.eventType.name): device = try? WireCoding.decode(CloudEvent<DeviceRevoked>.self, from: payload).data.resource
-        case Substring(SiteUpdated.eventType.name):
+        case Substring(SiteUpdated.eventType.name), Substring(PersonErased.eventType.name):
+            // A site's domain may have changed; an erased person's devices lost their credentials.
             self.cache.forgetAll()
             return
         default:
