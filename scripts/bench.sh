@@ -22,6 +22,10 @@ stop_within() {  # stop_within PID SECONDS: SIGTERM, then SIGKILL after the dead
 
 ensure_deps
 command -v cc >/dev/null || die "a C compiler is needed (apt-get install gcc)"
+# A run that was interrupted may have left its servers behind, on the ports and files this one uses.
+nats_stop "$B/nats" 2>/dev/null || true
+pg_stop "$B/pg" 2>/dev/null || true
+[ -f "$B/sip/kamailio.pid" ] && kill "$(cat "$B/sip/kamailio.pid")" 2>/dev/null
 rm -rf "$B"; mkdir -p "$B"
 trap 'nats_stop "$B/nats"' EXIT
 log "building gatehouse-bench and gatehouse (release) and natsbench.c"

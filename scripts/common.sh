@@ -117,6 +117,9 @@ nats_start() {
   if [ -f "$dir/nats.pid" ] && kill -0 "$(cat "$dir/nats.pid")" 2>/dev/null; then
     log "nats-server already running (pid $(cat "$dir/nats.pid"))"; return 0
   fi
+  if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$monitor/healthz" 2>/dev/null; then
+    die "port $monitor already answers: a nats-server left from an earlier run? (stop it first)"
+  fi
   export_nats_passwords
   "$VENV/bin/nats-server" -c "$ROOT/deploy/nats/nats.conf" -a 127.0.0.1 -p "$port" -m "$monitor" \
     -sd "$dir/jetstream" -P "$dir/nats.pid" >"$dir/nats.log" 2>&1 &

@@ -51,6 +51,12 @@ public enum ServiceMain {
             // A key the service's own settings need (read while it builds its components).
             FileHandle.standardError.write(Data("\(definition.name): invalid configuration: \(error.message)\n".utf8))
             exit(78)  // EX_CONFIG
+        } catch {
+            // A dependency failed for good (NATS, JetStream, PostgreSQL): say so and exit 1 for the
+            // supervisor to restart us, instead of a crash report.
+            logger.critical("stopped: \(error)")
+            FileHandle.standardError.write(Data("\(definition.name): stopped: \(error)\n".utf8))
+            exit(1)
         }
     }
 }

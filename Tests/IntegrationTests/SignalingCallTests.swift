@@ -196,8 +196,8 @@ extension SignalingRegistrarTests {
         }
     }
 
-    /// The door call scenario cut after the authenticated INVITE, expecting `final`.
-    func doorCallExpecting(_ context: Context, _ number: String, final: Int) async throws -> ToolRun {
+    /// A door-call scenario that ends at the INVITE's final answer `final` (and its ACK).
+    static func callExpecting(final: Int) throws -> String {
         var scenario = try Self.scenario("door-call")
         let cut = scenario.range(of: "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>")!
         scenario =
@@ -220,6 +220,12 @@ extension SignalingRegistrarTests {
                 </scenario>
 
                 """
+        return scenario
+    }
+
+    /// The door call scenario cut after the authenticated INVITE, expecting `final`.
+    func doorCallExpecting(_ context: Context, _ number: String, final: Int) async throws -> ToolRun {
+        let scenario = try Self.callExpecting(final: final)
         let station = context.station
         return try await self.sipp(
             context,

@@ -174,6 +174,9 @@ public struct RingStep: Codable, Sendable, Hashable {
         case staff
         /// External numbers through the site's outbound trunk.
         case external
+        /// A door station a resident or staff member called (signaling's own one-step plan; never
+        /// in identity's ring plans).
+        case doorStation = "door_station"
     }
 
     public var kind: Kind

@@ -4,30 +4,6 @@ package import Logging
 package import PostgresNIO
 package import ServiceKit
 
-/// Who may open a door on their own authority: one function of the person and the door, so the
-/// call path (signaling), the API and the tests decide alike (docs/security.md, "Opening doors").
-package enum DoorAuthority {
-    package static func decide(person: PersonInfo, door: DoorInfo) -> AccessReason {
-        guard !person.erased else { return .erased }
-        if person.kind == "staff" {
-            switch person.staffRole {
-            case "tenant-admin":
-                return .administrator
-            case "property-manager":
-                if person.siteIds.contains(door.siteId) { return .staff }
-            default:
-                if let building = door.buildingId, person.buildingIds.contains(building) { return .staff }
-                // A shared door (lobby, garage) serves the buildings of its site.
-                if door.buildingId == nil, person.siteIds.contains(door.siteId) { return .staff }
-            }
-        }
-        for residence in person.residences where residence.siteId == door.siteId {
-            if door.buildingId == nil || door.buildingId == residence.buildingId { return .resident }
-        }
-        return .noAuthority
-    }
-}
-
 /// Decides unlock requests and carries out the granted ones: the decision and the command's
 /// outcome are events (JetStream, through the outbox) that the audit log keeps.
 package struct DoorCommander: Sendable {

@@ -40,20 +40,36 @@ final class CallRouter: Sendable {
         let invite: SIPRequest
         let caller: SIPPeer
         let key: ServerTransactions.Key
-        let plan: DialPlan
+        let tenant: TenantID
+        /// The ring plan: the unit's steps, or the one door station a resident or staff calls.
+        let steps: [RingStep]
         let toTag: String
+        /// Who may press the door-open key during the call: the answering device (a door station
+        /// called a unit), or the caller (a resident or staff called a door station).
+        let keyPresser: Dialog.KeyPresser
         /// The call's id in events (`callid`), and what its events are about.
         let id = UUID()
         let context: EventContext
         let state = Mutex(State())
 
-        init(invite: SIPRequest, caller: SIPPeer, key: ServerTransactions.Key, plan: DialPlan, toTag: String, door: UUID?) {
+        init(
+            invite: SIPRequest,
+            caller: SIPPeer,
+            key: ServerTransactions.Key,
+            tenant: TenantID,
+            steps: [RingStep],
+            toTag: String,
+            keyPresser: Dialog.KeyPresser,
+            context: (site: UUID, building: UUID?, door: UUID?, unit: UUID?)
+        ) {
             self.invite = invite
             self.caller = caller
             self.key = key
-            self.plan = plan
+            self.tenant = tenant
+            self.steps = steps
             self.toTag = toTag
-            self.context = EventContext(site: plan.siteId, building: plan.buildingId, door: door, unit: plan.unitId, call: self.id)
+            self.keyPresser = keyPresser
+            self.context = EventContext(site: context.site, building: context.building, door: context.door, unit: context.unit, call: self.id)
         }
     }
 
@@ -61,6 +77,8 @@ final class CallRouter: Sendable {
     let transactions: ServerTransactions
     let bus: MessageBus
     let store: LocationStore
+    /// Identity's SIP accounts (door stations called by name).
+    let accounts: any SIPAccountDirectory
     let host: String
     let logger: Logger
     /// Branch id → call.
@@ -74,12 +92,22 @@ final class CallRouter: Sendable {
         var tenant: TenantID
         var context: EventContext
         var answeredAt: ContinuousClock.Instant
-        /// The caller's From tag: a request whose To carries it comes from the callee.
+        /// Which side presses the door-open key: the callee when a door station called, the caller
+        /// when a resident or staff called a door station.
+        enum KeyPresser: Sendable {
+            case callee
+            case caller(device: UUID, person: UUID?)
+        }
+
+        /// The caller's From tag: a request whose To carries it comes from the callee, one whose
+        /// From carries it from the caller.
         var callerTag: String?
-        /// Who answered, and from which address (only that address may press the door-open key).
+        var keyPresser: KeyPresser
+        /// The device and person on whose authority the door opens, and the only address that may
+        /// press the key.
         var deviceId: UUID?
         var personId: UUID?
-        var answererIP: String
+        var presserIP: String
         /// The last door-open request of this call (repeats within ``unlockInterval`` are ignored).
         var unlockedAt: ContinuousClock.Instant?
     }
@@ -102,10 +130,12 @@ final class CallRouter: Sendable {
         transactions: ServerTransactions,
         bus: MessageBus,
         store: LocationStore,
+        accounts: any SIPAccountDirectory,
         host: String,
         doorOpenKeys: Set<String> = ["#"],
         logger: Logger
     ) {
+        self.accounts = accounts
         self.doorOpenKeys = doorOpenKeys
         self.transport = transport
         self.transactions = transactions
@@ -189,28 +219,93 @@ final class CallRouter: Sendable {
             self.transport.send(.response(response), to: caller)
         }
         guard let dialled = request.uri.userDecoded else { return fail(404, "no number dialled") }
-        let plan: DialPlan
+        let plan: DialPlan?
         do {
             plan = try await self.bus.request(ResolveDialTarget(sipDomain: request.uri.host, dialled: dialled), timeout: .seconds(2))
         } catch let error as WireError where error.code == .notFound || error.code == .invalidRequest {
-            self.notFound(dialled: dialled, account: account)
-            return fail(404, "no such number")
+            plan = nil
         } catch {
             self.logger.warning("sip: identity did not resolve a dialled number", metadata: ["error": "\(error)"])
             return fail(503, "directory unavailable")
         }
-        // A device calls within its own site only.
-        guard plan.tenantId == account.tenantId, plan.siteId == account.siteId else {
-            self.notFound(dialled: dialled, account: account)
-            return fail(404, "no such number")
-        }
         var stamped = request
         Self.stampReceived(&stamped, from: caller)
-        let call = Call(invite: stamped, caller: caller, key: key, plan: plan, toTag: toTag, door: account.doorId)
-        self.calls.withLock { $0[key] = call }
+        // A unit of the caller's own site (a device calls within its own site only).
+        if let plan, plan.tenantId == account.tenantId, plan.siteId == account.siteId {
+            let call = Call(
+                invite: stamped,
+                caller: caller,
+                key: key,
+                tenant: plan.tenantId,
+                steps: plan.steps,
+                toTag: toTag,
+                keyPresser: .callee,
+                context: (plan.siteId, plan.buildingId, account.doorId, plan.unitId)
+            )
+            return await self.start(call, account: account, dialled: dialled)
+        }
+        // Otherwise a door station of the site, which its residents and staff may call to look
+        // and talk before they open.
+        switch await self.station(dialled: dialled, domain: request.uri.host, caller: account) {
+        case .none:
+            self.notFound(dialled: dialled, account: account)
+            return fail(404, "no such number")
+        case .refused:
+            self.notFound(dialled: dialled, account: account)
+            return fail(403, "not allowed to call this door station")
+        case .station(let station, let door):
+            let call = Call(
+                invite: stamped,
+                caller: caller,
+                key: key,
+                tenant: account.tenantId,
+                steps: [
+                    RingStep(
+                        kind: .doorStation,
+                        ringSeconds: Self.stationRingSeconds,
+                        targets: [RingTarget(deviceId: station.deviceId, sipUsername: station.username)]
+                    )
+                ],
+                toTag: toTag,
+                keyPresser: .caller(device: account.deviceId, person: account.personId),
+                context: (door.siteId, door.buildingId, door.id, account.unitId)
+            )
+            return await self.start(call, account: account, dialled: dialled)
+        }
+    }
+
+    /// How long a door station rings when a resident or staff member calls it.
+    static let stationRingSeconds = 30
+
+    enum StationCall {
+        /// Not a door station of the caller's site.
+        case none
+        /// A door station the caller may not call.
+        case refused
+        case station(SIPAccount, DoorInfo)
+    }
+
+    /// Whether `dialled` names a door station of the caller's site, and whether the caller may call
+    /// it: a person's device (not another station) whose holder may open that door on their own
+    /// authority (``DoorAuthority``: residents of its building, staff of the place, administrators).
+    func station(dialled: String, domain: String, caller: SIPAccount) async -> StationCall {
+        guard let station = try? await self.accounts.account(realm: domain.lowercased(), username: dialled), station.kind == .doorStation,
+            station.tenantId == caller.tenantId, station.siteId == caller.siteId, let doorId = station.doorId
+        else { return .none }
+        guard caller.kind != .doorStation, let person = caller.personId,
+            let holder = try? await self.bus.request(PersonLookup(personId: person), tenant: caller.tenantId, timeout: .seconds(2)),
+            let door = try? await self.bus.request(DoorLookup(doorId: doorId), tenant: caller.tenantId, timeout: .seconds(2)),
+            DoorAuthority.decide(person: holder, door: door).grants
+        else { return .refused }
+        return .station(station, door)
+    }
+
+    /// Announces the call and rings its first step.
+    func start(_ call: Call, account: SIPAccount, dialled: String) async {
+        self.calls.withLock { $0[call.key] = call }
         self.emit(
             CallStarted(callId: call.id, callerDeviceId: account.deviceId, dialled: String(dialled.prefix(32))),
-            tenant: plan.tenantId,
+            tenant: call.tenant,
             context: call.context
         )
         await self.ring(call, from: 0)
@@ -232,20 +327,20 @@ final class CallRouter: Sendable {
     /// Rings the first step from `index` on that reaches at least one registered device; answers
     /// the caller when none is left.
     func ring(_ call: Call, from index: Int, reason: CallFallbackReason = .noAnswer) async {
-        if index > 0, index < call.plan.steps.count {
+        if index > 0, index < call.steps.count {
             self.emit(
                 CallFallback(callId: call.id, fromStep: index - 1, toStep: index, reason: reason),
-                tenant: call.plan.tenantId,
+                tenant: call.tenant,
                 context: call.context
             )
         }
         var step = index
-        while step < call.plan.steps.count {
-            let ringStep = call.plan.steps[step]
+        while step < call.steps.count {
+            let ringStep = call.steps[step]
             var forks: [(SIPRequest, SIPPeer, SIPVia, UUID, UUID?)] = []
             for target in ringStep.targets {
                 guard let device = target.deviceId else { continue }  // external numbers need the trunk (not built yet)
-                let bindings = (try? await self.store.bindings(tenant: call.plan.tenantId, device: device, logger: self.logger)) ?? []
+                let bindings = (try? await self.store.bindings(tenant: call.tenant, device: device, logger: self.logger)) ?? []
                 for binding in bindings {
                     guard let fork = self.fork(call.invite, to: binding) else { continue }
                     forks.append((fork.0, fork.1, fork.2, device, target.personId))
@@ -265,7 +360,7 @@ final class CallRouter: Sendable {
                 self.branches.withLock { table in for fork in forks { table[fork.2.branch ?? ""] = call } }
                 self.emit(
                     CallRinging(callId: call.id, step: step, stepKind: ringStep.kind, devices: forks.count),
-                    tenant: call.plan.tenantId,
+                    tenant: call.tenant,
                     context: call.context
                 )
                 for fork in forks {
@@ -277,10 +372,10 @@ final class CallRouter: Sendable {
                 return
             }
             step += 1
-            if step < call.plan.steps.count {
+            if step < call.steps.count {
                 self.emit(
                     CallFallback(callId: call.id, fromStep: step - 1, toStep: step, reason: .unreachable),
-                    tenant: call.plan.tenantId,
+                    tenant: call.tenant,
                     context: call.context
                 )
             }
@@ -383,7 +478,7 @@ final class CallRouter: Sendable {
         self.calls.withLock { _ = $0.removeValue(forKey: call.key) }
         self.emit(
             CallEnded(callId: call.id, reason: final.status == 487 ? .cancelled : .unanswered, status: final.status, durationSeconds: nil),
-            tenant: call.plan.tenantId,
+            tenant: call.tenant,
             context: call.context
         )
         let ids = call.state.withLock { Array($0.branches.keys) }
@@ -464,7 +559,7 @@ final class CallRouter: Sendable {
                 context.personid = winner.personId
                 self.emit(
                     CallAnswered(callId: call.id, deviceId: device, personId: winner.personId, step: step),
-                    tenant: call.plan.tenantId,
+                    tenant: call.tenant,
                     context: context
                 )
             }
@@ -473,15 +568,21 @@ final class CallRouter: Sendable {
                     if dialogs.count >= Self.maxDialogs, let oldest = dialogs.min(by: { $0.value.answeredAt < $1.value.answeredAt })?.key {
                         dialogs.removeValue(forKey: oldest)
                     }
+                    let presser: (device: UUID?, person: UUID?, ip: String) =
+                        switch call.keyPresser {
+                        case .callee: (winner.deviceId, winner.personId, peer.ip)
+                        case .caller(let device, let person): (device, person, call.caller.ip)
+                        }
                     dialogs[sipCallID] = Dialog(
                         call: call.id,
-                        tenant: call.plan.tenantId,
+                        tenant: call.tenant,
                         context: call.context,
                         answeredAt: .now,
                         callerTag: call.invite.headers.from?.tag,
-                        deviceId: winner.deviceId,
-                        personId: winner.personId,
-                        answererIP: peer.ip
+                        keyPresser: call.keyPresser,
+                        deviceId: presser.device,
+                        personId: presser.person,
+                        presserIP: presser.ip
                     )
                 }
             }
@@ -607,17 +708,22 @@ final class CallRouter: Sendable {
         }
     }
 
-    /// A door-open key pressed by whoever answered a door station's call: ask access control to
-    /// open that door on their authority. Only the answering device's address counts, and only
-    /// requests of the callee's side (To carries the caller's tag); the INFO itself is forwarded
-    /// either way, so a station that reacts to it still can.
+    /// A door-open key pressed by the resident or staff member of a door station's call (who
+    /// answered it, or who called the station): ask access control to open that door on their
+    /// authority. Only their device's address counts, and only requests of their side of the
+    /// dialog; the INFO itself is forwarded either way, so a station that reacts to it still can.
     func doorOpenKey(_ request: SIPRequest, callID: String, from peer: SIPPeer) {
         guard let key = Self.pressedKey(request), self.doorOpenKeys.contains(key) else { return }
         let now = ContinuousClock.now
         let dialog = self.dialogs.withLock { dialogs -> Dialog? in
-            guard var dialog = dialogs[callID], dialog.answererIP == peer.ip, dialog.callerTag != nil,
-                request.headers.to?.tag == dialog.callerTag, dialog.context.doorid != nil, dialog.personId != nil
+            guard var dialog = dialogs[callID], dialog.presserIP == peer.ip, let callerTag = dialog.callerTag,
+                dialog.context.doorid != nil, dialog.personId != nil
             else { return nil }
+            // The request comes from the side that may press the key.
+            switch dialog.keyPresser {
+            case .callee: guard request.headers.to?.tag == callerTag else { return nil }
+            case .caller: guard request.headers.from?.tag == callerTag else { return nil }
+            }
             if let last = dialog.unlockedAt, now - last < Self.unlockInterval { return nil }
             dialog.unlockedAt = now
             dialogs[callID] = dialog

@@ -47,6 +47,7 @@ final class SIPCore: SIPMessageSink {
             transactions: self.transactions,
             bus: bus,
             store: registrar.store,
+            accounts: authenticator.directory,
             host: host,
             doorOpenKeys: doorOpenKeys,
             logger: logger
