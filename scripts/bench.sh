@@ -28,11 +28,12 @@ pg_stop "$B/pg" 2>/dev/null || true
 [ -f "$B/sip/kamailio.pid" ] && kill "$(cat "$B/sip/kamailio.pid")" 2>/dev/null
 rm -rf "$B"; mkdir -p "$B"
 trap 'nats_stop "$B/nats"' EXIT
-log "building gatehouse-bench and gatehouse (release) and natsbench.c"
+log "building the services, gatehouse, the benchmark tools (release) and natsbench.c"
 (cd "$ROOT" && swift build -c release --product gatehouse-bench >/dev/null && swift build -c release --product gatehouse >/dev/null \
   && swift build -c release --product gatehouse-audit-bench >/dev/null && swift build -c release --product audit >/dev/null \
   && swift build -c release --product identity >/dev/null && swift build -c release --product gatehouse-identity-bench >/dev/null \
-  && swift build -c release --product access >/dev/null && swift build -c release --product gatehouse-access-bench >/dev/null)
+  && swift build -c release --product access >/dev/null && swift build -c release --product gatehouse-access-bench >/dev/null \
+  && swift build -c release --product signaling >/dev/null)
 SWIFT_BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-bench"
 cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --cflags --libs libnats)
 nats_start "$B/nats" "$PORT" "$((PORT + 1))"

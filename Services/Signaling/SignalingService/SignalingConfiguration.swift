@@ -29,6 +29,10 @@ public struct SignalingConfiguration: Sendable {
     /// station's call (SIP INFO `application/dtmf-relay` or `application/dtmf`), ask access control
     /// to open that door. Comma-separated single keys from `0-9*#A-D`.
     public var doorOpenKeys: Set<String> = ["#"]
+    /// `sip.routing.planCacheSeconds` (default 5): how long identity's ring plan for a dialled
+    /// number is kept. Any identity announcement ends it sooner; changes identity does not
+    /// announce (residents moving in, fallbacks) reach calls within this time. Zero asks every call.
+    public var planCacheLifetime = Duration.seconds(5)
 
     /// Sizes and counts: anything above is refused with the status named.
     public struct Limits: Sendable {
@@ -145,6 +149,9 @@ public struct SignalingConfiguration: Sendable {
             throw GatehouseError.invalidConfiguration("sip.doorOpenKeys lists single keys from 0-9, *, #, A-D, comma-separated")
         }
         self.doorOpenKeys = Set(keys)
+        let planSeconds = config.int(forKey: "sip.routing.planCacheSeconds", default: 5)
+        guard (0...300).contains(planSeconds) else { throw GatehouseError.invalidConfiguration("sip.routing.planCacheSeconds must be 0–300") }
+        self.planCacheLifetime = .seconds(planSeconds)
         self.security = SecurityPolicy()
         self.security.failuresBeforeBan = config.int(forKey: "sip.security.failuresBeforeBan", default: self.security.failuresBeforeBan)
         self.security.banDuration = .seconds(config.int(forKey: "sip.security.banSeconds", default: 900))

@@ -79,6 +79,8 @@ final class CallRouter: Sendable {
     let store: LocationStore
     /// Identity's SIP accounts (door stations called by name).
     let accounts: any SIPAccountDirectory
+    /// Ring plans identity answered, kept briefly (nil: ask every time).
+    let plans: ExpiringCache<PlanKey, PlanEntry>?
     let host: String
     let logger: Logger
     /// Branch id → call.
@@ -131,11 +133,13 @@ final class CallRouter: Sendable {
         bus: MessageBus,
         store: LocationStore,
         accounts: any SIPAccountDirectory,
+        planLifetime: Duration = .zero,
         host: String,
         doorOpenKeys: Set<String> = ["#"],
         logger: Logger
     ) {
         self.accounts = accounts
+        self.plans = planLifetime > .zero ? ExpiringCache(lifetime: planLifetime, capacity: 100_000) : nil
         self.doorOpenKeys = doorOpenKeys
         self.transport = transport
         self.transactions = transactions
@@ -221,9 +225,7 @@ final class CallRouter: Sendable {
         guard let dialled = request.uri.userDecoded else { return fail(404, "no number dialled") }
         let plan: DialPlan?
         do {
-            plan = try await self.bus.request(ResolveDialTarget(sipDomain: request.uri.host, dialled: dialled), timeout: .seconds(2))
-        } catch let error as WireError where error.code == .notFound || error.code == .invalidRequest {
-            plan = nil
+            plan = try await self.plan(domain: request.uri.host, dialled: dialled)
         } catch {
             self.logger.warning("sip: identity did not resolve a dialled number", metadata: ["error": "\(error)"])
             return fail(503, "directory unavailable")
@@ -273,6 +275,38 @@ final class CallRouter: Sendable {
             return await self.start(call, account: account, dialled: dialled)
         }
     }
+
+    struct PlanKey: Hashable, Sendable {
+        var domain: String
+        var dialled: String
+    }
+
+    /// A ring plan identity answered, or that the number does not exist.
+    enum PlanEntry: Sendable {
+        case plan(DialPlan)
+        case none
+    }
+
+    /// Identity's ring plan for `dialled` at `domain` (nil: no such unit), kept for
+    /// ``planLifetime`` unless identity announces a change first.
+    func plan(domain: String, dialled: String) async throws -> DialPlan? {
+        let bus = self.bus
+        let key = PlanKey(domain: domain.lowercased(), dialled: dialled)
+        let load: @Sendable () async throws -> PlanEntry? = {
+            do {
+                return .plan(try await bus.request(ResolveDialTarget(sipDomain: key.domain, dialled: key.dialled), timeout: .seconds(2)))
+            } catch let error as WireError where error.code == .notFound || error.code == .invalidRequest {
+                return PlanEntry.none
+            }
+        }
+        let entry: PlanEntry?
+        if let plans = self.plans { entry = try await plans.value(key, load: load) } else { entry = try await load() }
+        guard case .plan(let plan) = entry else { return nil }
+        return plan
+    }
+
+    /// Forgets every kept ring plan (identity announced a change).
+    func forgetPlans() { self.plans?.removeAll() }
 
     /// How long a door station rings when a resident or staff member calls it.
     static let stationRingSeconds = 30

@@ -62,7 +62,9 @@ final class SIPAccountCache: SIPAccountDirectory {
 /// first, since announcements may have been missed meanwhile.
 struct SIPAccountFeed: Service {
     let nats: NATSClient
-    let cache: SIPAccountCache
+    let cache: SIPAccountCache?
+    /// Its ring plans are forgotten on every identity announcement.
+    let router: CallRouter?
     let logger: Logger
 
     func run() async throws {
@@ -70,7 +72,8 @@ struct SIPAccountFeed: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let events = try await self.nats.subscribe(to: "gatehouse.v1.evt.*.\(ServiceName.identity).>")
-                self.cache.forgetAll()
+                self.cache?.forgetAll()
+                self.router?.forgetPlans()
                 backoff = .milliseconds(200)
                 for await message in events.cancelOnGracefulShutdown() {
                     self.apply(subject: message.subject, payload: Data(message.payload))
@@ -84,7 +87,8 @@ struct SIPAccountFeed: Service {
     }
 
     func apply(subject: String, payload: Data) {
-        guard let name = subject.split(separator: ".").last else { return }
+        self.router?.forgetPlans()
+        guard let cache = self.cache, let name = subject.split(separator: ".").last else { return }
         let device: DeviceInfo?
         switch name {
         case Substring(DeviceCreated.eventType.name): device = try? WireCoding.decode(CloudEvent<DeviceCreated>.self, from: payload).data.resource
@@ -92,13 +96,13 @@ struct SIPAccountFeed: Service {
         case Substring(DeviceRevoked.eventType.name): device = try? WireCoding.decode(CloudEvent<DeviceRevoked>.self, from: payload).data.resource
         case Substring(SiteUpdated.eventType.name), Substring(PersonErased.eventType.name):
             // A site's domain may have changed; an erased person's devices lost their credentials.
-            self.cache.forgetAll()
+            cache.forgetAll()
             return
         default:
             return
         }
         // An announcement that cannot be read may still have changed an account.
-        guard let device else { return self.cache.forgetAll() }
-        self.cache.forget(realm: device.sipRealm, username: device.sipUsername)
+        guard let device else { return cache.forgetAll() }
+        cache.forget(realm: device.sipRealm, username: device.sipUsername)
     }
 }

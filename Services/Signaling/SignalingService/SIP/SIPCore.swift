@@ -35,6 +35,7 @@ final class SIPCore: SIPMessageSink {
         host: String,
         limits: SignalingConfiguration.Limits,
         doorOpenKeys: Set<String>,
+        planLifetime: Duration = .zero,
         logger: Logger
     ) {
         self.transport = transport
@@ -48,6 +49,7 @@ final class SIPCore: SIPMessageSink {
             bus: bus,
             store: registrar.store,
             accounts: authenticator.directory,
+            planLifetime: planLifetime,
             host: host,
             doorOpenKeys: doorOpenKeys,
             logger: logger

@@ -58,6 +58,7 @@ package final class SIPServer: Service, Sendable {
             host: configuration.advertisedHost,
             limits: configuration.limits,
             doorOpenKeys: configuration.doorOpenKeys,
+            planLifetime: configuration.planCacheLifetime,
             logger: logger
         )
     }
@@ -78,7 +79,8 @@ package final class SIPServer: Service, Sendable {
 
     /// What keeps the account cache true to identity: its device and site announcements.
     package func accountFeed(nats: NATSClient) -> (any Service)? {
-        self.accounts.map { SIPAccountFeed(nats: nats, cache: $0, logger: self.logger) }
+        guard self.accounts != nil || self.core.router.plans != nil else { return nil }
+        return SIPAccountFeed(nats: nats, cache: self.accounts, router: self.core.router, logger: self.logger)
     }
 
     package func run() async throws {
