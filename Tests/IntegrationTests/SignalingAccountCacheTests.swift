@@ -39,4 +39,36 @@ extension SignalingRegistrarTests {
             #expect(try await self.sipp(context, scenario: register, users: [self.account(context, new)]).status == 0)
         }
     }
+
+    @Test func aRingPlanIsKeptUntilIdentityAnnouncesAChange() async throws {
+        try await self.withSignaling { context in
+            let feed = try #require(context.server.accountFeed(nats: context.nats))
+            let running = Task { try await feed.run() }
+            defer { running.cancel() }
+            #expect(try await eventually { context.server.accountsForgotten >= 1 })
+            let start = context.server.accountsForgotten
+            let port = Int.random(in: 20_000..<30_000)
+            let phone = try await self.phone(context, context.phone, port: port, scenario: "resident-answers")
+            #expect(try await self.doorCalls(context, "101").status == 0)
+            #expect(try await phone.value.status == 0)
+
+            // Ada's phone is revoked in identity's database; until identity announces it, the kept
+            // ring plan still rings her (still registered) phone.
+            let revoked = try #require(
+                try await DeviceStore(client: context.postgres).revoke(tenant: context.tenant, id: context.phone.id, logger: self.logger)
+            )
+            let scenario = try Self.scenario("resident-answers")
+            let again = Task { try await self.sipp(context, scenario: scenario, users: [[context.phone.username]], localPort: port) }
+            #expect(try await eventually { Self.listeningUDP(port) })
+            #expect(try await self.doorCalls(context, "101").status == 0)
+            #expect(try await again.value.status == 0)
+
+            // The announcement: the next call gets identity's new plan, in which nobody is registered.
+            let identity = MessageBus(transport: NATSTransport(client: context.nats), source: EventSource(service: .identity, instance: "test"))
+            try await identity.publish(DeviceRevoked(revoked.info), tenant: context.tenant, subject: "device/\(revoked.id.lowercasedString)")
+            #expect(try await eventually { context.server.accountsForgotten > start })
+            let unanswerable = try await self.doorCallExpecting(context, "101", final: 480)
+            #expect(unanswerable.status == 0, "\(unanswerable.output)")
+        }
+    }
 }
