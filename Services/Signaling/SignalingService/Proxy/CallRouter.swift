@@ -219,8 +219,10 @@ final class CallRouter: Sendable {
         func fail(_ status: Int, _ detail: String) {
             var response = SIPResponse(status: status, replyingTo: request.headers, toTag: toTag)
             response.headers.add("Warning", "399 gatehouse \"\(detail)\"")
-            self.transactions.complete(key, response: response, reliable: caller.transport.isReliable)
-            self.transport.send(.response(response), to: caller)
+            let transport = self.transport
+            self.transactions.answer(key, with: response, reliable: caller.transport.isReliable) { [response] in
+                transport.send(.response(response), to: caller)
+            }
         }
         guard let dialled = request.uri.userDecoded else { return fail(404, "no number dialled") }
         let plan: DialPlan?
@@ -507,8 +509,11 @@ final class CallRouter: Sendable {
             // Our own final answer carries our To tag; a forwarded one keeps the device's.
             final = SIPResponse(status: response.status, reason: response.reason, replyingTo: call.invite.headers, toTag: call.toTag)
         }
-        self.transactions.complete(call.key, response: final, reliable: call.caller.transport.isReliable)
-        self.transport.send(.response(final), to: call.caller)
+        let transport = self.transport
+        let caller = call.caller
+        self.transactions.answer(call.key, with: final, reliable: caller.transport.isReliable) { [final] in
+            transport.send(.response(final), to: caller)
+        }
         self.calls.withLock { _ = $0.removeValue(forKey: call.key) }
         self.emit(
             CallEnded(callId: call.id, reason: final.status == 487 ? .cancelled : .unanswered, status: final.status, durationSeconds: nil),

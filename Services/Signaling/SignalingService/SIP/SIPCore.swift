@@ -108,7 +108,12 @@ final class SIPCore: SIPMessageSink {
         if request.headers.to?.tag != nil, request.method != .cancel {
             let routed = request.headers.values(.route).first.flatMap(SIPAddress.init).map { self.router.isOurs($0.uri) } ?? false
             guard routed else {
-                if request.method != .ack { self.answer(request, SIPRejection(481, "no such dialog"), to: peer, transaction: nil) }
+                if request.method == .ack {
+                    // The ACK for one of our non-2xx finals: stop resending it.
+                    if let key = ServerTransactions.key(request) { self.transactions.acknowledge(key) }
+                } else {
+                    self.answer(request, SIPRejection(481, "no such dialog"), to: peer, transaction: nil)
+                }
                 return
             }
             if let problem = request.proxyProblem(supported: Self.supported) {
@@ -236,7 +241,7 @@ final class SIPCore: SIPMessageSink {
     }
 
     private func finish(_ key: ServerTransactions.Key, _ response: SIPResponse, to peer: SIPPeer) {
-        self.transactions.complete(key, response: response, reliable: peer.transport.isReliable)
-        self.transport.send(.response(response), to: peer)
+        let transport = self.transport
+        self.transactions.answer(key, with: response, reliable: peer.transport.isReliable) { transport.send(.response(response), to: peer) }
     }
 }

@@ -68,6 +68,9 @@ package final class SIPServer: Service, Sendable {
     package var authenticationFailures: Int { self.core.authenticator.failures }
     package func isBanned(_ address: String) -> Bool { self.core.sources.isBanned(address) }
 
+    /// Non-2xx finals to INVITEs being resent until their ACK.
+    package var finalsAwaitingAcknowledgement: Int { self.core.transactions.awaitingAcknowledgement }
+
     /// Branches of calls being rung or recently answered.
     package var activeCallBranches: Int { self.core.router.activeBranches }
 

@@ -33,6 +33,11 @@ final class ServerTransactions: Sendable {
     let capacity: Int
     let linger: Duration
     private let state = Mutex(State())
+    /// INVITE transactions over UDP whose non-2xx final is resent until its ACK.
+    private let unacknowledged = Mutex<Set<Key>>([])
+    /// At most this many finals are resent at once; beyond it they are sent once (a flood of
+    /// INVITEs from forged addresses must not turn us into an amplifier).
+    static let maxUnacknowledged = 10_000
 
     init(capacity: Int, linger: Duration = .seconds(32)) {
         self.capacity = capacity
@@ -76,6 +81,40 @@ final class ServerTransactions: Sendable {
             }
         }
     }
+
+    /// Records and sends a final response (`send` sends it). A non-2xx final to an INVITE over UDP
+    /// is sent again after 0.5, 1, 2, 4, 4… s until its ACK arrives (``acknowledge(_:)``) or 32 s
+    /// have passed (RFC 3261 §17.2.1, Timers G and H).
+    func answer(_ key: Key, with response: SIPResponse, reliable: Bool, send: @escaping @Sendable () -> Void) {
+        self.complete(key, response: response, reliable: reliable)
+        send()
+        guard !reliable, key.method == SIPMethod.invite.description, response.status >= 300 else { return }
+        let waiting = self.unacknowledged.withLock { set -> Bool in
+            guard set.count < Self.maxUnacknowledged else { return false }
+            return set.insert(key).inserted
+        }
+        guard waiting else { return }
+        Task {
+            var interval = Duration.milliseconds(500)
+            var waited = Duration.zero
+            while waited + interval <= .seconds(32) {
+                try? await Task.sleep(for: interval)
+                waited += interval
+                guard self.unacknowledged.withLock({ $0.contains(key) }) else { return }
+                send()
+                interval = min(interval * 2, .seconds(4))
+            }
+            self.acknowledge(key)
+        }
+    }
+
+    /// The ACK for a non-2xx final arrived (or Timer H ended the wait).
+    func acknowledge(_ key: Key) {
+        _ = self.unacknowledged.withLock { $0.remove(key) }
+    }
+
+    /// Finals being resent until their ACK.
+    var awaitingAcknowledgement: Int { self.unacknowledged.withLock { $0.count } }
 
     /// Forgets a transaction that ended without a response (the request was dropped).
     func abandon(_ key: Key) {
