@@ -11,14 +11,20 @@ import Testing
 /// Signaling keeps identity's SIP accounts for a while and forgets one when identity announces a
 /// change to its device.
 extension SignalingRegistrarTests {
-    @Test func aNewPasswordTakesEffectWhenIdentityAnnouncesIt() async throws {
+    /// Signaling with identity's announcements read, once the feed has subscribed (and forgotten
+    /// everything); `start` is the forget count then.
+    func withAccountFeed(_ body: @Sendable (Context, _ start: Int) async throws -> Void) async throws {
         try await self.withSignaling { context in
             let feed = try #require(context.server.accountFeed(nats: context.nats))
             let running = Task { try await feed.run() }
             defer { running.cancel() }
-            // The feed subscribes (and forgets everything) first.
             #expect(try await eventually { context.server.accountsForgotten >= 1 })
-            let start = context.server.accountsForgotten
+            try await body(context, context.server.accountsForgotten)
+        }
+    }
+
+    @Test func aNewPasswordTakesEffectWhenIdentityAnnouncesIt() async throws {
+        try await self.withAccountFeed { context, start in
             let register = SIPScenarios.register(expires: 300, final: 200)
             #expect(try await self.sipp(context, scenario: register, users: [self.account(context, context.phone)]).status == 0)
 
@@ -41,12 +47,7 @@ extension SignalingRegistrarTests {
     }
 
     @Test func aRingPlanIsKeptUntilIdentityAnnouncesAChange() async throws {
-        try await self.withSignaling { context in
-            let feed = try #require(context.server.accountFeed(nats: context.nats))
-            let running = Task { try await feed.run() }
-            defer { running.cancel() }
-            #expect(try await eventually { context.server.accountsForgotten >= 1 })
-            let start = context.server.accountsForgotten
+        try await self.withAccountFeed { context, start in
             let port = Int.random(in: 20_000..<30_000)
             let phone = try await self.phone(context, context.phone, port: port, scenario: "resident-answers")
             #expect(try await self.doorCalls(context, "101").status == 0)

@@ -82,30 +82,30 @@ extension SignalingRegistrarTests {
         }
     }
 
+    /// sipp steps that receive an INFO inside the dialog and answer it 200.
+    static let answersInfo = """
+          <recv request="INFO"/>
+          <send>
+            <![CDATA[
+              SIP/2.0 200 OK
+              [last_Via:]
+              [last_From:]
+              [last_To:]
+              [last_Call-ID:]
+              [last_CSeq:]
+              Content-Length: 0
+
+            ]]>
+          </send>
+
+        """
+
     /// The door station's side of a call in which the resident presses the door-open key: it
     /// answers the INFO, then hangs up.
     func doorCallAnsweringInfo(_ context: Context, _ number: String) async throws -> ToolRun {
         var scenario = try Self.scenario("door-call")
         let pause = scenario.range(of: "  <pause milliseconds=\"200\"/>")!
-        scenario.insert(
-            contentsOf: """
-                  <recv request="INFO"/>
-                  <send>
-                    <![CDATA[
-                      SIP/2.0 200 OK
-                      [last_Via:]
-                      [last_From:]
-                      [last_To:]
-                      [last_Call-ID:]
-                      [last_CSeq:]
-                      Content-Length: 0
-
-                    ]]>
-                  </send>
-
-                """,
-            at: pause.lowerBound
-        )
+        scenario.insert(contentsOf: Self.answersInfo, at: pause.lowerBound)
         return try await self.sipp(
             context,
             scenario: scenario,

@@ -13,25 +13,7 @@ extension SignalingRegistrarTests {
     static func stationAnswersScenario() throws -> String {
         var scenario = try Self.scenario("resident-answers")
         let bye = scenario.range(of: "  <recv request=\"BYE\"/>")!
-        scenario.insert(
-            contentsOf: """
-                  <recv request="INFO"/>
-                  <send>
-                    <![CDATA[
-                      SIP/2.0 200 OK
-                      [last_Via:]
-                      [last_From:]
-                      [last_To:]
-                      [last_Call-ID:]
-                      [last_CSeq:]
-                      Content-Length: 0
-
-                    ]]>
-                  </send>
-
-                """,
-            at: bye.lowerBound
-        )
+        scenario.insert(contentsOf: Self.answersInfo, at: bye.lowerBound)
         return scenario
     }
 

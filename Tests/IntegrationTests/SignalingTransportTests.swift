@@ -105,55 +105,63 @@ extension SignalingRegistrarTests {
             + "response=\"\(digest)\", algorithm=\(algorithm.rawValue), qop=auth, nc=00000001, cnonce=\"0a4f113b\""
     }
 
-    @Test func devicesRegisterOverTLSWithSHA256AndTCPKeepAlivesArePonged() async throws {
+    /// A self-signed certificate and key in a scratch folder, and a client TLS context trusting it.
+    func withCertificate(_ body: (_ certificate: String, _ key: String, _ client: NIOSSLContext) async throws -> Void) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-tls-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let (certificate, key) = try await self.makeCertificate(in: scratch)
-        try await self.withSignaling(configure: {
-            $0.tlsPort = 0
-            $0.tlsCertificateFile = certificate
-            $0.tlsKeyFile = key
-            $0.registrar.algorithms = [.sha256, .md5]
-        }) { context in
-            let tlsPort = try #require(context.tlsPort)
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
-            let tls = try NIOSSLContext(configuration: configuration)
-            let station = context.station
-            let answers = try await self.exchange(
-                port: tlsPort,
-                tls: tls,
-                [
-                    { _ in Self.register(context, device: station, transport: "TLS", cseq: 1, authorization: nil) },
-                    { challenge in
-                        Self.register(
-                            context,
-                            device: station,
-                            transport: "TLS",
-                            cseq: 2,
-                            authorization: Self.answer(challenge, device: station, domain: context.domain, algorithm: .sha256)
-                        )
-                    },
-                ]
-            )
-            let texts = answers.map { String(decoding: $0, as: UTF8.self) }
-            #expect(texts.count == 2 && texts[0].hasPrefix("SIP/2.0 401 ") && texts[1].hasPrefix("SIP/2.0 200 "), "\(texts)")
-            // SHA-256 is offered first when configured so.
-            #expect(texts.first?.range(of: "algorithm=SHA-256")?.lowerBound ?? texts[0].endIndex < texts[0].range(of: "algorithm=MD5")!.lowerBound)
-            let bindings = try await context.server.store.bindings(tenant: context.tenant, device: station.id, logger: self.logger)
-            #expect(bindings.map(\.transport) == ["TLS"])
-            // Over TCP, a double-CRLF ping gets a single-CRLF pong and the connection stays usable.
-            let keepAlive = try await self.exchange(
-                port: context.tcpPort,
-                tls: nil,
-                [
-                    { _ in Array("\r\n\r\n".utf8) },
-                    { _ in Self.register(context, device: context.phone, transport: "TCP", cseq: 1, authorization: nil) },
-                ]
-            )
-            #expect(keepAlive.first == Array("\r\n".utf8))
-            #expect(keepAlive.count == 2 && String(decoding: keepAlive[1], as: UTF8.self).hasPrefix("SIP/2.0 401 "))
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+        try await body(certificate, key, try NIOSSLContext(configuration: configuration))
+    }
+
+    @Test func devicesRegisterOverTLSWithSHA256AndTCPKeepAlivesArePonged() async throws {
+        try await self.withCertificate { certificate, key, tls in
+            try await self.withSignaling(configure: {
+                $0.tlsPort = 0
+                $0.tlsCertificateFile = certificate
+                $0.tlsKeyFile = key
+                $0.registrar.algorithms = [.sha256, .md5]
+            }) { context in
+                let tlsPort = try #require(context.tlsPort)
+                let station = context.station
+                let answers = try await self.exchange(
+                    port: tlsPort,
+                    tls: tls,
+                    [
+                        { _ in Self.register(context, device: station, transport: "TLS", cseq: 1, authorization: nil) },
+                        { challenge in
+                            Self.register(
+                                context,
+                                device: station,
+                                transport: "TLS",
+                                cseq: 2,
+                                authorization: Self.answer(challenge, device: station, domain: context.domain, algorithm: .sha256)
+                            )
+                        },
+                    ]
+                )
+                let texts = answers.map { String(decoding: $0, as: UTF8.self) }
+                #expect(texts.count == 2 && texts[0].hasPrefix("SIP/2.0 401 ") && texts[1].hasPrefix("SIP/2.0 200 "), "\(texts)")
+                // SHA-256 is offered first when configured so.
+                #expect(
+                    texts.first?.range(of: "algorithm=SHA-256")?.lowerBound ?? texts[0].endIndex < texts[0].range(of: "algorithm=MD5")!.lowerBound
+                )
+                let bindings = try await context.server.store.bindings(tenant: context.tenant, device: station.id, logger: self.logger)
+                #expect(bindings.map(\.transport) == ["TLS"])
+                // Over TCP, a double-CRLF ping gets a single-CRLF pong and the connection stays usable.
+                let keepAlive = try await self.exchange(
+                    port: context.tcpPort,
+                    tls: nil,
+                    [
+                        { _ in Array("\r\n\r\n".utf8) },
+                        { _ in Self.register(context, device: context.phone, transport: "TCP", cseq: 1, authorization: nil) },
+                    ]
+                )
+                #expect(keepAlive.first == Array("\r\n".utf8))
+                #expect(keepAlive.count == 2 && String(decoding: keepAlive[1], as: UTF8.self).hasPrefix("SIP/2.0 401 "))
+            }
         }
     }
 }

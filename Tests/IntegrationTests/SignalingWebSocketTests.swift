@@ -172,49 +172,50 @@ extension SignalingRegistrarTests {
     }
 
     @Test func aBrowserPhoneRegistersOverSecureWebSocket() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-wss-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let (certificate, key) = try await self.makeCertificate(in: scratch)
-        try await self.withSignaling(configure: {
-            $0.wssPort = 0
-            $0.tlsCertificateFile = certificate
-            $0.tlsKeyFile = key
-        }) { context in
-            let port = try #require(context.server.addresses?.wss?.port)
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
-            guard
-                case .upgraded(let channel) = try await Self.webSocket(
-                    port: port,
-                    subprotocol: "sip",
-                    tls: try NIOSSLContext(configuration: configuration)
-                )
-            else {
-                Issue.record("the sip WebSocket was refused")
-                return
-            }
-            try await channel.executeThenClose { inbound, outbound in
-                var phone = BrowserPhone(frames: inbound.makeAsyncIterator(), outbound: outbound, device: context.station, domain: context.domain)
-                try await phone.send(phone.register(cseq: 1, authorization: nil))
-                let challenge = try await phone.nextMessage()
-                try await phone.send(
-                    phone.register(cseq: 2, authorization: Self.answer(challenge, device: context.station, domain: context.domain, algorithm: .md5))
-                )
-                guard case .response(let registered) = try await phone.nextMessage() else {
-                    Issue.record("no answer to the REGISTER")
+        try await self.withCertificate { certificate, key, tls in
+            try await self.withSignaling(configure: {
+                $0.wssPort = 0
+                $0.tlsCertificateFile = certificate
+                $0.tlsKeyFile = key
+            }) { context in
+                let port = try #require(context.server.addresses?.wss?.port)
+                var configuration = TLSConfiguration.makeClientConfiguration()
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+                guard
+                    case .upgraded(let channel) = try await Self.webSocket(
+                        port: port,
+                        subprotocol: "sip",
+                        tls: try NIOSSLContext(configuration: configuration)
+                    )
+                else {
+                    Issue.record("the sip WebSocket was refused")
                     return
                 }
-                #expect(registered.status == 200)
-                // The registrar's Date (RFC 3261 §20.17, IMF-fixdate) is now.
-                let formatter = DateFormatter()
-                formatter.locale = Locale(identifier: "en_US_POSIX")
-                formatter.timeZone = TimeZone(identifier: "GMT")
-                formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-                let date = try #require(registered.headers[.date].flatMap(formatter.date(from:)), "\(registered.headers)")
-                #expect(abs(date.timeIntervalSinceNow) < 60)
-                let bindings = try await context.server.store.bindings(tenant: context.tenant, device: context.station.id, logger: self.logger)
-                #expect(bindings.map(\.transport) == ["WSS"])
+                try await channel.executeThenClose { inbound, outbound in
+                    var phone = BrowserPhone(frames: inbound.makeAsyncIterator(), outbound: outbound, device: context.station, domain: context.domain)
+                    try await phone.send(phone.register(cseq: 1, authorization: nil))
+                    let challenge = try await phone.nextMessage()
+                    try await phone.send(
+                        phone.register(
+                            cseq: 2,
+                            authorization: Self.answer(challenge, device: context.station, domain: context.domain, algorithm: .md5)
+                        )
+                    )
+                    guard case .response(let registered) = try await phone.nextMessage() else {
+                        Issue.record("no answer to the REGISTER")
+                        return
+                    }
+                    #expect(registered.status == 200)
+                    // The registrar's Date (RFC 3261 §20.17, IMF-fixdate) is now.
+                    let formatter = DateFormatter()
+                    formatter.locale = Locale(identifier: "en_US_POSIX")
+                    formatter.timeZone = TimeZone(identifier: "GMT")
+                    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+                    let date = try #require(registered.headers[.date].flatMap(formatter.date(from:)), "\(registered.headers)")
+                    #expect(abs(date.timeIntervalSinceNow) < 60)
+                    let bindings = try await context.server.store.bindings(tenant: context.tenant, device: context.station.id, logger: self.logger)
+                    #expect(bindings.map(\.transport) == ["WSS"])
+                }
             }
         }
     }

@@ -328,11 +328,11 @@ final class CallRouter: Sendable {
         guard let station = try? await self.accounts.account(realm: domain.lowercased(), username: dialled), station.kind == .doorStation,
             station.tenantId == caller.tenantId, station.siteId == caller.siteId, let doorId = station.doorId
         else { return .none }
-        guard caller.kind != .doorStation, let person = caller.personId,
-            let holder = try? await self.bus.request(PersonLookup(personId: person), tenant: caller.tenantId, timeout: .seconds(2)),
-            let door = try? await self.bus.request(DoorLookup(doorId: doorId), tenant: caller.tenantId, timeout: .seconds(2)),
-            DoorAuthority.decide(person: holder, door: door).grants
-        else { return .refused }
+        guard caller.kind != .doorStation, let person = caller.personId else { return .refused }
+        // The holder and the door, asked at once.
+        async let holder = try? self.bus.request(PersonLookup(personId: person), tenant: caller.tenantId, timeout: .seconds(2))
+        async let lookup = try? self.bus.request(DoorLookup(doorId: doorId), tenant: caller.tenantId, timeout: .seconds(2))
+        guard let holder = await holder, let door = await lookup, DoorAuthority.decide(person: holder, door: door).grants else { return .refused }
         return .station(station, door)
     }
 
@@ -422,20 +422,15 @@ final class CallRouter: Sendable {
     /// RFC 3261 §17.1.1.2 Timer A over UDP: the INVITE again after 0.5 s, 1 s, 2 s… until the
     /// branch hears anything (even 100), is cancelled, the call ends, or Timer B (32 s) runs out.
     func retransmit(_ request: SIPRequest, to peer: SIPPeer, branch: String, of call: Call) {
-        Task {
-            var interval = Duration.milliseconds(500)
-            var waited = Duration.zero
-            while waited + interval <= .seconds(32) {
-                try? await Task.sleep(for: interval)
-                waited += interval
-                let silent = call.state.withLock { state in
+        let transport = self.transport
+        Retransmission.start(
+            while: {
+                call.state.withLock { state in
                     state.branches[branch].map { $0.status == 0 && !$0.cancelled } ?? false && !state.finished && !state.answered
                 }
-                guard silent else { return }
-                self.transport.send(.request(request), to: peer)
-                interval *= 2
-            }
-        }
+            },
+            send: { transport.send(.request(request), to: peer) }
+        )
     }
 
     /// Branches of calls being set up, for tests and metrics.

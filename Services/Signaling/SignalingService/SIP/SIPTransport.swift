@@ -137,9 +137,8 @@ final class SIPTransportLayer: Sendable {
                     case .ws, .wss:
                         try self.configureWebSocket(channel, transport: transport, sink: sink)
                     case .udp, .tcp, .tls:
-                        try channel.pipeline.syncOperations.addHandler(
-                            SIPStreamHandler(transport: transport, parser: parser, sink: sink, connections: self)
-                        )
+                        try channel.pipeline.syncOperations.addHandler(SIPConnectionTracker(transport: transport, connections: self))
+                        try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: transport, parser: parser, sink: sink))
                     }
                 }
             }
@@ -231,23 +230,18 @@ final class SIPDatagramHandler<Sink: SIPMessageSink>: ChannelInboundHandler, Sen
     }
 }
 
-/// Reads a TCP or TLS stream: frames by Content-Length, answers CRLF keep-alive pings, closes
-/// the connection after a message that cannot be framed.
-final class SIPStreamHandler<Sink: SIPMessageSink>: ChannelInboundHandler {
+/// Counts a stream connection (TCP, TLS, WS, WSS) against the connection limits while it is open,
+/// and records it as the way to reach its peer; a refused connection is closed before the handlers
+/// behind it see it become active.
+final class SIPConnectionTracker: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     let transport: SIPTransportKind
-    let parser: SIPParser
-    let sink: Sink
     let connections: SIPTransportLayer
     var peer: SIPPeer?
-    var buffer: [UInt8] = []
 
-    init(transport: SIPTransportKind, parser: SIPParser, sink: Sink, connections: SIPTransportLayer) {
+    init(transport: SIPTransportKind, connections: SIPTransportLayer) {
         self.transport = transport
-        self.parser = parser
-        self.sink = sink
         self.connections = connections
     }
 
@@ -268,6 +262,36 @@ final class SIPStreamHandler<Sink: SIPMessageSink>: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let peer = self.peer { self.connections.unregister(peer) }
+        self.peer = nil
+        context.fireChannelInactive()
+    }
+}
+
+/// Reads a TCP or TLS stream: frames by Content-Length, answers CRLF keep-alive pings, closes
+/// the connection after a message that cannot be framed.
+final class SIPStreamHandler<Sink: SIPMessageSink>: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let transport: SIPTransportKind
+    let parser: SIPParser
+    let sink: Sink
+    var peer: SIPPeer?
+    var buffer: [UInt8] = []
+
+    init(transport: SIPTransportKind, parser: SIPParser, sink: Sink) {
+        self.transport = transport
+        self.parser = parser
+        self.sink = sink
+    }
+
+    /// Active only once ``SIPConnectionTracker`` admitted the connection.
+    func channelActive(context: ChannelHandlerContext) {
+        self.peer = context.remoteAddress.map { SIPPeer(transport: self.transport, address: $0) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
         self.peer = nil
         context.fireChannelInactive()
     }

@@ -50,42 +50,6 @@ extension SIPTransportLayer {
     }
 }
 
-/// Counts a stream connection against the connection limits while it is open, and records it as
-/// the way to reach its peer.
-final class SIPConnectionTracker: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    let transport: SIPTransportKind
-    let connections: SIPTransportLayer
-    var peer: SIPPeer?
-
-    init(transport: SIPTransportKind, connections: SIPTransportLayer) {
-        self.transport = transport
-        self.connections = connections
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        guard let address = context.remoteAddress else {
-            context.close(promise: nil)
-            return
-        }
-        let peer = SIPPeer(transport: self.transport, address: address)
-        guard self.connections.register(peer, channel: context.channel) else {
-            self.connections.logger.notice("sip: connection refused by limits", metadata: ["gatehouse.peer": "\(peer)"])
-            context.close(promise: nil)
-            return
-        }
-        self.peer = peer
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if let peer = self.peer { self.connections.unregister(peer) }
-        self.peer = nil
-        context.fireChannelInactive()
-    }
-}
-
 /// Answers an HTTP request that is not a WebSocket upgrade to `sip`: 426, then closes. Holds no
 /// state, so the upgrade's completion can remove it.
 final class SIPWebSocketGate: ChannelInboundHandler, RemovableChannelHandler, Sendable {

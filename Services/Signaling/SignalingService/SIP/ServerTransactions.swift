@@ -94,16 +94,7 @@ final class ServerTransactions: Sendable {
             return set.insert(key).inserted
         }
         guard waiting else { return }
-        Task {
-            var interval = Duration.milliseconds(500)
-            var waited = Duration.zero
-            while waited + interval <= .seconds(32) {
-                try? await Task.sleep(for: interval)
-                waited += interval
-                guard self.unacknowledged.withLock({ $0.contains(key) }) else { return }
-                send()
-                interval = min(interval * 2, .seconds(4))
-            }
+        Retransmission.start(cap: .seconds(4), while: { self.unacknowledged.withLock { $0.contains(key) } }, send: send) {
             self.acknowledge(key)
         }
     }
@@ -129,6 +120,31 @@ final class ServerTransactions: Sendable {
         if state.head > 4_096, state.head * 2 > state.expiries.count {
             state.expiries.removeFirst(state.head)
             state.head = 0
+        }
+    }
+}
+
+/// RFC 3261's retransmission timers over UDP: `send` again after T1 (0.5 s), the interval doubling
+/// up to `cap` (Timer A: no cap; Timer G: T2 = 4 s), while `pending()` holds, until 64·T1 (32 s)
+/// have passed; then `ended()`.
+enum Retransmission {
+    static func start(
+        cap: Duration = .seconds(32),
+        while pending: @escaping @Sendable () -> Bool,
+        send: @escaping @Sendable () -> Void,
+        ended: @escaping @Sendable () -> Void = {}
+    ) {
+        Task {
+            var interval = Duration.milliseconds(500)
+            var waited = Duration.zero
+            while waited + interval <= .seconds(32) {
+                try? await Task.sleep(for: interval)
+                waited += interval
+                guard pending() else { return }
+                send()
+                interval = min(interval * 2, cap)
+            }
+            ended()
         }
     }
 }
