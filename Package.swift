@@ -235,7 +235,7 @@ var targets: [Target] = [
     .testTarget(name: "IdentityServiceTests", dependencies: ["IdentityService"]),
     .testTarget(name: "AccessServiceTests", dependencies: ["AccessService", "GatehouseWire"]),
     .testTarget(name: "GatehouseSIPTests", dependencies: ["GatehouseSIP"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "AuditServiceTests", dependencies: ["AuditService", "GatehouseWire"]),
+    .testTarget(name: "AuditServiceTests", dependencies: ["AuditService", "GatehouseWire", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(
         name: "GatehouseCLITests",
         dependencies: ["GatehouseCLI", "GatehouseWire", .product(name: "ArgumentParser", package: "swift-argument-parser")]

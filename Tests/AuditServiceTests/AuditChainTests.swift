@@ -1,4 +1,5 @@
 import AuditService
+import Crypto
 import Foundation
 import GatehouseWire
 import Testing
@@ -88,5 +89,29 @@ import Testing
         var b = self.record(source: "a")
         b.subject = "bc"
         #expect(a.computeHash() != b.computeHash())
+    }
+}
+
+@Suite struct MerkleTests {
+    /// The definition in docs/audit.md, level by level: leaves `SHA-256(0x00 || hash)`, pairs
+    /// `SHA-256(0x01 || left || right)`, an odd node carried up unchanged.
+    func levelByLevel(_ hashes: [[UInt8]]) -> [UInt8] {
+        guard !hashes.isEmpty else { return Array(SHA256.hash(data: [UInt8]())) }
+        var level = hashes.map { Array(SHA256.hash(data: [0x00] + $0)) }
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count, by: 2).map { index in
+                index + 1 < level.count ? Array(SHA256.hash(data: [0x01] + level[index] + level[index + 1])) : level[index]
+            }
+        }
+        return level[0]
+    }
+
+    @Test func theStreamingRootIsTheLevelByLevelRoot() {
+        let hashes = (0..<70).map { Array(SHA256.hash(data: [UInt8($0)])) }
+        for count in 0...hashes.count {
+            let prefix = Array(hashes.prefix(count))
+            #expect(Checkpoint.merkleRoot(of: prefix) == self.levelByLevel(prefix), "\(count) leaves")
+        }
+        #expect(Checkpoint.merkleRoot(of: Array(hashes.prefix(3))) != Checkpoint.merkleRoot(of: [hashes[1], hashes[0], hashes[2]]))
     }
 }

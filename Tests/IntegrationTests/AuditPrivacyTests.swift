@@ -181,13 +181,13 @@ extension AuditTests {
         }
     }
 
-    /// Chains long enough to be checked in parallel ranges (here: over 200 records, pages of 64)
+    /// Chains long enough to be checked in parallel ranges (here: over 200 records)
     /// still name the first bad record, in whichever range or page it lies, and a gap at a boundary.
     @Test(arguments: [
         ("edit in the second range", "UPDATE {s}.records SET event_type = 'x' WHERE tenant_id = '{t}' AND seq IN (1700, 2100)", Int64(1700)),
         ("delete the first row of the second range", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq = 1251", 1251),
         ("delete the last row of the first range", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq = 1250", 1250),
-        ("delete a whole page", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq BETWEEN 1300 AND 1500", 1300),
+        ("delete 201 rows", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq BETWEEN 1300 AND 1500", 1300),
         ("truncate the tail", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq > 2490", 2491),
     ])
     func longChainsAreCheckedInParallelRanges(what: String, sql: String, firstBad: Int64) async throws {
@@ -200,12 +200,55 @@ extension AuditTests {
             for offset in stride(from: 0, to: events.count, by: 500) {
                 _ = try await writer.write(Array(events[offset..<offset + 500]), logger: self.logger)
             }
-            let verifier = ChainVerifier(client: client, schema: schema, pageSize: 64, minimumRange: 200)
+            let verifier = ChainVerifier(client: client, schema: schema, minimumRange: 200)
             let intact = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(intact.isValid && intact.checked == 2500, "\(intact.problem ?? "")")
             try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
             let report = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+        }
+    }
+
+    /// With checkpoints (every 300 records here), the cut between parallel ranges moves to the
+    /// nearest segment boundary (1201, not 1251), and each segment is matched in the same pass as
+    /// the links; a verification starting inside a segment still reads the whole segment.
+    @Test(arguments: [
+        ("intact", "SELECT 1", Int64(1), Int64?.none),
+        (
+            "forge a Merkle root in the second range",
+            "UPDATE {s}.checkpoints SET merkle_root = sha256(merkle_root) WHERE tenant_id = '{t}' AND seq = 1500", 1, 1500
+        ),
+        (
+            "forge roots in both ranges",
+            "UPDATE {s}.checkpoints SET merkle_root = sha256(merkle_root) WHERE tenant_id = '{t}' AND seq IN (900, 2100)", 1, 900
+        ),
+        ("delete the first row of the second range", "DELETE FROM {s}.records WHERE tenant_id = '{t}' AND seq = 1201", 1, 1201),
+        ("edit a row in the second range", "UPDATE {s}.records SET source = 'x' WHERE tenant_id = '{t}' AND seq = 2222", 1, 2222),
+        ("from inside a segment", "SELECT 1", 1250, nil),
+        (
+            "rewrite a hash before where verification starts", "UPDATE {s}.records SET hash = sha256(hash) WHERE tenant_id = '{t}' AND seq = 1220",
+            1250, 1500
+        ),
+    ])
+    func rangesAreCutBetweenCheckpointSegments(what: String, sql: String, from: Int64, firstBad: Int64?) async throws {
+        try await withTestPostgres { client in
+            let schema = "audit_segment_ranges_test"
+            let tenant = TenantID(UUID())
+            try await self.reset(schema, client)
+            let writer = AuditWriter(client: client, schema: schema, keyring: .ephemeral())
+            let store = CheckpointStore(client: client, schema: schema, signer: try CheckpointSigner())
+            try await store.registerKey(logger: self.logger)
+            let events = try self.contextEvents(2500, tenant: tenant, site: UUID())
+            for offset in stride(from: 0, to: events.count, by: 100) {
+                _ = try await writer.write(Array(events[offset..<offset + 100]), logger: self.logger)
+                _ = try await store.createDue(minimumNewRecords: 300, logger: self.logger)
+            }
+            try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
+            let verifier = ChainVerifier(client: client, schema: schema, minimumRange: 200)
+            let report = try await verifier.verify(tenant: tenant, from: from, logger: self.logger)
+            #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+            #expect(report.checkpoints == (from == 1 ? 8 : 4))
+            if firstBad == nil { #expect(report.checked == 2500 - from + 1) }
         }
     }
 }

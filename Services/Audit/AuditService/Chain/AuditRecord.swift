@@ -144,18 +144,39 @@ package struct CanonicalEncoder {
 
     package mutating func raw(_ bytes: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: bytes) }
 
-    package mutating func decimal(_ value: Int64) { self.bytes.append(contentsOf: String(value).utf8) }
+    /// `value` in decimal ASCII, without building a String.
+    package mutating func decimal(_ value: Int64) {
+        if value < 0 { self.bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = self.bytes.count
+        repeat {
+            self.bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        self.bytes[start...].reverse()
+    }
 
     package mutating func timestamp(milliseconds: Int64) { WireCoding.appendTimestamp(milliseconds: milliseconds, to: &self.bytes) }
 
     /// Lower-case hex of `bytes`; with `uuid`, in the 8-4-4-4-12 layout.
     package mutating func hex(_ bytes: UnsafeRawBufferPointer, uuid: Bool = false) {
-        let digits: StaticString = "0123456789abcdef"
-        digits.withUTF8Buffer { digits in
-            for (index, byte) in bytes.enumerated() {
-                if uuid && (index == 4 || index == 6 || index == 8 || index == 10) { self.bytes.append(UInt8(ascii: "-")) }
-                self.bytes.append(digits[Int(byte >> 4)])
-                self.bytes.append(digits[Int(byte & 0x0F)])
+        let dashes = uuid ? [4, 6, 8, 10].lazy.filter { $0 < bytes.count }.count : 0
+        let start = self.bytes.count
+        // Written in place: the verifier encodes eight ids per record.
+        self.bytes.append(contentsOf: repeatElement(0, count: bytes.count * 2 + dashes))
+        self.bytes.withUnsafeMutableBufferPointer { output in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { digits in
+                var position = start
+                for (index, byte) in bytes.enumerated() {
+                    if uuid && (index == 4 || index == 6 || index == 8 || index == 10) {
+                        output[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    output[position] = digits[Int(byte >> 4)]
+                    output[position + 1] = digits[Int(byte & 0x0F)]
+                    position += 2
+                }
             }
         }
     }

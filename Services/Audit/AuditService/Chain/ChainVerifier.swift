@@ -29,31 +29,30 @@ package struct VerificationReport: Sendable, Hashable, Codable {
 ///
 /// It names the first bad sequence number: an edited field or stored event (its hash no longer
 /// matches), a deleted row (a gap), rows swapped or reordered (their sequence or link no longer
-/// matches), or a truncated tail (the chain ends before the head); then it checks every signed
-/// checkpoint against the records it covers.
+/// matches), or a truncated tail (the chain ends before the head); then the first signed checkpoint
+/// that is not signed by a known key, does not continue the one before, or does not match the
+/// records it covers.
 ///
-/// Rows are fetched in pages of raw column bytes and their canonical bytes assembled straight from
-/// them (``CanonicalEncoder``, the same code the writer hashes with), without building records; the
-/// ranges of a long chain are checked in parallel, each link against the stored hash before it.
+/// One pass reads each record once, as a single binary `ROW(…)` value (``StoredRecord``), and checks
+/// both its link and, while the records of a checkpoint's segment go by, that segment's head hash and
+/// Merkle root. A long chain is cut into ranges checked in parallel, each on its own connection; the
+/// cuts fall between checkpoint segments, so no segment is split.
 package struct ChainVerifier: Sendable {
     /// The columns read of each record.
-    package static var columns: String { StoredRow.columns }
+    package static var columns: String { StoredRecord.columns }
 
     /// Ranges checked at once (each on its own connection, so PostgreSQL uses as many backends).
     static let parallelism = 2
 
     let client: PostgresClient
     let schema: String
-    /// Rows fetched per round trip.
-    let pageSize: Int64
     /// Chains shorter than this are checked as one range.
     let minimumRange: Int64
 
-    /// `pageSize` and `minimumRange` are for tests that need pages and ranges on short chains.
-    package init(client: PostgresClient, schema: String = AuditService.schema, pageSize: Int64 = 5_000, minimumRange: Int64 = 20_000) {
+    /// `minimumRange` is for tests that need ranges on short chains.
+    package init(client: PostgresClient, schema: String = AuditService.schema, minimumRange: Int64 = 20_000) {
         self.client = client
         self.schema = schema
-        self.pageSize = max(pageSize, 1)
         self.minimumRange = max(minimumRange, 2)
     }
 
@@ -73,6 +72,7 @@ package struct ChainVerifier: Sendable {
             report.prunedThrough = through
         }
         let start = max(report.from, report.prunedThrough + 1)
+        try await self.checkLayout(logger: logger)
 
         // The hash the first checked record must link to: genesis, the record before it, or, right
         // after a pruned prefix, the head hash of the signed checkpoint that closed it.
@@ -101,29 +101,24 @@ package struct ChainVerifier: Sendable {
             anchor = found
         }
 
-        // Ranges: the last one is open-ended, so rows beyond the head are checked too.
-        let total = max(report.headSequence - start + 1, 0)
-        let count = total >= self.minimumRange ? Self.parallelism : 1
-        let width = max((total + Int64(count) - 1) / Int64(count), 1)
-        let ranges = (0..<count).map { index -> (Int64, Int64?) in
-            let lower = start + Int64(index) * width
-            return (lower, index == count - 1 ? nil : lower + width - 1)
-        }
+        // Checkpoints: signatures and continuity now; the segments whose records are kept are
+        // matched against them during the pass.
+        let store = CheckpointStore(client: self.client, schema: s, signer: try CheckpointSigner())
+        let (checkpoints, keys) = try await store.load(tenant: tenant, from: report.from, logger: logger)
+        report.checkpoints = checkpoints.count
+        let unsigned = CheckpointStore.firstUnsigned(checkpoints, keys: keys)
+        let kept = checkpoints.filter { $0.fromSequence > report.prunedThrough }
+
+        let plan = RangePlan(start: start, head: report.headSequence, count: self.ranges(for: report.headSequence - start + 1), segments: kept)
         let firstAnchor = anchor
         let outcomes = try await withThrowingTaskGroup(of: (Int, RangeOutcome).self) { group in
-            for (index, range) in ranges.enumerated() {
+            for (index, range) in plan.ranges.enumerated() {
                 group.addTask {
-                    let outcome = try await self.check(
-                        tenant: tenant,
-                        from: range.0,
-                        through: range.1,
-                        anchor: index == 0 ? firstAnchor : nil,
-                        logger: logger
-                    )
+                    let outcome = try await self.check(tenant: tenant, range, anchor: index == 0 ? firstAnchor : nil, logger: logger)
                     return (index, outcome)
                 }
             }
-            var outcomes = [RangeOutcome?](repeating: nil, count: ranges.count)
+            var outcomes = [RangeOutcome?](repeating: nil, count: plan.ranges.count)
             for try await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes.compactMap { $0 }
         }
@@ -143,192 +138,174 @@ package struct ChainVerifier: Sendable {
             return report
         }
         // The chain is intact: every signed checkpoint must match it.
-        let checkpoints = CheckpointStore(client: self.client, schema: s, signer: try CheckpointSigner())
-        let checked = try await checkpoints.verify(tenant: tenant, from: report.from, prunedThrough: report.prunedThrough, logger: logger)
-        report.checkpoints = checked.count
-        if let bad = checked.firstBad {
+        if let bad = unsigned ?? outcomes.lazy.compactMap(\.firstBadCheckpoint).first {
             report.firstBadSequence = bad.sequence
             report.problem = bad.problem
         }
         return report
     }
 
+    /// Records are read as whole rows, in table order: the table must have exactly the columns
+    /// ``StoredRecord`` reads, in that order.
+    private func checkLayout(logger: Logger) async throws {
+        var names: [String] = []
+        for try await name in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT attname::text FROM pg_attribute
+                    WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+                    """,
+                binds: PostgresBindings("\(self.schema).records")
+            ),
+            logger: logger
+        ).decode(String.self) {
+            names.append(name)
+        }
+        guard names == StoredRecord.layout.map(\.name) else { throw VerificationError.unexpectedColumns }
+    }
+
+    /// How many ranges a chain of `length` records is cut into.
+    private func ranges(for length: Int64) -> Int { length >= self.minimumRange ? Self.parallelism : 1 }
+
     struct RangeOutcome: Sendable {
         var checked: Int64 = 0
         var firstBad: (sequence: Int64, problem: String)?
+        var firstBadCheckpoint: (sequence: Int64, problem: String)?
     }
 
-    /// Checks records `from…through` (`through` nil: to the end). The first one links to `anchor`,
-    /// or, when that is nil, to the stored hash of the record before it (another range checks that
-    /// record itself).
-    private func check(tenant: TenantID, from: Int64, through: Int64?, anchor: [UInt8]?, logger: Logger) async throws -> RangeOutcome {
+    /// Checks one range's records (`through` nil: to the end). The first one links to `anchor`, or,
+    /// when that is nil, to the stored hash of the record before it (another range checks that record
+    /// itself).
+    private func check(tenant: TenantID, _ range: RangePlan.Range, anchor: [UInt8]?, logger: Logger) async throws -> RangeOutcome {
         let s = self.schema
-        let end = through ?? Int64.max
-        var outcome = RangeOutcome()
-        var expected = from
-        var previous: ByteBuffer? = anchor.map { ByteBuffer(bytes: $0) }
+        var previous = anchor
         if previous == nil {
             for try await hash in try await self.client.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq = $2",
-                    binds: PostgresBindings(tenant.rawValue, from - 1)
+                    binds: PostgresBindings(tenant.rawValue, range.from - 1)
                 ),
                 logger: logger
             ).decode(ByteBuffer.self) {
-                previous = hash
+                previous = Array(buffer: hash)
             }
-            // Missing: the range before this one reports the gap.
-            guard previous != nil else { return outcome }
         }
+        // Missing: the range before this one reports the gap.
+        guard let previous else { return RangeOutcome() }
 
-        @Sendable func fetch(_ lower: Int64?) async throws -> PostgresQueryResult? {
-            guard let lower, lower <= end else { return nil }
-            let upper = min(end, lower &+ self.pageSize - 1)
-            return try await self.client.withConnection { connection in
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT \(StoredRow.columns)
-                            FROM \(s).records WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq
-                            """,
-                        binds: PostgresBindings(tenant.rawValue, lower, upper)
-                    ),
-                    logger: logger
-                ).get()
+        // One query per range, its rows checked as they arrive, on the connection's event loop: no
+        // page is collected (postgres-nio's collecting copies rows), and a slow check slows the
+        // socket reads, so memory stays constant. The query's snapshot makes the range consistent.
+        let pass = RangePass(RangeChecker(from: range.from, anchor: previous, segments: range.segments))
+        defer { pass.checker.deallocate() }
+        let bounds = range.through.map { "BETWEEN $2 AND \($0)" } ?? ">= $2"
+        do {
+            try await self.client.withConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    // Walk the primary key in order: never sort a whole chain, whatever the
+                    // statistics say; a long scan is not worth compiling (JIT) either.
+                    try await connection.query(
+                        """
+                        SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
+                               set_config('jit', 'off', true)
+                        """,
+                        logger: logger
+                    )
+                    _ = try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: "SELECT r FROM \(s).records r WHERE tenant_id = $1 AND seq \(bounds) ORDER BY tenant_id, seq",
+                            binds: PostgresBindings(tenant.rawValue, range.readFrom)
+                        ),
+                        logger: logger
+                    ) { row in try pass.consume(row) }.get()
+                }
             }
+        } catch  where pass.stopped {
+            // Cancelled by the row closure (postgres-nio reports it as the query cancelled): the
+            // range has its first bad record.
+            return pass.checker.outcome
         }
-
-        var encoder = CanonicalEncoder()
-        var lower = from
-        var current = try await fetch(lower)
-        while let page = current {
-            // Pages cover fixed sequence ranges, so rows after a gap are still reached; an open
-            // range ends at the first empty page.
-            let asked = min(end, lower &+ self.pageSize - 1)
-            let more = asked < end && (through != nil || !page.rows.isEmpty)
-            lower = asked &+ 1
-            let next: Int64? = more ? lower : nil
-            async let following = fetch(next)
-            for row in page.rows {
-                let stored = try StoredRow(row)
-                let sequence = stored.sequence
-                guard sequence == expected else {
-                    outcome.firstBad = (expected, "record \(expected) is missing (next stored is \(sequence))")
-                    return outcome
-                }
-                guard stored.previousHash == previous else {
-                    outcome.firstBad = (sequence, "record \(sequence) does not link to record \(sequence - 1)")
-                    return outcome
-                }
-                encoder.encode(stored)
-                var hasher = SHA256()
-                stored.previousHash.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                hasher.update(data: encoder.bytes)
-                let computed = hasher.finalize()
-                let hash = stored.hash
-                guard hash.withUnsafeReadableBytes({ stored in computed.withUnsafeBytes { $0.elementsEqual(stored) } }) else {
-                    outcome.firstBad = (sequence, "record \(sequence) was altered (its hash does not match its content)")
-                    return outcome
-                }
-                previous = hash
-                expected += 1
-                outcome.checked += 1
-            }
-            current = try await following
-        }
-        if let through, expected <= through {
-            outcome.firstBad = (expected, "record \(expected) is missing")
-        }
-        return outcome
+        return pass.checker.finish(through: range.through)
     }
 }
 
-/// A stored record as raw column bytes, enough to recompute its hash.
-struct StoredRow: CanonicalSource {
-    /// What the verifier reads of each record (benchmarks read the same, without hashing).
-    static let columns = """
-        seq, prev_hash, hash, format, tenant_id, event_id, event_type, source, subject, nats_subject, occurred_at,
-        site_id, building_id, door_id, unit_id, person_id, call_id, pass_id, outcome, reason, sealed, raw
-        """
-    let sequence: Int64
-    let previousHash: ByteBuffer
-    let hash: ByteBuffer
-    let format: Int16
-    let occurredAt: Int64
-    let sealed: Bool
-    /// The other columns' bytes, in ``columns`` order from `tenant_id` (nil: NULL).
-    let tenant, eventID, eventType, source, subject, natsSubject: ByteBuffer?
-    let site, building, door, unit, person, call, pass, outcome, reason, raw: ByteBuffer?
+/// A range's checker, fed row by row from the event loop of the connection reading the range.
+///
+/// `@unchecked Sendable`: postgres-nio calls the row closure serially on that one event loop, and
+/// the checker is read only after the query's future completed (which orders those calls before).
+final class RangePass: @unchecked Sendable {
+    /// Thrown from the row closure once the range found its first bad record, so PostgreSQL stops
+    /// sending the rest.
+    struct Stop: Error {}
 
-    /// Reads the cells in their binary wire form (the generic `PostgresRow.decode` costs more
-    /// than everything else per row).
-    init(_ row: PostgresRow) throws {
+    var checker: RangeChecker
+    /// Whether the range found its first bad record (and threw ``Stop``).
+    private(set) var stopped = false
+
+    init(_ checker: RangeChecker) { self.checker = checker }
+
+    func consume(_ row: PostgresRow) throws {
         var cells = row.makeIterator()
-        func next() throws -> ByteBuffer? {
-            guard let cell = cells.next(), cell.format == .binary else { throw VerificationError.unexpectedColumns }
-            return cell.bytes
+        guard let cell = cells.next(), cell.format == .binary, let bytes = cell.bytes else { throw VerificationError.unexpectedColumns }
+        guard try bytes.withUnsafeReadableBytes({ try self.checker.consume($0) }) else {
+            self.stopped = true
+            throw Stop()
         }
-        func integer<T: FixedWidthInteger>(_ bytes: ByteBuffer?, as: T.Type) throws -> T {
-            guard let bytes, bytes.readableBytes == MemoryLayout<T>.size, let value = bytes.getInteger(at: bytes.readerIndex, as: T.self) else {
-                throw VerificationError.unexpectedColumns
-            }
-            return value
-        }
-        self.sequence = try integer(try next(), as: Int64.self)
-        self.previousHash = try next() ?? ByteBuffer()
-        self.hash = try next() ?? ByteBuffer()
-        self.format = try integer(try next(), as: Int16.self)
-        self.tenant = try next()
-        self.eventID = try next()
-        self.eventType = try next()
-        self.source = try next()
-        self.subject = try next()
-        self.natsSubject = try next()
-        // timestamptz: microseconds since 2000-01-01T00:00:00Z; stored times are whole milliseconds.
-        let microseconds = try integer(try next(), as: Int64.self)
-        self.occurredAt = Self.postgresEpochMilliseconds + (microseconds >= 0 ? (microseconds + 500) / 1000 : (microseconds - 500) / 1000)
-        self.site = try next()
-        self.building = try next()
-        self.door = try next()
-        self.unit = try next()
-        self.person = try next()
-        self.call = try next()
-        self.pass = try next()
-        self.outcome = try next()
-        self.reason = try next()
-        self.sealed = try integer(try next(), as: UInt8.self) != 0
-        self.raw = try next()
+    }
+}
+
+/// Where a chain is cut for parallel checking: into about equal ranges, each cut moved to the
+/// nearest boundary between checkpoint segments, so each segment's records are read by one range.
+struct RangePlan {
+    struct Range: Sendable {
+        /// The first record whose link this range checks.
+        var from: Int64
+        /// The last (nil: to the end of what is stored).
+        var through: Int64?
+        /// The checkpoint segments this range matches (the first range's may start before `from`).
+        var segments: [Checkpoint]
+        /// The first record read: `from`, or earlier when a segment starts before it.
+        var readFrom: Int64 { min(self.from, self.segments.first?.fromSequence ?? self.from) }
     }
 
-    static let postgresEpochMilliseconds: Int64 = 946_684_800_000
+    var ranges: [Range]
 
-    func write(_ field: CanonicalField, to encoder: inout CanonicalEncoder) {
-        func text(_ bytes: ByteBuffer?) { bytes?.withUnsafeReadableBytes { encoder.raw($0) } }
-        func uuid(_ bytes: ByteBuffer?) { bytes?.withUnsafeReadableBytes { encoder.hex($0, uuid: true) } }
-        switch field {
-        case .tenant: uuid(self.tenant)
-        case .sequence: encoder.decimal(self.sequence)
-        case .eventID: uuid(self.eventID)
-        case .eventType: text(self.eventType)
-        case .source: text(self.source)
-        case .subject: text(self.subject)
-        case .natsSubject: text(self.natsSubject)
-        case .occurredAt: encoder.timestamp(milliseconds: self.occurredAt)
-        case .site: uuid(self.site)
-        case .building: uuid(self.building)
-        case .door: uuid(self.door)
-        case .unit: uuid(self.unit)
-        case .person: uuid(self.person)
-        case .call: uuid(self.call)
-        case .pass: uuid(self.pass)
-        case .outcome: text(self.outcome)
-        case .reason: text(self.reason)
-        case .sealed: encoder.text(self.sealed ? "1" : "0")
-        case .rawDigest:
-            // Hashed here rather than by PostgreSQL's sha256(), which costs more than the rest of the row.
-            let digest = self.raw?.withUnsafeReadableBytes { SHA256.hash(data: $0) } ?? SHA256.hash(data: [UInt8]())
-            digest.withUnsafeBytes { encoder.hex($0) }
+    init(start: Int64, head: Int64, count: Int, segments: [Checkpoint]) {
+        let total = max(head - start + 1, 0)
+        var cuts: [Int64] = []
+        if count > 1 {
+            let width = max((total + Int64(count) - 1) / Int64(count), 1)
+            for index in 1..<count {
+                let cut = Self.boundary(near: start + Int64(index) * width, segments: segments)
+                if cut > (cuts.last ?? start), cut <= head { cuts.append(cut) }
+            }
         }
+        let lowers = [start] + cuts
+        var ranges = lowers.enumerated().map { index, lower in
+            Range(from: lower, through: index + 1 < lowers.count ? lowers[index + 1] - 1 : nil, segments: [])
+        }
+        for segment in segments {
+            // The last range starting at or before the segment; a segment starting before the
+            // first checked record belongs to the first range.
+            let index = lowers.lastIndex { $0 <= segment.fromSequence } ?? 0
+            ranges[index].segments.append(segment)
+        }
+        self.ranges = ranges
+    }
+
+    /// `ideal`, or, when that would cut a segment (`from < cut ≤ sequence`), the nearer of that
+    /// segment's ends. `segments` are ordered by sequence.
+    static func boundary(near ideal: Int64, segments: [Checkpoint]) -> Int64 {
+        var low = 0
+        var high = segments.count
+        while low < high {  // the first segment ending at or after `ideal`
+            let middle = (low + high) / 2
+            if segments[middle].sequence < ideal { low = middle + 1 } else { high = middle }
+        }
+        guard low < segments.count, segments[low].fromSequence < ideal else { return ideal }
+        let before = segments[low].fromSequence
+        let after = segments[low].sequence + 1
+        return ideal - before <= after - ideal ? before : after
     }
 }
 

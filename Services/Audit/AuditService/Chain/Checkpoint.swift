@@ -48,21 +48,54 @@ package struct Checkpoint: Sendable, Hashable {
     /// The Merkle root of record hashes: leaves `SHA-256(0x00 || hash)`, nodes
     /// `SHA-256(0x01 || left || right)`, an odd node is promoted unchanged.
     package static func merkleRoot(of hashes: [[UInt8]]) -> [UInt8] {
-        guard !hashes.isEmpty else { return Array(SHA256.hash(data: [UInt8]())) }
-        var level = hashes.map { Array(SHA256.hash(data: [0x00] + $0)) }
-        while level.count > 1 {
-            var next: [[UInt8]] = []
-            next.reserveCapacity((level.count + 1) / 2)
-            for index in stride(from: 0, to: level.count, by: 2) {
-                if index + 1 < level.count {
-                    next.append(Array(SHA256.hash(data: [0x01] + level[index] + level[index + 1])))
-                } else {
-                    next.append(level[index])
-                }
-            }
-            level = next
+        var tree = MerkleAccumulator()
+        for hash in hashes { hash.withUnsafeBytes { tree.append(leaf: $0) } }
+        return tree.root()
+    }
+}
+
+/// Builds a Merkle root one record hash at a time, in O(log n) memory, so a verifier streaming a
+/// segment need not hold it.
+///
+/// Subtrees of equal height are joined as soon as both exist (a binary counter); at the end the
+/// remaining ones are joined right to left. That is the same tree as pairing each level left to
+/// right and carrying an odd node up unchanged (docs/audit.md).
+package struct MerkleAccumulator: Sendable {
+    /// Complete subtrees, heights strictly decreasing.
+    private var stack: [(height: Int, digest: SHA256Digest)] = []
+    /// Leaves appended.
+    package private(set) var count: Int64 = 0
+
+    package init() {}
+
+    package mutating func append(leaf hash: UnsafeRawBufferPointer) {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x00)) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: hash)
+        var node = (height: 0, digest: hasher.finalize())
+        while let last = self.stack.last, last.height == node.height {
+            self.stack.removeLast()
+            node = (node.height + 1, Self.join(last.digest, node.digest))
         }
-        return level[0]
+        self.stack.append(node)
+        self.count += 1
+    }
+
+    /// The root of the leaves so far (SHA-256 of nothing when there are none).
+    package func root() -> [UInt8] {
+        guard var digest = self.stack.last?.digest else { return Array(SHA256.hash(data: [UInt8]())) }
+        for index in stride(from: self.stack.count - 2, through: 0, by: -1) {
+            digest = Self.join(self.stack[index].digest, digest)
+        }
+        return Array(digest)
+    }
+
+    private static func join(_ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x01)) { hasher.update(bufferPointer: $0) }
+        left.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        right.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
     }
 }
 

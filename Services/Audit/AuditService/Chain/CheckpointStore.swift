@@ -46,7 +46,8 @@ package struct CheckpointStore: Sendable {
         }
         var created: [Checkpoint] = []
         for (tenant, head, last) in due {
-            var hashes: [[UInt8]] = []
+            var tree = MerkleAccumulator()
+            var headHash: ByteBuffer?
             for try await hash in try await self.client.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT hash FROM \(s).records WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
@@ -54,16 +55,17 @@ package struct CheckpointStore: Sendable {
                 ),
                 logger: logger
             ).decode(ByteBuffer.self) {
-                hashes.append(Array(buffer: hash))
+                hash.withUnsafeReadableBytes { tree.append(leaf: $0) }
+                headHash = hash
             }
-            guard hashes.count == head - last, let headHash = hashes.last else { continue }  // verification will say why
+            guard tree.count == head - last, let headHash else { continue }  // verification will say why
             let checkpoint = try self.signer.sign(
                 Checkpoint(
                     tenant: TenantID(tenant),
                     fromSequence: last + 1,
                     sequence: head,
-                    headHash: headHash,
-                    merkleRoot: Checkpoint.merkleRoot(of: hashes),
+                    headHash: Array(buffer: headHash),
+                    merkleRoot: tree.root(),
                     createdAt: WireCoding.millisecondPrecision(now),
                     keyID: self.signer.keyID
                 )
@@ -96,16 +98,9 @@ package struct CheckpointStore: Sendable {
         return created
     }
 
-    /// Checks the tenant's signed checkpoints at or after `from`: each signature, that each one
-    /// continues where the one before ended, and (unless its records were pruned) its head hash and
-    /// Merkle root against the stored records, read in one ordered pass. Returns how many were
-    /// checked and the first that does not verify.
-    package func verify(
-        tenant: TenantID,
-        from: Int64,
-        prunedThrough: Int64 = 0,
-        logger: Logger
-    ) async throws -> (count: Int, firstBad: (sequence: Int64, problem: String)?) {
+    /// The tenant's signed checkpoints at or after `from`, in order, and the public keys they may be
+    /// signed with.
+    package func load(tenant: TenantID, from: Int64, logger: Logger) async throws -> (checkpoints: [Checkpoint], keys: [String: [UInt8]]) {
         let s = self.schema
         var keys: [String: [UInt8]] = [:]
         for try await (id, key) in try await self.client.query(
@@ -139,62 +134,23 @@ package struct CheckpointStore: Sendable {
                 )
             )
         }
+        return (checkpoints, keys)
+    }
+
+    /// The first checkpoint without a valid signature by a known key, or that does not continue where
+    /// the one before it ended. (Whether each matches the records it signs is checked by
+    /// ``ChainVerifier`` while it reads them.)
+    package static func firstUnsigned(_ checkpoints: [Checkpoint], keys: [String: [UInt8]]) -> (sequence: Int64, problem: String)? {
         var previous: Checkpoint?
         for checkpoint in checkpoints {
             guard let key = keys[checkpoint.keyID], CheckpointSigner.isValid(checkpoint, publicKey: key) else {
-                return (checkpoints.count, (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) has no valid signature"))
+                return (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) has no valid signature")
             }
             if let previous, checkpoint.fromSequence != previous.sequence + 1 {
-                return (
-                    checkpoints.count,
-                    (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not continue the one at \(previous.sequence)")
-                )
+                return (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not continue the one at \(previous.sequence)")
             }
             previous = checkpoint
         }
-
-        // Head hashes and Merkle roots of the checkpoints whose records are kept.
-        let kept = checkpoints.filter { $0.fromSequence > prunedThrough }
-        guard let first = kept.first, let last = kept.last else { return (checkpoints.count, nil) }
-        var index = 0
-        var segment: [[UInt8]] = []
-        let page: Int64 = 20_000
-        var lower = first.fromSequence
-        while lower <= last.sequence, index < kept.count {
-            let upper = min(last.sequence, lower + page - 1)
-            let rows = try await self.client.withConnection { connection in
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "SELECT seq, hash FROM \(s).records WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
-                        binds: PostgresBindings(tenant.rawValue, lower, upper)
-                    ),
-                    logger: logger
-                ).get()
-            }
-            for row in rows.rows {
-                let (sequence, hash) = try row.decode((Int64, ByteBuffer).self)
-                if index < kept.count, sequence > kept[index].sequence {
-                    // The segment ended without its last record.
-                    return (checkpoints.count, (kept[index].sequence, "checkpoint at \(kept[index].sequence) does not match the records it signs"))
-                }
-                guard index < kept.count, sequence >= kept[index].fromSequence else { continue }
-                segment.append(Array(buffer: hash))
-                if sequence == kept[index].sequence {
-                    let checkpoint = kept[index]
-                    guard segment.count == checkpoint.sequence - checkpoint.fromSequence + 1, segment.last == checkpoint.headHash,
-                        Checkpoint.merkleRoot(of: segment) == checkpoint.merkleRoot
-                    else {
-                        return (checkpoints.count, (checkpoint.sequence, "checkpoint at \(checkpoint.sequence) does not match the records it signs"))
-                    }
-                    segment.removeAll(keepingCapacity: true)
-                    index += 1
-                }
-            }
-            lower = upper + 1
-        }
-        if index < kept.count {
-            return (checkpoints.count, (kept[index].sequence, "checkpoint at \(kept[index].sequence) does not match the records it signs"))
-        }
-        return (checkpoints.count, nil)
+        return nil
     }
 }
