@@ -38,6 +38,12 @@ var targets: [Target] = [
         providers: [.apt(["libargon2-dev"])]
     ),
     .systemLibrary(
+        name: "CLibPQ",
+        path: "Shared/CLibPQ",
+        pkgConfig: "libpq",
+        providers: [.apt(["libpq-dev"])]
+    ),
+    .systemLibrary(
         name: "CQRencode",
         path: "Shared/CQRencode",
         pkgConfig: "libqrencode",
@@ -271,6 +277,7 @@ var targets: [Target] = [
 /// Extra dependencies of individual service libraries.
 let serviceDependencies: [String: [Target.Dependency]] = [
     "AuditService": [
+        "CLibPQ",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Metrics", package: "swift-metrics"),
     ],

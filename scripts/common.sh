@@ -19,7 +19,7 @@ port_of() {
 }
 
 # Debian packages the build, the services and the tests need. Installed only when missing.
-APT_PACKAGES=(postgresql-15 postgresql-client-15 libnats-dev libargon2-dev libqrencode-dev libssl-dev libopus-dev libsrtp2-dev
+APT_PACKAGES=(postgresql-15 postgresql-client-15 libpq-dev libnats-dev libargon2-dev libqrencode-dev libssl-dev libopus-dev libsrtp2-dev
   sip-tester baresip openssl zbar-tools python3-venv curl ca-certificates pkg-config docker-compose)
 
 ensure_deps() {

@@ -35,6 +35,8 @@ public struct ServiceConfiguration: Sendable {
     public var http: HTTPConfiguration
     public var nats: NATSConfiguration
     public var postgres: PostgresClient.Configuration
+    /// `postgres.tls`, for clients other than postgres-nio's (the audit verifier's bulk reader).
+    public var postgresTLS: PostgresTLSMode = .disable
     public var eventStream: String
     public var duplicateWindow: Duration
     public var maxConcurrentRequests: Int
@@ -127,13 +129,15 @@ public struct ServiceConfiguration: Sendable {
             throw GatehouseError.invalidConfiguration("nats.subscriptionBufferSize must be positive")
         }
 
-        let tlsMode = config.string(forKey: "postgres.tls", default: "disable")
+        guard let tlsMode = PostgresTLSMode(rawValue: config.string(forKey: "postgres.tls", default: "disable")) else {
+            throw GatehouseError.invalidConfiguration("postgres.tls must be disable, prefer or require")
+        }
+        self.postgresTLS = tlsMode
         let postgresTLS: PostgresClient.Configuration.TLS
         switch tlsMode {
-        case "disable": postgresTLS = .disable
-        case "prefer": postgresTLS = .prefer(.makeClientConfiguration())
-        case "require": postgresTLS = .require(.makeClientConfiguration())
-        default: throw GatehouseError.invalidConfiguration("postgres.tls must be disable, prefer or require")
+        case .disable: postgresTLS = .disable
+        case .prefer: postgresTLS = .prefer(.makeClientConfiguration())
+        case .require: postgresTLS = .require(.makeClientConfiguration())
         }
         var postgres = PostgresClient.Configuration(
             host: config.string(forKey: "postgres.host", default: "127.0.0.1"),
@@ -160,6 +164,12 @@ public struct ServiceConfiguration: Sendable {
         self.defaultRequestTimeout = .milliseconds(config.int(forKey: "rpc.defaultTimeoutMs", default: 2000))
         self.gracePeriod = .seconds(config.int(forKey: "shutdown.gracePeriodSeconds", default: 25))
     }
+}
+
+/// How services reach PostgreSQL: `require` verifies the server's certificate against the system's
+/// trust roots and its name.
+public enum PostgresTLSMode: String, Sendable, Hashable {
+    case disable, prefer, require
 }
 
 /// Facts about the build.

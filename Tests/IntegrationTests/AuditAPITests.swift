@@ -76,7 +76,9 @@ struct AuditAPITests {
             try await self.seed(client, keyring: keyring)
             let router = Router()
             router.add(middleware: ProblemMiddleware())
-            AuditAPI(client: client, keyring: keyring, keys: AuthKeys(JWKS(keys: [self.signer.publicJWK]))).register(on: router)
+            AuditAPI(client: client, source: try .testDatabase(), keyring: keyring, keys: AuthKeys(JWKS(keys: [self.signer.publicJWK]))).register(
+                on: router
+            )
             try await Application(router: router).test(.router) { client in try await body(client) }
         }
     }

@@ -138,7 +138,10 @@ extension AuditTests {
             // Another person's record is untouched.
             let others = try await reader.records(AuditFilter(tenant: tenant, person: other), logger: self.logger)
             #expect(others.records.first?.event != nil)
-            let report = try await ChainVerifier(client: client, schema: schema).verify(tenant: tenant, logger: self.logger)
+            let report = try await ChainVerifier(client: client, source: try .testDatabase(), schema: schema).verify(
+                tenant: tenant,
+                logger: self.logger
+            )
             #expect(report.isValid && report.headSequence == 6, "\(report.problem ?? "")")
         }
     }
@@ -172,7 +175,7 @@ extension AuditTests {
             outcomes = try await job.prune(now: now, logger: self.logger)
             #expect(outcomes.first?.prunedThrough == 30)
 
-            let verifier = ChainVerifier(client: client, schema: schema)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema)
             let report = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(report.isValid && report.prunedThrough == 30 && report.checked == 5 && report.checkpoints == 3, "\(report.problem ?? "")")
             // What remains is still anchored: a record edited after pruning is named.
@@ -200,7 +203,7 @@ extension AuditTests {
             for offset in stride(from: 0, to: events.count, by: 500) {
                 _ = try await writer.write(Array(events[offset..<offset + 500]), logger: self.logger)
             }
-            let verifier = ChainVerifier(client: client, schema: schema, minimumRange: 200)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema, minimumRange: 200)
             let intact = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(intact.isValid && intact.checked == 2500, "\(intact.problem ?? "")")
             try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
@@ -244,7 +247,7 @@ extension AuditTests {
                 _ = try await store.createDue(minimumNewRecords: 300, logger: self.logger)
             }
             try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
-            let verifier = ChainVerifier(client: client, schema: schema, minimumRange: 200)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema, minimumRange: 200)
             let report = try await verifier.verify(tenant: tenant, from: from, logger: self.logger)
             #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
             #expect(report.checkpoints == (from == 1 ? 8 : 4))

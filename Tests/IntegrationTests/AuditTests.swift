@@ -56,7 +56,7 @@ struct AuditTests {
             #expect(again.recorded == 0 && again.duplicates == 8)
             #expect(try await writer.write(try self.events(4, tenant: a, firstSequence: 9), logger: self.logger).recorded == 4)
 
-            let verifier = ChainVerifier(client: client, schema: schema)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema)
             let reportA = try await verifier.verify(tenant: a, logger: self.logger)
             #expect(reportA.isValid && reportA.checked == 9 && reportA.headSequence == 9)
             #expect(try await verifier.verify(tenant: b, logger: self.logger).headSequence == 3)
@@ -87,7 +87,7 @@ struct AuditTests {
                 try self.events(10, tenant: tenant),
                 logger: self.logger
             )
-            let verifier = ChainVerifier(client: client, schema: schema)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema)
             #expect(try await verifier.verify(tenant: tenant, logger: self.logger).isValid)
             for statement in sql.split(separator: ";") {
                 try await self.execute(
@@ -163,7 +163,10 @@ struct AuditTests {
                     reasons.append(String(reason.prefix { $0 != ":" }))
                 }
                 #expect(reasons == ["malformed", "tenant_mismatch", "malformed"])
-                let report = try await ChainVerifier(client: postgres, schema: schema).verify(tenant: tenant, logger: self.logger)
+                let report = try await ChainVerifier(client: postgres, source: try .testDatabase(), schema: schema).verify(
+                    tenant: tenant,
+                    logger: self.logger
+                )
                 #expect(report.isValid && report.headSequence == 120)
             }
         }
@@ -204,11 +207,47 @@ struct AuditTests {
             }
             made += try await store.createDue(minimumNewRecords: 1, logger: self.logger).map(\.sequence)  // the timed one
             #expect(made == [10, 20, 25])
-            let verifier = ChainVerifier(client: client, schema: schema)
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema)
             #expect(try await verifier.verify(tenant: tenant, logger: self.logger).isValid)
             try await self.execute(client, sql.replacingOccurrences(of: "{s}", with: schema).replacingOccurrences(of: "{t}", with: "\(tenant)"))
             let report = try await verifier.verify(tenant: tenant, logger: self.logger)
             #expect(report.firstBadSequence == firstBad, "\(what): \(report.problem ?? "verified")")
+        }
+    }
+}
+
+extension PostgresCopySource {
+    /// The test database, as the verifier reads it.
+    static func testDatabase() throws -> Self {
+        Self(configuration: try TestEnvironment.postgresConfiguration(), tls: .disable)
+    }
+}
+
+extension AuditTests {
+    /// The verifier keeps its COPY connections for the next verification; one the server closed
+    /// meanwhile (a restart, an administrator) is replaced, not reported as a failure. (Terminating
+    /// waits until the backend has exited.)
+    @Test func keptCopyConnectionsTheServerClosedAreReplaced() async throws {
+        try await withTestPostgres { client in
+            let schema = "audit_copy_reuse_test"
+            try await self.reset(schema, client)
+            let tenant = TenantID(UUID())
+            _ = try await AuditWriter(client: client, schema: schema, keyring: .ephemeral()).write(
+                try self.events(30, tenant: tenant),
+                logger: self.logger
+            )
+            let verifier = ChainVerifier(client: client, source: try .testDatabase(), schema: schema)
+            #expect(try await verifier.verify(tenant: tenant, logger: self.logger).checked == 30)
+            var terminated = 0
+            for try await ended in try await client.query(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'gatehouse-audit-verify' AND state = 'idle'",
+                logger: self.logger
+            ).decode(Bool.self) where ended {
+                terminated += 1
+            }
+            #expect(terminated >= 1)
+            let again = try await verifier.verify(tenant: tenant, logger: self.logger)
+            #expect(again.isValid && again.checked == 30)
         }
     }
 }

@@ -378,7 +378,10 @@ struct IdentityAPITests {
                     },
                     "the audit log did not shred the erased person's records"
                 )
-                let report = try await ChainVerifier(client: postgres, schema: schema).verify(tenant: tenant, logger: self.logger)
+                let report = try await ChainVerifier(client: postgres, source: try .testDatabase(), schema: schema).verify(
+                    tenant: tenant,
+                    logger: self.logger
+                )
                 #expect(report.isValid)
             }
         }

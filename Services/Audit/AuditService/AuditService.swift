@@ -16,7 +16,12 @@ public enum AuditService {
         build: { resources in
             let configuration = try AuditIngestor.Configuration(config: resources.config)
             let keys = AuthKeys()
-            let api = AuditAPI(client: resources.postgres, keyring: configuration.keyring, keys: keys)
+            let api = AuditAPI(
+                client: resources.postgres,
+                source: PostgresCopySource(configuration: resources.configuration.postgres, tls: resources.configuration.postgresTLS),
+                keyring: configuration.keyring,
+                keys: keys
+            )
             return ServiceComponents(
                 services: [
                     AuditIngestor(resources: resources, configuration: configuration),

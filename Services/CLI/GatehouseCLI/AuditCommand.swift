@@ -35,10 +35,12 @@ struct AuditCommand: AsyncParsableCommand {
             let tenant = TenantID(self.tenant)!
             let from = self.from
             let start = ContinuousClock.now
+            let (configuration, tls) = try await self.database.configuration()
+            let source = PostgresCopySource(configuration: configuration, tls: tls)
             let report = try await self.database.withClient(
                 migrations: MigrationRunner(schema: AuditService.schema, migrations: AuditService.migrations)
             ) { client, logger in
-                try await ChainVerifier(client: client).verify(tenant: tenant, from: from, logger: logger)
+                try await ChainVerifier(client: client, source: source).verify(tenant: tenant, from: from, logger: logger)
             }
             let elapsed = ContinuousClock.now - start
             if self.json {

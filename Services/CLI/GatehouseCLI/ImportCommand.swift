@@ -10,16 +10,23 @@ import ServiceKit
 /// Direct database access for operator tasks, with the identity service's own store code and the
 /// same `GATEHOUSE_POSTGRES_*` keys as the services. (See docs/decisions/0004.)
 struct DatabaseOptions: ParsableArguments {
+    /// The services' PostgreSQL settings (`GATEHOUSE_POSTGRES_*`), and their TLS mode.
+    func configuration() async throws -> (PostgresClient.Configuration, PostgresTLSMode) {
+        let config = try await ServiceMain.makeConfigReader().scoped(to: "gatehouse")
+        let service = try ServiceConfiguration(service: .identity, config: config)
+        var configuration = service.postgres
+        if configuration.password == nil, let local = try? String(contentsOfFile: ".gatehouse/postgres.password", encoding: .utf8) {
+            configuration.password = local.trimmingCharacters(in: .whitespacesAndNewlines)  // the local `make up` stack
+        }
+        return (configuration, service.postgresTLS)
+    }
+
     /// Runs `body` with a PostgreSQL pool after applying `migrations` (identity's by default).
     func withClient<T: Sendable>(
         migrations: MigrationRunner = MigrationRunner(schema: IdentityService.schema, migrations: IdentityService.migrations),
         _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T
     ) async throws -> T {
-        let config = try await ServiceMain.makeConfigReader().scoped(to: "gatehouse")
-        var configuration = try ServiceConfiguration(service: .identity, config: config).postgres
-        if configuration.password == nil, let local = try? String(contentsOfFile: ".gatehouse/postgres.password", encoding: .utf8) {
-            configuration.password = local.trimmingCharacters(in: .whitespacesAndNewlines)  // the local `make up` stack
-        }
+        let (configuration, _) = try await self.configuration()
         var logger = Logger(label: "gatehouse-cli")
         logger.logLevel = .warning
         var poolLogger = logger

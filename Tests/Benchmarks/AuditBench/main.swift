@@ -24,6 +24,13 @@ configuration.options.maximumConnections = 4
 var logger = Logger(label: "audit-bench")
 logger.logLevel = .warning
 let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+let source = PostgresCopySource(configuration: configuration, tls: .disable)
+
+/// Rows counted by a COPY's row closure: `@unchecked Sendable` because that closure runs on one
+/// thread, and the count is read after the copy returned.
+final class RowCount: @unchecked Sendable {
+    var value = 0
+}
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -107,26 +114,31 @@ let report = try await withThrowingTaskGroup(of: String?.self) { group in
     {
         tenants.append(TenantID(id))
     }
-    start = clock.now
-    var verified: Int64 = 0
-    for _ in 0..<(Int(environment["AUDIT_BENCH_VERIFY_ROUNDS"] ?? "1") ?? 1) {
+    // Several rounds (AUDIT_BENCH_VERIFY_ROUNDS, default 5); the median round is reported, so one
+    // round disturbed by the machine's other tenants does not decide the figure.
+    var rates: [Double] = []
+    for _ in 0..<max(Int(environment["AUDIT_BENCH_VERIFY_ROUNDS"] ?? "5") ?? 5, 1) {
+        start = clock.now
+        var verified: Int64 = 0
         for tenant in tenants {
-            let result = try await ChainVerifier(client: client, schema: schema).verify(tenant: tenant, logger: logger)
+            let result = try await ChainVerifier(client: client, source: source, schema: schema).verify(tenant: tenant, logger: logger)
             precondition(result.isValid, "benchmark chain does not verify")
             verified += result.checked
         }
+        rates.append(Double(verified) / seconds(clock.now - start))
     }
-    let verification = seconds(clock.now - start)
+    rates.sort()
+    let verification = rates[rates.count / 2]
 
     // Peer of the verification: PostgreSQL streaming the same columns of the same rows to this
-    // client, decoded into rows and dropped (no canonical bytes, no hashing).
+    // process the way the verifier reads them (one binary COPY), each row parsed and dropped: no
+    // canonical bytes, no hashing, no checkpoints.
     start = clock.now
-    var streamed = 0
-    for try await _ in try await client.query(
-        PostgresQuery(unsafeSQL: "SELECT \(ChainVerifier.columns) FROM \(schema).records"),
-        logger: logger
-    ) {
-        streamed += 1
+    let streamed = RowCount()
+    try await source.copy(setup: "SELECT 1", query: "SELECT \(ChainVerifier.columns) FROM \(schema).records", fieldCount: ChainVerifier.columnCount) {
+        _ in
+        streamed.value += 1
+        return true
     }
     let plainRead = seconds(clock.now - start)
     if environment["AUDIT_BENCH_KEEP"] == nil {
@@ -137,8 +149,8 @@ let report = try await withThrowingTaskGroup(of: String?.self) { group in
         count,
         Double(count) / chained,
         Double(rows.count) / plain,
-        Double(verified) / verification,
-        Double(streamed) / plainRead
+        verification,
+        Double(streamed.value) / plainRead
     )
 }
 print(report)

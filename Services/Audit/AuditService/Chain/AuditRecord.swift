@@ -115,30 +115,28 @@ package struct CanonicalEncoder {
     /// The canonical bytes of `source`, replacing what the buffer held.
     package mutating func encode(_ source: some CanonicalSource) {
         self.bytes.removeAll(keepingCapacity: true)
-        var start = self.beginField()
-        self.text("gatehouse.audit.v\(source.format)")
-        self.endField(start)
+        switch source.format {
+        case 1: self.bytes.append(contentsOf: Self.tag1)
+        case 2: self.bytes.append(contentsOf: Self.tag2)
+        default: self.bytes.append(contentsOf: Self.tag(format: source.format))
+        }
         for field in CanonicalField.fields(format: source.format) {
-            start = self.beginField()
+            let start = self.bytes.count
+            self.bytes.append(contentsOf: repeatElement(0, count: 4))  // the length, filled in below
             source.write(field, to: &self)
-            self.endField(start)
+            let count = UInt32(self.bytes.count - start - 4)
+            self.bytes.withUnsafeMutableBytes { $0.storeBytes(of: count.bigEndian, toByteOffset: start, as: UInt32.self) }
         }
     }
 
-    /// Reserves a field's length prefix; ``endField(_:)`` fills it in.
-    private mutating func beginField() -> Int {
-        let start = self.bytes.count
-        self.bytes.append(contentsOf: [0, 0, 0, 0])
-        return start
+    /// The first field, `gatehouse.audit.v<format>` with its length.
+    static func tag(format: Int16) -> [UInt8] {
+        let text = Array("gatehouse.audit.v\(format)".utf8)
+        return withUnsafeBytes(of: UInt32(text.count).bigEndian, Array.init) + text
     }
 
-    private mutating func endField(_ start: Int) {
-        let count = UInt32(self.bytes.count - start - 4)
-        self.bytes[start] = UInt8(count >> 24)
-        self.bytes[start + 1] = UInt8((count >> 16) & 0xFF)
-        self.bytes[start + 2] = UInt8((count >> 8) & 0xFF)
-        self.bytes[start + 3] = UInt8(count & 0xFF)
-    }
+    static let tag1 = tag(format: 1)
+    static let tag2 = tag(format: 2)
 
     package mutating func text(_ text: String) { self.bytes.append(contentsOf: text.utf8) }
 

@@ -33,25 +33,30 @@ package struct VerificationReport: Sendable, Hashable, Codable {
 /// that is not signed by a known key, does not continue the one before, or does not match the
 /// records it covers.
 ///
-/// One pass reads each record once, as a single binary `ROW(…)` value (``StoredRecord``), and checks
-/// both its link and, while the records of a checkpoint's segment go by, that segment's head hash and
-/// Merkle root. A long chain is cut into ranges checked in parallel, each on its own connection; the
-/// cuts fall between checkpoint segments, so no segment is split.
+/// One pass reads each record once, from a binary COPY stream (``PostgresCopySource``,
+/// ``StoredRecord``), and checks both its link and, while the records of a checkpoint's segment go
+/// by, that segment's head hash and Merkle root. A long chain is cut into ranges checked in
+/// parallel, each on its own connection; the cuts fall between checkpoint segments, so no segment is
+/// split.
 package struct ChainVerifier: Sendable {
     /// The columns read of each record.
     package static var columns: String { StoredRecord.columns }
+    package static var columnCount: Int { StoredRecord.layout.count }
 
     /// Ranges checked at once (each on its own connection, so PostgreSQL uses as many backends).
     static let parallelism = 2
 
     let client: PostgresClient
+    /// Reads the records (the checkpoints and heads come through `client`).
+    let source: PostgresCopySource
     let schema: String
     /// Chains shorter than this are checked as one range.
     let minimumRange: Int64
 
     /// `minimumRange` is for tests that need ranges on short chains.
-    package init(client: PostgresClient, schema: String = AuditService.schema, minimumRange: Int64 = 20_000) {
+    package init(client: PostgresClient, source: PostgresCopySource, schema: String = AuditService.schema, minimumRange: Int64 = 20_000) {
         self.client = client
+        self.source = source
         self.schema = schema
         self.minimumRange = max(minimumRange, 2)
     }
@@ -145,23 +150,23 @@ package struct ChainVerifier: Sendable {
         return report
     }
 
-    /// Records are read as whole rows, in table order: the table must have exactly the columns
-    /// ``StoredRecord`` reads, in that order.
+    /// A binary COPY stream carries no types: the table must have every column ``StoredRecord``
+    /// reads, with its type.
     private func checkLayout(logger: Logger) async throws {
-        var names: [String] = []
-        for try await name in try await self.client.query(
+        var types: [String: String] = [:]
+        for try await (name, type) in try await self.client.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT attname::text FROM pg_attribute
-                    WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+                    SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute
+                    WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
                     """,
                 binds: PostgresBindings("\(self.schema).records")
             ),
             logger: logger
-        ).decode(String.self) {
-            names.append(name)
+        ).decode((String, String).self) {
+            types[name] = type
         }
-        guard names == StoredRecord.layout.map(\.name) else { throw VerificationError.unexpectedColumns }
+        guard StoredRecord.layout.allSatisfy({ types[$0.name] == $0.type }) else { throw VerificationError.unexpectedColumns }
     }
 
     /// How many ranges a chain of `length` records is cut into.
@@ -193,64 +198,40 @@ package struct ChainVerifier: Sendable {
         // Missing: the range before this one reports the gap.
         guard let previous else { return RangeOutcome() }
 
-        // One query per range, its rows checked as they arrive, on the connection's event loop: no
-        // page is collected (postgres-nio's collecting copies rows), and a slow check slows the
-        // socket reads, so memory stays constant. The query's snapshot makes the range consistent.
+        // One COPY per range, its rows checked as they arrive: memory stays constant, and the
+        // COPY's snapshot makes the range consistent. The primary key is walked in order (never a
+        // sort of a whole chain, whatever the statistics say; not worth compiling either).
         let pass = RangePass(RangeChecker(from: range.from, anchor: previous, segments: range.segments))
-        defer { pass.checker.deallocate() }
-        let bounds = range.through.map { "BETWEEN $2 AND \($0)" } ?? ">= $2"
-        do {
-            try await self.client.withConnection { connection in
-                try await connection.withTransaction(logger: logger) { connection in
-                    // Walk the primary key in order: never sort a whole chain, whatever the
-                    // statistics say; a long scan is not worth compiling (JIT) either.
-                    try await connection.query(
-                        """
-                        SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
-                               set_config('jit', 'off', true)
-                        """,
-                        logger: logger
-                    )
-                    _ = try await connection.query(
-                        PostgresQuery(
-                            unsafeSQL: "SELECT r FROM \(s).records r WHERE tenant_id = $1 AND seq \(bounds) ORDER BY tenant_id, seq",
-                            binds: PostgresBindings(tenant.rawValue, range.readFrom)
-                        ),
-                        logger: logger
-                    ) { row in try pass.consume(row) }.get()
-                }
-            }
-        } catch  where pass.stopped {
-            // Cancelled by the row closure (postgres-nio reports it as the query cancelled): the
-            // range has its first bad record.
-            return pass.checker.outcome
-        }
-        return pass.checker.finish(through: range.through)
+        let bounds = range.through.map { "BETWEEN \(range.readFrom) AND \($0)" } ?? ">= \(range.readFrom)"
+        try await self.source.copy(
+            setup: "SET default_transaction_read_only = on; SET enable_sort = off; SET enable_bitmapscan = off; SET jit = off",
+            query: """
+                SELECT \(StoredRecord.columns) FROM \(s).records
+                WHERE tenant_id = '\(tenant.description)' AND seq \(bounds) ORDER BY tenant_id, seq
+                """,
+            fieldCount: StoredRecord.layout.count
+        ) { tuple in try pass.consume(tuple) }
+        return pass.stopped ? pass.checker.outcome : pass.checker.finish(through: range.through)
     }
 }
 
-/// A range's checker, fed row by row from the event loop of the connection reading the range.
+/// A range's checker, fed row by row from the thread reading the range's COPY stream.
 ///
-/// `@unchecked Sendable`: postgres-nio calls the row closure serially on that one event loop, and
-/// the checker is read only after the query's future completed (which orders those calls before).
+/// `@unchecked Sendable`: ``PostgresCopySource`` calls the row closure on one thread, one row after
+/// another, and the checker is read only after the copy returned (which orders those calls before).
 final class RangePass: @unchecked Sendable {
-    /// Thrown from the row closure once the range found its first bad record, so PostgreSQL stops
-    /// sending the rest.
-    struct Stop: Error {}
-
     var checker: RangeChecker
-    /// Whether the range found its first bad record (and threw ``Stop``).
+    /// Whether the range found its first bad record (and stopped reading).
     private(set) var stopped = false
 
     init(_ checker: RangeChecker) { self.checker = checker }
 
-    func consume(_ row: PostgresRow) throws {
-        var cells = row.makeIterator()
-        guard let cell = cells.next(), cell.format == .binary, let bytes = cell.bytes else { throw VerificationError.unexpectedColumns }
-        guard try bytes.withUnsafeReadableBytes({ try self.checker.consume($0) }) else {
+    func consume(_ tuple: CopyTuple) throws -> Bool {
+        guard try self.checker.consume(tuple) else {
             self.stopped = true
-            throw Stop()
+            return false
         }
+        return true
     }
 }
 

@@ -1,73 +1,43 @@
 import Crypto
 
-/// One stored record as PostgreSQL sends a whole row (`SELECT r FROM records r`) in binary: the
-/// column count, then per column its type OID, its length (-1 for NULL) and its bytes. Read in place,
-/// without copying a field or building an ``AuditRecord``: the verifier assembles the canonical bytes
-/// straight from it (``CanonicalEncoder``, the same code the writer hashes with).
-///
-/// A whole row costs PostgreSQL less than `ROW(<columns>)` (no new tuple is formed) and this side
-/// one cell per record instead of one per column. Its columns come in table order, so the verifier
-/// first checks that the table has exactly ``layout`` (``ChainVerifier``), and every row's OIDs.
+/// One stored record as a row of the verifier's binary COPY stream (``CopyTuple``): the columns of
+/// ``layout``, in that order. Read in place, without copying a field or building an
+/// ``AuditRecord``: the verifier assembles the canonical bytes straight from it
+/// (``CanonicalEncoder``, the same code the writer hashes with).
 struct StoredRecord: CanonicalSource {
-    /// `audit.records`' columns in table order, with their type OIDs.
-    static let layout: [(name: String, type: UInt32)] = {
-        let (int8, bytea, int2, uuid, text, timestamptz, bool): (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
-            20, 17, 21, 2950, 25, 1184, 16
-        )
-        return [
-            ("tenant_id", uuid), ("seq", int8), ("event_id", uuid), ("event_type", text), ("source", text), ("subject", text),
-            ("nats_subject", text), ("occurred_at", timestamptz), ("recorded_at", timestamptz), ("stream_seq", int8), ("raw", bytea),
-            ("prev_hash", bytea), ("hash", bytea), ("format", int2), ("site_id", uuid), ("building_id", uuid), ("door_id", uuid),
-            ("unit_id", uuid), ("person_id", uuid), ("call_id", uuid), ("pass_id", uuid), ("outcome", text), ("reason", text),
-            ("sealed", bool),
-        ]
-    }()
+    /// The columns read, in this order, with their types as PostgreSQL names them (the verifier checks
+    /// the table has them before it reads: a binary COPY stream carries no types).
+    static let layout: [(name: String, type: String)] = [
+        ("seq", "bigint"), ("prev_hash", "bytea"), ("hash", "bytea"), ("format", "smallint"), ("tenant_id", "uuid"),
+        ("event_id", "uuid"), ("event_type", "text"), ("source", "text"), ("subject", "text"), ("nats_subject", "text"),
+        ("occurred_at", "timestamp with time zone"), ("site_id", "uuid"), ("building_id", "uuid"), ("door_id", "uuid"),
+        ("unit_id", "uuid"), ("person_id", "uuid"), ("call_id", "uuid"), ("pass_id", "uuid"), ("outcome", "text"),
+        ("reason", "text"), ("sealed", "boolean"), ("raw", "bytea"),
+    ]
 
-    /// Every column, in table order (benchmarks read the same, without hashing).
+    /// The columns read, as a select list (benchmarks read the same, without hashing).
     static let columns = layout.map(\.name).joined(separator: ", ")
 
     /// Positions in ``layout``.
     enum Column {
-        static let tenant = 0, sequence = 1, eventID = 2, eventType = 3, source = 4, subject = 5, natsSubject = 6
-        static let occurredAt = 7, raw = 10, previousHash = 11, hash = 12, format = 13
-        static let site = 14, building = 15, door = 16, unit = 17, person = 18, call = 19, pass = 20
-        static let outcome = 21, reason = 22, sealed = 23
+        static let sequence = 0, previousHash = 1, hash = 2, format = 3, tenant = 4, eventID = 5, eventType = 6, source = 7
+        static let subject = 8, natsSubject = 9, occurredAt = 10, site = 11, building = 12, door = 13, unit = 14
+        static let person = 15, call = 16, pass = 17, outcome = 18, reason = 19, sealed = 20, raw = 21
     }
 
-    /// A field's place in ``bytes``; `count` -1 is NULL.
-    typealias Field = (offset: Int, count: Int)
-
-    let bytes: UnsafeRawBufferPointer
-    /// One per column, in ``columns`` order; owned by the caller and reused for every row.
-    let fields: UnsafeMutableBufferPointer<Field>
+    let tuple: CopyTuple
     let sequence: Int64
     let format: Int16
     /// Milliseconds since 1970 (stored times are whole milliseconds).
     let occurredAt: Int64
     let sealed: Bool
 
-    init(_ bytes: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<Field>) throws {
-        precondition(fields.count == Self.layout.count)
-        self.bytes = bytes
-        self.fields = fields
-        var offset = 0
-        func int32() throws -> Int32 {
-            guard offset + 4 <= bytes.count else { throw VerificationError.unexpectedColumns }
-            defer { offset += 4 }
-            return Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))
-        }
-        guard try int32() == Self.layout.count else { throw VerificationError.unexpectedColumns }
-        for (index, column) in Self.layout.enumerated() {
-            guard UInt32(bitPattern: try int32()) == column.type else { throw VerificationError.unexpectedColumns }
-            let count = Int(try int32())
-            guard count <= bytes.count - offset else { throw VerificationError.unexpectedColumns }
-            fields[index] = (offset, max(count, -1))
-            offset += max(count, 0)
-        }
+    init(_ tuple: CopyTuple) throws {
+        guard tuple.fields.count == Self.layout.count else { throw VerificationError.unexpectedColumns }
+        self.tuple = tuple
         func integer<T: FixedWidthInteger>(_ index: Int, as: T.Type) throws -> T {
-            let field = fields[index]
-            guard field.count == MemoryLayout<T>.size else { throw VerificationError.unexpectedColumns }
-            return T(bigEndian: bytes.loadUnaligned(fromByteOffset: field.offset, as: T.self))
+            guard let bytes = tuple.field(index), bytes.count == MemoryLayout<T>.size else { throw VerificationError.unexpectedColumns }
+            return T(bigEndian: bytes.loadUnaligned(as: T.self))
         }
         self.sequence = try integer(Column.sequence, as: Int64.self)
         self.format = try integer(Column.format, as: Int16.self)
@@ -80,11 +50,7 @@ struct StoredRecord: CanonicalSource {
     static let postgresEpochMilliseconds: Int64 = 946_684_800_000
 
     /// Column `index`'s bytes; nil for NULL.
-    func field(_ index: Int) -> UnsafeRawBufferPointer? {
-        let field = self.fields[index]
-        guard field.count >= 0 else { return nil }
-        return UnsafeRawBufferPointer(rebasing: self.bytes[field.offset..<field.offset + field.count])
-    }
+    func field(_ index: Int) -> UnsafeRawBufferPointer? { self.tuple.field(index) }
 
     var previousHash: UnsafeRawBufferPointer { self.field(Column.previousHash) ?? UnsafeRawBufferPointer(start: nil, count: 0) }
     var hash: UnsafeRawBufferPointer { self.field(Column.hash) ?? UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -127,7 +93,6 @@ struct RangeChecker {
     var expected: Int64
     var previous: [UInt8]
     var encoder = CanonicalEncoder()
-    let fields = UnsafeMutableBufferPointer<StoredRecord.Field>.allocate(capacity: StoredRecord.layout.count)
     var segments: SegmentChecker
     var outcome = ChainVerifier.RangeOutcome()
 
@@ -138,11 +103,9 @@ struct RangeChecker {
         self.segments = SegmentChecker(segments: segments)
     }
 
-    func deallocate() { self.fields.deallocate() }
-
     /// Checks the next record; false once the range has found its first bad one (and stops).
-    mutating func consume(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
-        let record = try StoredRecord(bytes, fields: self.fields)
+    mutating func consume(_ tuple: CopyTuple) throws -> Bool {
+        let record = try StoredRecord(tuple)
         let sequence = record.sequence
         guard sequence >= self.from else {
             self.segments.add(sequence, hash: record.hash)

@@ -19,14 +19,18 @@ package struct AuditAPI: Sendable {
     static let exportChunkBytes = 64 * 1024
 
     let reader: AuditReader
-    let client: PostgresClient
-    let schema: String
+    let verifier: ChainVerifier
     let keys: AuthKeys
 
-    package init(client: PostgresClient, schema: String = AuditService.schema, keyring: PersonKeyring, keys: AuthKeys) {
+    package init(
+        client: PostgresClient,
+        source: PostgresCopySource,
+        schema: String = AuditService.schema,
+        keyring: PersonKeyring,
+        keys: AuthKeys
+    ) {
         self.reader = AuditReader(client: client, schema: schema, keyring: keyring)
-        self.client = client
-        self.schema = schema
+        self.verifier = ChainVerifier(client: client, source: source, schema: schema)
         self.keys = keys
     }
 
@@ -120,7 +124,7 @@ package struct AuditAPI: Sendable {
                 }
                 from = value
             }
-            let report = try await ChainVerifier(client: self.client, schema: self.schema).verify(
+            let report = try await self.verifier.verify(
                 tenant: filter.tenant,
                 from: from,
                 logger: context.logger
