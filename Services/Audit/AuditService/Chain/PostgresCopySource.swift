@@ -23,13 +23,8 @@ package final class PostgresCopySource: Sendable {
 
     /// The same database, user and TLS mode as `configuration` (the services' postgres-nio pool).
     package init(configuration: PostgresClient.Configuration, tls: PostgresTLSMode) {
-        var parameters: [(String, String)] = []
-        if let path = configuration.unixSocketPath {
-            parameters.append(("host", path))
-        } else {
-            parameters.append(("host", configuration.host ?? "127.0.0.1"))
-            parameters.append(("port", String(configuration.port ?? 5432)))
-        }
+        // Services reach PostgreSQL over TCP (`postgres.host`, `postgres.port`), never a socket file.
+        var parameters = [("host", configuration.host ?? "127.0.0.1"), ("port", String(configuration.port ?? 5432))]
         parameters.append(("user", configuration.username))
         if let password = configuration.password { parameters.append(("password", password)) }
         if let database = configuration.database { parameters.append(("dbname", database)) }
@@ -49,9 +44,10 @@ package final class PostgresCopySource: Sendable {
 
     deinit { self.idle.closeAll() }
 
-    /// Runs `setup` (plain SQL, may be several statements), then `COPY (query) TO STDOUT (FORMAT
-    /// binary)`, handing each row to `row` with its `fieldCount` fields located (``CopyTuple``).
-    /// `row` returns false to stop early (the connection is then closed, which ends the COPY).
+    /// Runs `COPY (query) TO STDOUT (FORMAT binary)` on a kept connection that ran `setup` (plain
+    /// SQL, may be several statements), or on a new one after running it there, and hands each row
+    /// to `row` with its `fieldCount` fields located (``CopyTuple``). `row` returns false to stop
+    /// early (the connection is then closed, which ends the COPY).
     ///
     /// `row` is called on one thread, one row after another. Cancelling the task cancels the query.
     package func copy(
