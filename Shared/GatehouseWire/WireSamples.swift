@@ -114,6 +114,20 @@ public enum WireSamples {
                 "events/io.gatehouse.identity.api_key_revoked.v1",
                 try self.identityEvent(APIKeyRevoked(APIKeyDocument(id: self.apiKey, name: "CRM sync", domains: ["access", "signaling"])))
             ),
+            (
+                "events/io.gatehouse.identity.residency_updated.v1",
+                try self.identityEvent(
+                    ResidencyUpdated(ResidencyDocument(unitId: unit, personId: person, role: "owner")),
+                    context: EventContext(unit: unit, person: person)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.residency_removed.v1",
+                try self.identityEvent(
+                    ResidencyRemoved(ResidencyDocument(unitId: unit, personId: person, role: "owner")),
+                    context: EventContext(unit: unit, person: person)
+                )
+            ),
             ("rpc/ping.request", try WireCoding.encode(Ping(service: .identity))),
             ("rpc/ping.reply", try WireCoding.encode(RPCReply<PingReply>.result(self.pingReply))),
             ("rpc/identity.sip_digest.request", try WireCoding.encode(SIPDigestLookup(realm: "demo.gatehouse.test", username: "lobby"))),

@@ -55,6 +55,7 @@ struct IdentityAPITests {
                 let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
                 PeopleAPI(client: postgres, keys: keys, bus: bus).register(on: router)
                 AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
+                TopologyAPI(client: postgres, keys: keys).register(on: router)
                 // Identity's events leave through its outbox (decision 0008), as in the service.
                 let relay = OutboxRelay(client: postgres, schema: IdentityService.schema, transport: NATSTransport(client: nats), logger: self.logger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -439,6 +440,14 @@ struct IdentityAPITests {
                         logger: self.logger
                     ).id
                 )!
+                // Over HTTP: he moves in, and out again; a second move-out changes nothing (and
+                // announces nothing); a unit of no one's is a 404.
+                let residence = "/v1/tenants/\(tenant)/units/\(unit)/residents/\(id)"
+                #expect(try await self.call(client, .put, residence, token: admin, json: #"{"role":"tenant"}"#).status == .noContent)
+                #expect(try await self.call(client, .delete, residence, token: admin).status == .noContent)
+                #expect(try await self.call(client, .delete, residence, token: admin).status == .noContent)
+                let nowhere = "/v1/tenants/\(tenant)/units/\(UUID())/residents/\(id)"
+                #expect(try await self.call(client, .delete, nowhere, token: admin).status == .notFound)
                 let (phone, _) = try await DeviceStore(client: postgres).create(
                     tenant: tenant,
                     DeviceInput(siteId: site, kind: .sipPhone, name: "Quill phone", unitId: unit, personId: id),
@@ -448,7 +457,8 @@ struct IdentityAPITests {
 
                 let expected = [
                     PersonCreated.eventType, PersonUpdated.eventType, SiteCreated.eventType, BuildingCreated.eventType,
-                    UnitCreated.eventType, DeviceCreated.eventType, DeviceRevoked.eventType, PersonErased.eventType,
+                    UnitCreated.eventType, ResidencyUpdated.eventType, ResidencyRemoved.eventType, DeviceCreated.eventType,
+                    DeviceRevoked.eventType, PersonErased.eventType,
                 ].map(\.type)
                 #expect(
                     try await eventually(timeout: .seconds(20)) {
@@ -468,7 +478,9 @@ struct IdentityAPITests {
                     let text = String(decoding: message.payload, as: UTF8.self)
                     #expect(!text.contains("Quentin") && !text.contains("quentin@") && !text.contains("1234567"), "\(text)")
                 }
-                let revoked = try WireCoding.decode(CloudEvent<DeviceRevoked>.self, from: Data(messages[6].payload))
+                let moved = try WireCoding.decode(CloudEvent<ResidencyRemoved>.self, from: Data(messages[6].payload))
+                #expect(moved.data.resource == ResidencyDocument(unitId: unit, personId: id, role: "tenant") && moved.context.unitid == unit)
+                let revoked = try WireCoding.decode(CloudEvent<DeviceRevoked>.self, from: Data(messages[8].payload))
                 #expect(revoked.data.resource.id == phone.id && revoked.data.resource.revoked && revoked.context.personid == id)
                 // Nothing of this tenant waits in the outbox any more: the relay deletes what it published
                 // just after the publish, so a subscriber may see a message before its row is gone.

@@ -252,6 +252,22 @@ struct IdentityDevicesTests {
                 let bob = try await bus.request(PersonLookup(personId: f.bob), tenant: f.tenant)
                 #expect(bob.residences == [.init(unitId: f.unit, siteId: f.site, buildingId: f.building, role: "owner")] && !bob.erased)
                 #expect(try await bus.request(PersonLookup(personId: f.ada), tenant: f.tenant).erased)
+
+                // A move-out: the unit stops ringing Bob's own devices; the unit's monitor stays.
+                let (bobTablet, _) = try await devices.create(
+                    tenant: f.tenant,
+                    DeviceInput(siteId: f.site, kind: .sipPhone, name: "Bob's tablet", personId: f.bob),
+                    logger: self.logger
+                )
+                plan = try await bus.request(ResolveDialTarget(sipDomain: f.domain, dialled: "101"))
+                #expect(Set(plan.steps[0].targets.compactMap(\.deviceId)) == [bobTablet.id, monitor.id])
+                let topology = TopologyStore(client: postgres)
+                #expect(try await topology.removeResident(tenant: f.tenant, unit: f.unit, person: f.bob, logger: self.logger) == .removed)
+                #expect(try await topology.removeResident(tenant: f.tenant, unit: f.unit, person: f.bob, logger: self.logger) == .notResident)
+                #expect(try await topology.removeResident(tenant: TenantID(UUID()), unit: f.unit, person: f.bob, logger: self.logger) == .unknown)
+                plan = try await bus.request(ResolveDialTarget(sipDomain: f.domain, dialled: "101"))
+                #expect(plan.steps[0].targets.compactMap(\.deviceId) == [monitor.id])
+                #expect(try await bus.request(PersonLookup(personId: f.bob), tenant: f.tenant).residences.isEmpty)
             }
         }
     }

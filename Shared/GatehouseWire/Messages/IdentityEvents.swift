@@ -22,6 +22,8 @@ public enum Created: IdentityChangeKind { public static let name = "created" }
 public enum Updated: IdentityChangeKind { public static let name = "updated" }
 /// A device was revoked: its SIP credentials are gone (the identity issue's `credential.revoked`).
 public enum Revoked: IdentityChangeKind { public static let name = "revoked" }
+/// The link ended (a resident moved out of a unit).
+public enum Removed: IdentityChangeKind { public static let name = "removed" }
 
 /// `io.gatehouse.identity.<resource>_<change>.v1` with the resource document as its data.
 public struct IdentityChanged<Resource: IdentityResource, Change: IdentityChangeKind>: GatehouseEventData {
@@ -50,6 +52,33 @@ public typealias PersonCreated = IdentityChanged<PersonDocument, Created>
 public typealias PersonUpdated = IdentityChanged<PersonDocument, Updated>
 public typealias APIKeyCreated = IdentityChanged<APIKeyDocument, Created>
 public typealias APIKeyRevoked = IdentityChanged<APIKeyDocument, Revoked>
+public typealias ResidencyUpdated = IdentityChanged<ResidencyDocument, Updated>
+public typealias ResidencyRemoved = IdentityChanged<ResidencyDocument, Removed>
+
+/// A person living in a unit, with their role there. `residency_updated` announces a new resident or
+/// a changed role, `residency_removed` a move-out (the unit's ring plan changes with either).
+public struct ResidencyDocument: IdentityResource {
+    public static let resourceName = "residency"
+    public var unitId: UUID
+    public var personId: UUID
+    /// `owner`, `tenant` or `occupant`.
+    public var role: String
+
+    public init(unitId: UUID, personId: UUID, role: String) {
+        self.unitId = unitId
+        self.personId = personId
+        self.role = role
+    }
+
+    enum CodingKeys: String, CodingKey { case unitId, personId, role }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.unitId, forKey: .unitId)
+        try container.encodeID(self.personId, forKey: .personId)
+        try container.encode(self.role, forKey: .role)
+    }
+}
 
 /// An integrator's API key, without its secret.
 public struct APIKeyDocument: IdentityResource {

@@ -101,6 +101,8 @@ public enum EventCatalog {
         ImportCompleted.eventType,
         APIKeyCreated.eventType,
         APIKeyRevoked.eventType,
+        ResidencyUpdated.eventType,
+        ResidencyRemoved.eventType,
         DeviceRegistered.eventType,
         DeviceUnregistered.eventType,
         DeviceExpired.eventType,

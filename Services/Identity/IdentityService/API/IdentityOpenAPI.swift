@@ -1080,6 +1080,25 @@ package enum IdentityOpenAPI {
                   }
                 },
                 "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "removeResident",
+                "summary": "End the person's residency in the unit (a move-out): the unit no longer rings their own devices. Idempotent.",
+                "responses": {
+                  "204": {
+                    "description": "The person does not live there (any more)."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               }
             },
             "/v1/tenants/{tenant}/devices": {

@@ -250,6 +250,16 @@ package struct TopologyAPI: Sendable {
             else { throw Problem.notFound("no such unit or person") }
             return Response(status: .noContent)
         }
+        // A move-out: the unit stops ringing the person's own devices as soon as signaling hears of
+        // it. Idempotent: a person who does not live there (any more) is a 204 too.
+        router.delete("/v1/tenants/:tenant/units/:unit/residents/:person") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            guard let unit = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
+                let person = context.parameters.get("person").flatMap(UUID.init(uuidString:)),
+                try await self.store.removeResident(tenant: tenant, unit: unit, person: person, logger: context.logger) != .unknown
+            else { throw Problem.notFound("no such unit or person") }
+            return Response(status: .noContent)
+        }
     }
 
     /// `{"buildingId": …?, "steps": [{"staffPersonId": …} | {"number": "+49…"}, "ringSeconds": …]}`.

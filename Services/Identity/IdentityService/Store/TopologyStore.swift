@@ -296,24 +296,98 @@ package struct TopologyStore: Sendable {
         )
     }
 
-    /// Adds (or changes the role of) a resident of a unit.
+    /// Adds (or changes the role of) a resident of a unit, and announces it (`residency_updated`).
+    /// False when the unit or the person is not the tenant's (or the person was erased).
     package func setResident(tenant: TenantID, unit: UUID, person: UUID, role: String, logger: Logger) async throws -> Bool {
-        var changed = false
-        for try await _ in try await self.client.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO \(self.schema).unit_residents (tenant_id, unit_id, person_id, role)
-                    SELECT $1, u.id, p.id, $4 FROM \(self.schema).units u, \(self.schema).people p
-                    WHERE u.tenant_id = $1 AND u.id = $2 AND p.tenant_id = $1 AND p.id = $3 AND p.erased_at IS NULL
-                    ON CONFLICT (unit_id, person_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
-                    RETURNING 1
-                    """,
-                binds: PostgresBindings(tenant.rawValue, unit, person, role)
-            ),
-            logger: logger
-        ) {
-            changed = true
+        try await self.client.withTransaction(logger: logger) { connection in
+            var changed = false
+            for try await _ in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(self.schema).unit_residents (tenant_id, unit_id, person_id, role)
+                        SELECT $1, u.id, p.id, $4 FROM \(self.schema).units u, \(self.schema).people p
+                        WHERE u.tenant_id = $1 AND u.id = $2 AND p.tenant_id = $1 AND p.id = $3 AND p.erased_at IS NULL
+                        ON CONFLICT (unit_id, person_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+                        RETURNING 1
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, unit, person, role)
+                ),
+                logger: logger
+            ) {
+                changed = true
+            }
+            if changed {
+                try await self.announce(
+                    ResidencyUpdated(ResidencyDocument(unitId: unit, personId: person, role: role)),
+                    tenant: tenant,
+                    on: connection,
+                    logger: logger
+                )
+            }
+            return changed
         }
-        return changed
+    }
+
+    /// What ending a residency found.
+    package enum Removal: Sendable, Hashable {
+        /// The person lived there and no longer does (announced as `residency_removed`).
+        case removed
+        /// The unit and the person are the tenant's, but the person did not live there.
+        case notResident
+        /// The unit or the person is not the tenant's.
+        case unknown
+    }
+
+    /// Ends a residency (a move-out), and announces it (`residency_removed`): the unit no longer
+    /// rings the person's own devices (devices registered to the unit itself ring on).
+    package func removeResident(tenant: TenantID, unit: UUID, person: UUID, logger: Logger) async throws -> Removal {
+        try await self.client.withTransaction(logger: logger) { connection in
+            var removal = Removal.unknown
+            for try await (role, known) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH gone AS (
+                            DELETE FROM \(self.schema).unit_residents WHERE tenant_id = $1 AND unit_id = $2 AND person_id = $3
+                            RETURNING role
+                        )
+                        SELECT (SELECT role FROM gone),
+                               EXISTS (SELECT 1 FROM \(self.schema).units WHERE tenant_id = $1 AND id = $2)
+                               AND EXISTS (SELECT 1 FROM \(self.schema).people WHERE tenant_id = $1 AND id = $3)
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, unit, person)
+                ),
+                logger: logger
+            ).decode((String?, Bool).self) {
+                if let role {
+                    removal = .removed
+                    try await self.announce(
+                        ResidencyRemoved(ResidencyDocument(unitId: unit, personId: person, role: role)),
+                        tenant: tenant,
+                        on: connection,
+                        logger: logger
+                    )
+                } else if known {
+                    removal = .notResident
+                }
+            }
+            return removal
+        }
+    }
+
+    private func announce<Change: IdentityChangeKind>(
+        _ event: IdentityChanged<ResidencyDocument, Change>,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let residency = event.resource
+        try await self.outbox.enqueue(
+            event,
+            tenant: tenant,
+            subject: "unit/\(residency.unitId.lowercasedString)/resident/\(residency.personId.lowercasedString)",
+            context: EventContext(unit: residency.unitId, person: residency.personId),
+            on: connection,
+            logger: logger
+        )
     }
 }
