@@ -57,6 +57,20 @@ public enum WireSamples {
                 )
             ),
             (
+                "events/io.gatehouse.identity.unit_updated.v1",
+                try self.identityEvent(
+                    UnitUpdated(UnitDocument(id: unit, siteId: site, buildingId: building, dialNumber: "101A", floor: nil, version: 2)),
+                    context: EventContext(site: site, building: building, unit: unit)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.unit_deleted.v1",
+                try self.identityEvent(
+                    UnitDeleted(UnitDocument(id: unit, siteId: site, buildingId: building, dialNumber: "101A", floor: nil, version: 2)),
+                    context: EventContext(site: site, building: building, unit: unit)
+                )
+            ),
+            (
                 "events/io.gatehouse.identity.door_created.v1",
                 try self.identityEvent(
                     DoorCreated(DoorDocument(id: door, siteId: site, buildingId: nil, name: "Garage", kind: "gate", version: 1)),

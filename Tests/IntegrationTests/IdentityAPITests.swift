@@ -506,4 +506,89 @@ final class Received: Sendable {
     private let messages = Mutex<[NATSMessage]>([])
 
     func withLock<R>(_ body: (inout [NATSMessage]) -> R) -> R { self.messages.withLock { body(&$0) } }
+
+}
+
+extension IdentityAPITests {
+    /// A unit is changed with If-Match (428 without, 412 when stale) and deleted only once nobody
+    /// lives there and no device rings for it; both are announced.
+    @Test func unitsChangeWithETagsAndAreDeletedOnlyWhenUnused() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            let subscription = try await nats.subscribe(to: Subjects.events(of: tenant))
+            let received = Received()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { for await message in subscription { received.withLock { $0.append(message) } } }
+                defer { group.cancelAll() }
+                try await nats.flush()
+                let admin = try self.token(.tenantAdmin, tenant: tenant)
+                let topology = TopologyStore(client: postgres)
+                let site = UUID(
+                    uuidString: try await topology.createSite(
+                        tenant: tenant,
+                        name: "Units",
+                        timeZone: "UTC",
+                        sipDomain: "units-\(UUID().uuidString.prefix(8).lowercased()).example.org",
+                        logger: self.logger
+                    ).id
+                )!
+                let a = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "A", logger: self.logger).id)!
+                let b = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "B", logger: self.logger).id)!
+                func unit(_ dial: String) async throws -> UUID {
+                    UUID(
+                        uuidString: try await topology.createUnit(
+                            tenant: tenant,
+                            site: site,
+                            building: a,
+                            dialNumber: dial,
+                            floor: "1",
+                            ringSeconds: 30,
+                            logger: self.logger
+                        ).id
+                    )!
+                }
+                let first = try await unit("101")
+                _ = try await unit("102")
+                let path = "/v1/tenants/\(tenant)/units/\(first)"
+                #expect(try await self.call(client, .get, path, token: admin).headers[.eTag] == "\"v1\"")
+                let change = #"{"dialNumber":"103","floor":null,"buildingId":"\#(b)"}"#
+                #expect(try await self.call(client, .patch, path, token: admin, json: change).status == .preconditionRequired)
+                #expect(
+                    try await self.call(client, .patch, path, token: admin, json: change, headers: [.ifMatch: "\"v9\""]).status == .preconditionFailed
+                )
+                let changed = try await self.call(client, .patch, path, token: admin, json: change, headers: [.ifMatch: "\"v1\""])
+                #expect(changed.status == .ok && changed.headers[.eTag] == "\"v2\"", "\(changed.body)")
+                #expect(changed.json["dialNumber"] as? String == "103" && changed.json["floor"] == nil)
+                #expect(changed.json["buildingId"] as? String == b.lowercasedString)
+                let clash = try await self.call(client, .patch, path, token: admin, json: #"{"dialNumber":"102"}"#, headers: [.ifMatch: "\"v2\""])
+                #expect(clash.status == .conflict)
+                let elsewhere = #"{"buildingId":"\#(UUID())"}"#
+                #expect(try await self.call(client, .patch, path, token: admin, json: elsewhere, headers: [.ifMatch: "\"v2\""]).status == .badRequest)
+                // Nobody may live there and no device ring for it.
+                let person = try await PeopleStore(client: postgres).create(
+                    tenant: tenant,
+                    PersonInput(kind: .resident, displayName: "R"),
+                    logger: self.logger
+                ).id
+                #expect(try await topology.setResident(tenant: tenant, unit: first, person: person, role: "owner", logger: self.logger))
+                #expect(try await self.call(client, .delete, path, token: admin).status == .conflict)
+                #expect(try await topology.removeResident(tenant: tenant, unit: first, person: person, logger: self.logger) == .removed)
+                #expect(try await self.call(client, .delete, path, token: admin).status == .noContent)
+                #expect(try await self.call(client, .get, path, token: admin).status == .notFound)
+                #expect(try await self.call(client, .delete, path, token: admin).status == .notFound)
+
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.contains { $0.subject.hasSuffix(".identity.unit_deleted") } }
+                    }
+                )
+                let events = try received.withLock { $0 }.map { message in
+                    (try WireCoding.decode(CloudEventHeader.self, from: Data(message.payload)).type, message.payload)
+                }
+                let updated = try #require(events.first { $0.0 == UnitUpdated.eventType.type })
+                let document = try WireCoding.decode(CloudEvent<UnitUpdated>.self, from: Data(updated.1)).data.resource
+                #expect(document == UnitDocument(id: first, siteId: site, buildingId: b, dialNumber: "103", floor: nil, version: 2))
+                #expect(events.filter { $0.0 == UnitUpdated.eventType.type }.count == 1)  // the refused changes announce nothing
+            }
+        }
+    }
 }

@@ -95,6 +95,13 @@ struct IdentityRouteAccessTests {
                     DeviceInput(siteId: UUID(uuidString: site.id)!, kind: .sipPhone, name: "Phone", unitId: UUID(uuidString: unit.id)!),
                     logger: self.logger
                 )
+                // A device no operation revokes keeps the unit in use, so every caller allowed to
+                // delete it meets the same live unit (409) rather than the first one's deletion.
+                _ = try await DeviceStore(client: postgres).create(
+                    tenant: tenant,
+                    DeviceInput(siteId: UUID(uuidString: site.id)!, kind: .indoorMonitor, name: "Monitor", unitId: UUID(uuidString: unit.id)!),
+                    logger: self.logger
+                )
                 let (apiKey, _) = try await APIKeyStore(client: postgres).create(
                     tenant: tenant,
                     name: "Routes",

@@ -24,6 +24,8 @@ public enum Updated: IdentityChangeKind { public static let name = "updated" }
 public enum Revoked: IdentityChangeKind { public static let name = "revoked" }
 /// The link ended (a resident moved out of a unit).
 public enum Removed: IdentityChangeKind { public static let name = "removed" }
+/// The resource no longer exists (its last state is the data).
+public enum Deleted: IdentityChangeKind { public static let name = "deleted" }
 
 /// `io.gatehouse.identity.<resource>_<change>.v1` with the resource document as its data.
 public struct IdentityChanged<Resource: IdentityResource, Change: IdentityChangeKind>: GatehouseEventData {
@@ -43,6 +45,8 @@ public typealias SiteCreated = IdentityChanged<SiteDocument, Created>
 public typealias SiteUpdated = IdentityChanged<SiteDocument, Updated>
 public typealias BuildingCreated = IdentityChanged<BuildingDocument, Created>
 public typealias UnitCreated = IdentityChanged<UnitDocument, Created>
+public typealias UnitUpdated = IdentityChanged<UnitDocument, Updated>
+public typealias UnitDeleted = IdentityChanged<UnitDocument, Deleted>
 public typealias DoorCreated = IdentityChanged<DoorDocument, Created>
 public typealias DoorUpdated = IdentityChanged<DoorDocument, Updated>
 public typealias DeviceCreated = IdentityChanged<DeviceInfo, Created>

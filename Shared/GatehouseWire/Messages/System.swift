@@ -91,6 +91,8 @@ public enum EventCatalog {
         SiteUpdated.eventType,
         BuildingCreated.eventType,
         UnitCreated.eventType,
+        UnitUpdated.eventType,
+        UnitDeleted.eventType,
         DoorCreated.eventType,
         DoorUpdated.eventType,
         DeviceCreated.eventType,

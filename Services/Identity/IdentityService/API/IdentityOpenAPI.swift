@@ -1010,6 +1010,11 @@ package enum IdentityOpenAPI {
                 "responses": {
                   "200": {
                     "description": "The unit.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
                     "content": {
                       "application/json": {
                         "schema": {
@@ -1029,6 +1034,103 @@ package enum IdentityOpenAPI {
                   }
                 },
                 "x-gatehouse-scope": "identity:read"
+              },
+              "patch": {
+                "operationId": "updateUnit",
+                "summary": "Change a unit (JSON merge patch: its building within the site, dial number, floor, ring time); If-Match with the ETag read is required. Publishes identity.unit_updated.",
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/UnitPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/UnitPatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Unit"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "deleteUnit",
+                "summary": "Delete a unit nobody lives in and no device rings for (409 otherwise). Publishes identity.unit_deleted.",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               }
             },
             "/v1/tenants/{tenant}/units/{unit}/residents/{person}": {
@@ -2339,6 +2441,32 @@ package enum IdentityOpenAPI {
                   "buildingId",
                   "dialNumber"
                 ],
+                "properties": {
+                  "buildingId": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "dialNumber": {
+                    "type": "string",
+                    "pattern": "^[0-9A-Za-z]{1,16}$"
+                  },
+                  "floor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "maxLength": 16
+                  },
+                  "ringSeconds": {
+                    "type": "integer",
+                    "minimum": 5,
+                    "maximum": 120
+                  }
+                }
+              },
+              "UnitPatch": {
+                "type": "object",
+                "additionalProperties": false,
                 "properties": {
                   "buildingId": {
                     "type": "string",

@@ -50,6 +50,32 @@ package struct TopologyAPI: Sendable {
         )
     }
 
+    /// The version `If-Match` names (`"v<version>"`, the resource's ETag): 428 without it, 412 when
+    /// it is not the `current` one.
+    static func expectedVersion(_ request: Request, of what: String, current: Int) throws -> Int {
+        guard let ifMatch = request.headers[.ifMatch] else {
+            throw Problem(
+                slug: "precondition-required",
+                title: "Precondition required",
+                status: .preconditionRequired,
+                detail: "send If-Match with the ETag of the \(what) you read"
+            )
+        }
+        guard ifMatch.hasPrefix("\"v"), ifMatch.hasSuffix("\""), let version = Int(ifMatch.dropFirst(2).dropLast()), version == current else {
+            throw Self.stale(what, current: current)
+        }
+        return version
+    }
+
+    static func stale(_ what: String, current: Int) -> Problem {
+        Problem(
+            slug: "precondition-failed",
+            title: "Precondition failed",
+            status: .preconditionFailed,
+            detail: "the \(what) changed since you read it (now \"v\(current)\"); read it again"
+        )
+    }
+
     static func body(_ request: Request) async throws -> [String: Any] {
         try await request.jsonObject(maxBytes: Self.maxBodyBytes).object
     }
@@ -235,7 +261,52 @@ package struct TopologyAPI: Sendable {
             guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
                 let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
             else { throw Problem.notFound("no such unit") }
-            return try Response.json(unit)
+            return try Response.json(unit, headers: [.eTag: "\"v\(unit.version)\""])
+        }
+        router.patch("/v1/tenants/:tenant/units/:unit") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
+                let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
+            else { throw Problem.notFound("no such unit") }
+            let version = try Self.expectedVersion(request, of: "unit", current: unit.version)
+            let object = try await request.jsonObject(
+                maxBytes: Self.maxBodyBytes,
+                contentTypes: ["application/json", "application/merge-patch+json"]
+            ).object
+            var fields = JSONFields(object, allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
+            var change = TopologyStore.UnitChange(
+                buildingId: fields.uuid("buildingId"),
+                dialNumber: fields.string("dialNumber", maxLength: 16),
+                ringSeconds: fields.int("ringSeconds", in: 5...120)
+            )
+            if let dial = change.dialNumber, !Self.isDialNumber(dial) { fields.fail("dialNumber", "must be 1 to 16 ASCII letters or digits") }
+            if object["floor"] is NSNull {
+                change.floor = .some(nil)
+            } else if let floor = fields.string("floor", maxLength: 16) {
+                change.floor = floor
+            }
+            try fields.check("invalid unit")
+            do {
+                guard let updated = try await self.store.updateUnit(tenant: tenant, id: id, expectedVersion: version, change, logger: context.logger)
+                else { throw Problem.notFound("no such unit") }
+                return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
+            } catch TopologyStoreError.versionMismatch(let current) {
+                throw Self.stale("unit", current: current)
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            } catch TopologyStoreError.unknownReference(let field) {
+                throw Problem.badRequest("invalid unit", errors: [.init(field: field, message: "no such building in this site")])
+            }
+        }
+        router.delete("/v1/tenants/:tenant/units/:unit") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("no such unit") }
+            do {
+                guard try await self.store.deleteUnit(tenant: tenant, id: id, logger: context.logger) else { throw Problem.notFound("no such unit") }
+            } catch TopologyStoreError.inUse(let detail) {
+                throw Problem(slug: "in-use", title: "In use", status: .conflict, detail: detail)
+            }
+            return Response(status: .noContent)
         }
         router.put("/v1/tenants/:tenant/units/:unit/residents/:person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)

@@ -43,6 +43,10 @@ package enum TopologyStoreError: Error, Hashable {
     case taken(field: String)
     /// A referenced parent does not exist in the tenant.
     case unknownReference(field: String)
+    /// The resource changed since the version the caller read (`current` is its version now).
+    case versionMismatch(current: Int)
+    /// The resource is still used (`detail` says by what), so it is not deleted.
+    case inUse(detail: String)
 }
 
 /// Sites, buildings and units for the admin API; every query is scoped to the tenant.
@@ -294,6 +298,162 @@ package struct TopologyStore: Sendable {
             version: 1,
             residents: []
         )
+    }
+
+    /// What a unit's change may set (JSON merge-patch: nil leaves a field as it is).
+    package struct UnitChange: Sendable {
+        package var buildingId: UUID?
+        package var dialNumber: String?
+        /// `.some(nil)` clears the floor.
+        package var floor: String??
+        package var ringSeconds: Int?
+
+        package init(buildingId: UUID? = nil, dialNumber: String? = nil, floor: String?? = nil, ringSeconds: Int? = nil) {
+            self.buildingId = buildingId
+            self.dialNumber = dialNumber
+            self.floor = floor
+            self.ringSeconds = ringSeconds
+        }
+    }
+
+    /// Changes a unit if it is still at `expectedVersion`, and announces it (`unit_updated`). Nil
+    /// when the unit is not the tenant's. A new building must be of the unit's site.
+    package func updateUnit(
+        tenant: TenantID,
+        id: UUID,
+        expectedVersion: Int,
+        _ change: UnitChange,
+        logger: Logger
+    ) async throws -> UnitResource? {
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                var current: UnitResource?
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT \(Self.unitColumns) FROM \(self.schema).units WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                        binds: PostgresBindings(tenant.rawValue, id)
+                    ),
+                    logger: logger
+                ).decode((UUID, UUID, UUID, String, String?, Int, Int).self) {
+                    current = Self.unit(row)
+                }
+                guard var unit = current else { return nil }
+                guard unit.version == expectedVersion else { throw TopologyStoreError.versionMismatch(current: unit.version) }
+                if let building = change.buildingId { unit.buildingId = building.lowercasedString }
+                if let dial = change.dialNumber { unit.dialNumber = dial }
+                if let floor = change.floor { unit.floor = floor }
+                if let ring = change.ringSeconds { unit.ringSeconds = ring }
+                unit.version += 1
+                let site = UUID(uuidString: unit.siteId)!
+                let building = UUID(uuidString: unit.buildingId)!
+                var binds = PostgresBindings(tenant.rawValue, id, building, unit.dialNumber)
+                if let floor = unit.floor { binds.append(floor) } else { binds.appendNull() }
+                binds.append(unit.ringSeconds)
+                var updated = false
+                for try await _ in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE \(self.schema).units u SET building_id = $3, dial_number = $4, floor = $5, ring_seconds = $6,
+                                version = version + 1
+                            WHERE u.tenant_id = $1 AND u.id = $2
+                              AND EXISTS (SELECT 1 FROM \(self.schema).buildings b WHERE b.tenant_id = $1 AND b.site_id = u.site_id AND b.id = $3)
+                            RETURNING 1
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ) {
+                    updated = true
+                }
+                guard updated else { throw TopologyStoreError.unknownReference(field: "buildingId") }
+                try await self.outbox.enqueue(
+                    UnitUpdated(
+                        UnitDocument(
+                            id: id,
+                            siteId: site,
+                            buildingId: building,
+                            dialNumber: unit.dialNumber,
+                            floor: unit.floor,
+                            version: unit.version
+                        )
+                    ),
+                    tenant: tenant,
+                    subject: "unit/\(id.lowercasedString)",
+                    context: EventContext(site: site, building: building, unit: id),
+                    on: connection,
+                    logger: logger
+                )
+                unit.residents = nil
+                return unit
+            }
+        }
+    }
+
+    /// Deletes a unit nobody lives in and no device rings for, and announces it (`unit_deleted`).
+    /// False when the unit is not the tenant's; ``TopologyStoreError/inUse(detail:)`` while residents
+    /// or devices remain. Revoked devices keep their history without the unit.
+    package func deleteUnit(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                var found: (unit: UnitResource, residents: Int, devices: Int)?
+                for try await (a, b, c, d, e, f, g, residents, devices) in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT \(Self.unitColumns),
+                                   (SELECT count(*)::int FROM \(self.schema).unit_residents r WHERE r.tenant_id = u.tenant_id AND r.unit_id = u.id),
+                                   (SELECT count(*)::int FROM \(self.schema).devices d
+                                     WHERE d.tenant_id = u.tenant_id AND d.unit_id = u.id AND d.revoked_at IS NULL)
+                            FROM \(self.schema).units u WHERE u.tenant_id = $1 AND u.id = $2 FOR UPDATE
+                            """,
+                        binds: PostgresBindings(tenant.rawValue, id)
+                    ),
+                    logger: logger
+                ).decode((UUID, UUID, UUID, String, String?, Int, Int, Int, Int).self) {
+                    found = (Self.unit((a, b, c, d, e, f, g)), residents, devices)
+                }
+                guard let found else { return false }
+                guard found.residents == 0, found.devices == 0 else {
+                    throw TopologyStoreError.inUse(
+                        detail: "the unit has \(found.residents) resident(s) and \(found.devices) device(s): move them out and revoke them first"
+                    )
+                }
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "UPDATE \(self.schema).devices SET unit_id = NULL WHERE tenant_id = $1 AND unit_id = $2",
+                        binds: PostgresBindings(tenant.rawValue, id)
+                    ),
+                    logger: logger
+                )
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "DELETE FROM \(self.schema).units WHERE tenant_id = $1 AND id = $2",
+                        binds: PostgresBindings(tenant.rawValue, id)
+                    ),
+                    logger: logger
+                )
+                let unit = found.unit
+                let site = UUID(uuidString: unit.siteId)!
+                let building = UUID(uuidString: unit.buildingId)!
+                try await self.outbox.enqueue(
+                    UnitDeleted(
+                        UnitDocument(
+                            id: id,
+                            siteId: site,
+                            buildingId: building,
+                            dialNumber: unit.dialNumber,
+                            floor: unit.floor,
+                            version: unit.version
+                        )
+                    ),
+                    tenant: tenant,
+                    subject: "unit/\(id.lowercasedString)",
+                    context: EventContext(site: site, building: building, unit: id),
+                    on: connection,
+                    logger: logger
+                )
+                return true
+            }
+        }
     }
 
     /// Adds (or changes the role of) a resident of a unit, and announces it (`residency_updated`).
