@@ -50,6 +50,29 @@ public enum WireSamples {
                 )
             ),
             (
+                "events/io.gatehouse.identity.site_deleted.v1",
+                try self.identityEvent(
+                    SiteDeleted(
+                        SiteDocument(id: site, name: "Demo Residences", timeZone: "Europe/Berlin", sipDomain: "demo.gatehouse.test", version: 2)
+                    ),
+                    context: EventContext(site: site)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.building_updated.v1",
+                try self.identityEvent(
+                    BuildingUpdated(BuildingDocument(id: building, siteId: site, name: "Main House", version: 2)),
+                    context: EventContext(site: site, building: building)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.building_deleted.v1",
+                try self.identityEvent(
+                    BuildingDeleted(BuildingDocument(id: building, siteId: site, name: "Main House", version: 2)),
+                    context: EventContext(site: site, building: building)
+                )
+            ),
+            (
                 "events/io.gatehouse.identity.unit_created.v1",
                 try self.identityEvent(
                     UnitCreated(UnitDocument(id: unit, siteId: site, buildingId: building, dialNumber: "101", floor: "1", version: 1)),

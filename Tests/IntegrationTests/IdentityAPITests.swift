@@ -67,6 +67,18 @@ struct IdentityAPITests {
         }
     }
 
+    /// Runs `body` while every event of `tenant` is collected into the `Received` it gets.
+    func collectingEvents(of tenant: TenantID, from nats: NATSClient, _ body: (Received) async throws -> Void) async throws {
+        let subscription = try await nats.subscribe(to: Subjects.events(of: tenant))
+        let received = Received()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for await message in subscription { received.withLock { $0.append(message) } } }
+            defer { group.cancelAll() }
+            try await nats.flush()
+            try await body(received)
+        }
+    }
+
     func call(
         _ client: any TestClientProtocol,
         _ method: HTTPRequest.Method,
@@ -390,12 +402,7 @@ struct IdentityAPITests {
 
     @Test func changesAreAnnouncedThroughTheOutboxInOrderWithoutPersonalData() async throws {
         try await self.withAPI { tenant, nats, postgres, client in
-            let subscription = try await nats.subscribe(to: Subjects.events(of: tenant))
-            let received = Received()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { for await message in subscription { received.withLock { $0.append(message) } } }
-                defer { group.cancelAll() }
-                try await nats.flush()
+            try await self.collectingEvents(of: tenant, from: nats) { received in
 
                 // Over HTTP: a person made, changed and erased.
                 let admin = try self.token(.tenantAdmin, tenant: tenant)
@@ -514,12 +521,7 @@ extension IdentityAPITests {
     /// lives there and no device rings for it; both are announced.
     @Test func unitsChangeWithETagsAndAreDeletedOnlyWhenUnused() async throws {
         try await self.withAPI { tenant, nats, postgres, client in
-            let subscription = try await nats.subscribe(to: Subjects.events(of: tenant))
-            let received = Received()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { for await message in subscription { received.withLock { $0.append(message) } } }
-                defer { group.cancelAll() }
-                try await nats.flush()
+            try await self.collectingEvents(of: tenant, from: nats) { received in
                 let admin = try self.token(.tenantAdmin, tenant: tenant)
                 let topology = TopologyStore(client: postgres)
                 let site = UUID(
@@ -588,6 +590,101 @@ extension IdentityAPITests {
                 let document = try WireCoding.decode(CloudEvent<UnitUpdated>.self, from: Data(updated.1)).data.resource
                 #expect(document == UnitDocument(id: first, siteId: site, buildingId: b, dialNumber: "103", floor: nil, version: 2))
                 #expect(events.filter { $0.0 == UnitUpdated.eventType.type }.count == 1)  // the refused changes announce nothing
+            }
+        }
+    }
+
+    /// Sites and buildings change with If-Match and are deleted only when empty (409 naming what is
+    /// left); each change is announced.
+    @Test func sitesAndBuildingsChangeWithETagsAndAreDeletedOnlyWhenEmpty() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            try await self.collectingEvents(of: tenant, from: nats) { received in
+                let admin = try self.token(.tenantAdmin, tenant: tenant)
+                let suffix = UUID().uuidString.prefix(8).lowercased()
+                let topology = TopologyStore(client: postgres)
+                let site = try await topology.createSite(
+                    tenant: tenant,
+                    name: "Old",
+                    timeZone: "UTC",
+                    sipDomain: "s-\(suffix).example.org",
+                    logger: self.logger
+                )
+                let other = try await topology.createSite(
+                    tenant: tenant,
+                    name: "Other",
+                    timeZone: "UTC",
+                    sipDomain: "o-\(suffix).example.org",
+                    logger: self.logger
+                )
+                let building = try await topology.createBuilding(tenant: tenant, site: UUID(uuidString: site.id)!, name: "A", logger: self.logger)
+                let sitePath = "/v1/tenants/\(tenant)/sites/\(site.id)"
+                let buildingPath = "/v1/tenants/\(tenant)/buildings/\(building.id)"
+
+                #expect(try await self.call(client, .get, sitePath, token: admin).headers[.eTag] == "\"v1\"")
+                let rename = #"{"name":"New","timeZone":"Europe/Berlin"}"#
+                #expect(try await self.call(client, .patch, sitePath, token: admin, json: rename).status == .preconditionRequired)
+                let renamed = try await self.call(client, .patch, sitePath, token: admin, json: rename, headers: [.ifMatch: "\"v1\""])
+                #expect(renamed.status == .ok && renamed.headers[.eTag] == "\"v2\"" && renamed.json["timeZone"] as? String == "Europe/Berlin")
+                #expect(renamed.json["sipDomain"] as? String == site.sipDomain)
+                #expect(
+                    try await self.call(client, .patch, sitePath, token: admin, json: rename, headers: [.ifMatch: "\"v1\""]).status
+                        == .preconditionFailed
+                )
+                // The SIP domain is fixed (the devices' digests are made with it); names are unique.
+                let domain = #"{"sipDomain":"new-\#(suffix).example.org"}"#
+                #expect(
+                    try await self.call(client, .patch, sitePath, token: admin, json: domain, headers: [.ifMatch: "\"v2\""]).status == .badRequest
+                )
+                let clash = #"{"name":"Other"}"#
+                #expect(try await self.call(client, .patch, sitePath, token: admin, json: clash, headers: [.ifMatch: "\"v2\""]).status == .conflict)
+                #expect(
+                    try await self.call(client, .patch, sitePath, token: admin, json: #"{"timeZone":"Mars/Olympus"}"#, headers: [.ifMatch: "\"v2\""])
+                        .status == .badRequest
+                )
+
+                #expect(try await self.call(client, .get, buildingPath, token: admin).headers[.eTag] == "\"v1\"")
+                let house = try await self.call(
+                    client,
+                    .patch,
+                    buildingPath,
+                    token: admin,
+                    json: #"{"name":"House A"}"#,
+                    headers: [.ifMatch: "\"v1\""]
+                )
+                #expect(house.status == .ok && house.json["name"] as? String == "House A" && house.headers[.eTag] == "\"v2\"")
+
+                // Not empty: the building has a unit, the site a building.
+                let unit = try await topology.createUnit(
+                    tenant: tenant,
+                    site: UUID(uuidString: site.id)!,
+                    building: UUID(uuidString: building.id)!,
+                    dialNumber: "1",
+                    floor: nil,
+                    ringSeconds: 30,
+                    logger: self.logger
+                )
+                let refused = try await self.call(client, .delete, buildingPath, token: admin)
+                #expect(refused.status == .conflict && refused.body.contains("1 unit(s)"), "\(refused.body)")
+                #expect(try await self.call(client, .delete, sitePath, token: admin).status == .conflict)
+                #expect(try await self.call(client, .delete, "/v1/tenants/\(tenant)/units/\(unit.id)", token: admin).status == .noContent)
+                #expect(try await self.call(client, .delete, buildingPath, token: admin).status == .noContent)
+                #expect(try await self.call(client, .get, buildingPath, token: admin).status == .notFound)
+                #expect(try await self.call(client, .delete, sitePath, token: admin).status == .noContent)
+                #expect(try await self.call(client, .get, sitePath, token: admin).status == .notFound)
+                // Another tenant's admin finds none of it.
+                let stranger = try self.token(.tenantAdmin, tenant: TenantID(UUID()))
+                #expect(try await self.call(client, .delete, "/v1/tenants/\(tenant)/sites/\(other.id)", token: stranger).status == .notFound)
+
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.contains { $0.subject.hasSuffix(".identity.site_deleted") } }
+                    }
+                )
+                let types = try received.withLock { $0 }.map { try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)).type }
+                let wanted = [
+                    SiteUpdated.eventType, BuildingUpdated.eventType, UnitDeleted.eventType, BuildingDeleted.eventType, SiteDeleted.eventType,
+                ]
+                #expect(types.filter { type in wanted.contains { $0.type == type } } == wanted.map(\.type))
             }
         }
     }

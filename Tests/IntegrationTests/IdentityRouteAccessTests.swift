@@ -110,7 +110,7 @@ struct IdentityRouteAccessTests {
                 )
                 let job = try await ImportJobStore(client: postgres).create(tenant: tenant, dryRun: true, logger: self.logger)
                 let values = [
-                    "tenant": tenant.description, "person": person.lowercasedString, "site": site.id, "unit": unit.id,
+                    "tenant": tenant.description, "person": person.lowercasedString, "site": site.id, "building": building.id, "unit": unit.id,
                     "device": device.id.lowercasedString, "key": apiKey.id.lowercasedString, "job": job.lowercasedString,
                 ]
 

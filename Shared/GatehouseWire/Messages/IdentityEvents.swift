@@ -43,7 +43,10 @@ public struct IdentityChanged<Resource: IdentityResource, Change: IdentityChange
 public typealias TenantCreated = IdentityChanged<TenantDocument, Created>
 public typealias SiteCreated = IdentityChanged<SiteDocument, Created>
 public typealias SiteUpdated = IdentityChanged<SiteDocument, Updated>
+public typealias SiteDeleted = IdentityChanged<SiteDocument, Deleted>
 public typealias BuildingCreated = IdentityChanged<BuildingDocument, Created>
+public typealias BuildingUpdated = IdentityChanged<BuildingDocument, Updated>
+public typealias BuildingDeleted = IdentityChanged<BuildingDocument, Deleted>
 public typealias UnitCreated = IdentityChanged<UnitDocument, Created>
 public typealias UnitUpdated = IdentityChanged<UnitDocument, Updated>
 public typealias UnitDeleted = IdentityChanged<UnitDocument, Deleted>

@@ -644,6 +644,11 @@ package enum IdentityOpenAPI {
                 "responses": {
                   "200": {
                     "description": "The site.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
                     "content": {
                       "application/json": {
                         "schema": {
@@ -663,6 +668,241 @@ package enum IdentityOpenAPI {
                   }
                 },
                 "x-gatehouse-scope": "identity:read"
+              },
+              "patch": {
+                "operationId": "updateSite",
+                "summary": "Change a site (JSON merge patch: name, time zone; the SIP domain is fixed at creation); If-Match with the ETag read is required. Publishes identity.site_updated.",
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SitePatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SitePatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Site"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "deleteSite",
+                "summary": "Delete a site with no buildings, doors or devices left (409 otherwise). Publishes identity.site_deleted.",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
+            "/v1/tenants/{tenant}/buildings/{building}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/building"
+                }
+              ],
+              "get": {
+                "operationId": "getBuilding",
+                "summary": "One building.",
+                "responses": {
+                  "200": {
+                    "description": "The building.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Building"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "patch": {
+                "operationId": "updateBuilding",
+                "summary": "Rename a building; If-Match with the ETag read is required. Publishes identity.building_updated.",
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/BuildingPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/BuildingPatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Building"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "deleteBuilding",
+                "summary": "Delete a building with no units or doors left (409 otherwise). Publishes identity.building_deleted.",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
               }
             },
             "/v1/tenants/{tenant}/sites/{site}/buildings": {
@@ -1769,6 +2009,15 @@ package enum IdentityOpenAPI {
                   "format": "uuid"
                 }
               },
+              "building": {
+                "name": "building",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
+              },
               "unit": {
                 "name": "unit",
                 "in": "path",
@@ -2296,6 +2545,25 @@ package enum IdentityOpenAPI {
                   }
                 }
               },
+              "SitePatch": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "timeZone": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "examples": [
+                      "Europe/Berlin"
+                    ]
+                  }
+                }
+              },
               "SitesPage": {
                 "type": "object",
                 "additionalProperties": false,
@@ -2339,6 +2607,21 @@ package enum IdentityOpenAPI {
                 }
               },
               "BuildingCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  }
+                }
+              },
+              "BuildingPatch": {
                 "type": "object",
                 "additionalProperties": false,
                 "required": [

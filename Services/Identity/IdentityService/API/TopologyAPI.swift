@@ -76,6 +76,27 @@ package struct TopologyAPI: Sendable {
         )
     }
 
+    /// A merge-patch body (`application/merge-patch+json` or `application/json`).
+    static func patchBody(_ request: Request) async throws -> [String: Any] {
+        try await request.jsonObject(maxBytes: Self.maxBodyBytes, contentTypes: ["application/json", "application/merge-patch+json"]).object
+    }
+
+    /// Runs a deletion; what still uses the resource is a 409 naming it.
+    static func refusingInUse(_ deletion: () async throws -> Void) async throws {
+        do {
+            try await deletion()
+        } catch TopologyStoreError.inUse(let detail) {
+            throw Problem(slug: "in-use", title: "In use", status: .conflict, detail: detail)
+        }
+    }
+
+    func building(_ tenant: TenantID, _ context: BasicRequestContext) async throws -> BuildingResource {
+        guard let id = context.parameters.get("building").flatMap(UUID.init(uuidString:)),
+            let building = try await self.store.building(tenant: tenant, id: id, logger: context.logger)
+        else { throw Problem.notFound("no such building") }
+        return building
+    }
+
     static func body(_ request: Request) async throws -> [String: Any] {
         try await request.jsonObject(maxBytes: Self.maxBodyBytes).object
     }
@@ -113,7 +134,46 @@ package struct TopologyAPI: Sendable {
         }
         sites.get(":site") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
-            return try Response.json(try await self.site(tenant, context))
+            let site = try await self.site(tenant, context)
+            return try Response.json(site, headers: [.eTag: "\"v\(site.version)\""])
+        }
+        sites.patch(":site") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            let version = try Self.expectedVersion(request, of: "site", current: site.version)
+            // The SIP domain is fixed at creation: it is the realm every device's digest (HA1) was made with.
+            var fields = JSONFields(try await Self.patchBody(request), allowed: ["name", "timeZone"])
+            let name = fields.string("name")
+            let zone = fields.string("timeZone", maxLength: 64)
+            if let zone, TimeZone(identifier: zone) == nil { fields.fail("timeZone", "must be an IANA time zone such as Europe/Berlin") }
+            try fields.check("invalid site")
+            do {
+                guard
+                    let updated = try await self.store.updateSite(
+                        tenant: tenant,
+                        id: UUID(uuidString: site.id)!,
+                        expectedVersion: version,
+                        name: name,
+                        timeZone: zone,
+                        logger: context.logger
+                    )
+                else { throw Problem.notFound("no such site") }
+                return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
+            } catch TopologyStoreError.versionMismatch(let current) {
+                throw Self.stale("site", current: current)
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            }
+        }
+        sites.delete(":site") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let site = try await self.site(tenant, context)
+            try await Self.refusingInUse {
+                guard try await self.store.deleteSite(tenant: tenant, id: UUID(uuidString: site.id)!, logger: context.logger) else {
+                    throw Problem.notFound("no such site")
+                }
+            }
+            return Response(status: .noContent)
         }
         sites.get(":site/buildings") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
@@ -263,16 +323,54 @@ package struct TopologyAPI: Sendable {
             else { throw Problem.notFound("no such unit") }
             return try Response.json(unit, headers: [.eTag: "\"v\(unit.version)\""])
         }
+        let buildings = router.group("/v1/tenants/:tenant/buildings")
+        buildings.get(":building") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let building = try await self.building(tenant, context)
+            return try Response.json(building, headers: [.eTag: "\"v\(building.version)\""])
+        }
+        buildings.patch(":building") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let building = try await self.building(tenant, context)
+            let version = try Self.expectedVersion(request, of: "building", current: building.version)
+            var fields = JSONFields(try await Self.patchBody(request), allowed: ["name"])
+            let name = fields.string("name", required: true)
+            try fields.check("invalid building")
+            guard let name else { throw Problem.badRequest("invalid building") }
+            do {
+                guard
+                    let updated = try await self.store.updateBuilding(
+                        tenant: tenant,
+                        id: UUID(uuidString: building.id)!,
+                        expectedVersion: version,
+                        name: name,
+                        logger: context.logger
+                    )
+                else { throw Problem.notFound("no such building") }
+                return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
+            } catch TopologyStoreError.versionMismatch(let current) {
+                throw Self.stale("building", current: current)
+            } catch TopologyStoreError.taken(let field) {
+                throw Self.taken(field)
+            }
+        }
+        buildings.delete(":building") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let building = try await self.building(tenant, context)
+            try await Self.refusingInUse {
+                guard try await self.store.deleteBuilding(tenant: tenant, id: UUID(uuidString: building.id)!, logger: context.logger) else {
+                    throw Problem.notFound("no such building")
+                }
+            }
+            return Response(status: .noContent)
+        }
         router.patch("/v1/tenants/:tenant/units/:unit") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
                 let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
             else { throw Problem.notFound("no such unit") }
             let version = try Self.expectedVersion(request, of: "unit", current: unit.version)
-            let object = try await request.jsonObject(
-                maxBytes: Self.maxBodyBytes,
-                contentTypes: ["application/json", "application/merge-patch+json"]
-            ).object
+            let object = try await Self.patchBody(request)
             var fields = JSONFields(object, allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
             var change = TopologyStore.UnitChange(
                 buildingId: fields.uuid("buildingId"),
@@ -301,10 +399,8 @@ package struct TopologyAPI: Sendable {
         router.delete("/v1/tenants/:tenant/units/:unit") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("no such unit") }
-            do {
+            try await Self.refusingInUse {
                 guard try await self.store.deleteUnit(tenant: tenant, id: id, logger: context.logger) else { throw Problem.notFound("no such unit") }
-            } catch TopologyStoreError.inUse(let detail) {
-                throw Problem(slug: "in-use", title: "In use", status: .conflict, detail: detail)
             }
             return Response(status: .noContent)
         }

@@ -132,7 +132,224 @@ package struct TopologyStore: Sendable {
         return SiteResource(id: id.lowercasedString, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)
     }
 
+    /// Changes a site's name or time zone if it is still at `expectedVersion` (nil fields stay), and
+    /// announces it (`site_updated`: signaling then forgets the site's SIP accounts and plans). Nil
+    /// when the site is not the tenant's. The SIP domain is fixed: the devices' digests are made with it.
+    package func updateSite(
+        tenant: TenantID,
+        id: UUID,
+        expectedVersion: Int,
+        name: String?,
+        timeZone: String?,
+        logger: Logger
+    ) async throws -> SiteResource? {
+        var binds = PostgresBindings(tenant.rawValue, id)
+        for value in [name, timeZone] {
+            if let value { binds.append(value) } else { binds.appendNull() }
+        }
+        binds.append(expectedVersion)
+        return try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                var updated: SiteResource?
+                for try await (name, zone, domain, version) in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE \(self.schema).sites SET name = COALESCE($3, name), time_zone = COALESCE($4, time_zone), version = version + 1
+                            WHERE tenant_id = $1 AND id = $2 AND version = $5
+                            RETURNING name, time_zone, sip_domain, version
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ).decode((String, String, String, Int).self) {
+                    updated = SiteResource(id: id.lowercasedString, name: name, timeZone: zone, sipDomain: domain, version: version)
+                }
+                guard let site = updated else {
+                    var current: Int?
+                    for try await version in try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: "SELECT version FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
+                            binds: PostgresBindings(tenant.rawValue, id)
+                        ),
+                        logger: logger
+                    ).decode(Int.self) {
+                        current = version
+                    }
+                    if let current { throw TopologyStoreError.versionMismatch(current: current) }
+                    return nil
+                }
+                try await self.outbox.enqueue(
+                    SiteUpdated(SiteDocument(id: id, name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain, version: site.version)),
+                    tenant: tenant,
+                    subject: "site/\(id.lowercasedString)",
+                    context: EventContext(site: id),
+                    on: connection,
+                    logger: logger
+                )
+                return site
+            }
+        }
+    }
+
+    /// Deletes a site with nothing in it (no buildings, doors, units or devices), and announces it
+    /// (`site_deleted`). False when the site is not the tenant's.
+    package func deleteSite(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                guard let site = try await self.site(tenant: tenant, id: id, on: connection, logger: logger) else { return false }
+                try await self.refuseIfUsed(
+                    "the site",
+                    [
+                        ("building(s)", "buildings WHERE tenant_id = $1 AND site_id = $2"),
+                        ("door(s)", "doors WHERE tenant_id = $1 AND site_id = $2"),
+                        ("device(s)", "devices WHERE tenant_id = $1 AND site_id = $2 AND revoked_at IS NULL"),
+                    ],
+                    tenant: tenant,
+                    id: id,
+                    on: connection,
+                    logger: logger
+                )
+                // What remains refers to the site only as history: revoked devices and site fallbacks.
+                for statement in [
+                    "DELETE FROM \(self.schema).ring_fallbacks WHERE tenant_id = $1 AND site_id = $2",
+                    "DELETE FROM \(self.schema).devices WHERE tenant_id = $1 AND site_id = $2 AND revoked_at IS NOT NULL",
+                    "DELETE FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
+                }
+                try await self.outbox.enqueue(
+                    SiteDeleted(SiteDocument(id: id, name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain, version: site.version)),
+                    tenant: tenant,
+                    subject: "site/\(id.lowercasedString)",
+                    context: EventContext(site: id),
+                    on: connection,
+                    logger: logger
+                )
+                return true
+            }
+        }
+    }
+
+    private func site(tenant: TenantID, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SiteResource? {
+        for try await (name, zone, domain, version) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT name, time_zone, sip_domain, version FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ).decode((String, String, String, Int).self) {
+            return SiteResource(id: id.lowercasedString, name: name, timeZone: zone, sipDomain: domain, version: version)
+        }
+        return nil
+    }
+
+    /// Throws ``TopologyStoreError/inUse(detail:)`` naming what still refers to `what`: each use is a
+    /// label and a `FROM …` clause over `$1` (the tenant) and `$2` (the id).
+    private func refuseIfUsed(
+        _ what: String,
+        _ uses: [(label: String, from: String)],
+        tenant: TenantID,
+        id: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let counts = uses.map { "(SELECT count(*)::int FROM \(self.schema).\($0.from))" }.joined(separator: ", ")
+        for try await row in try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT ARRAY[\(counts)]", binds: PostgresBindings(tenant.rawValue, id)),
+            logger: logger
+        ).decode([Int].self) {
+            let used = zip(uses, row).filter { $0.1 > 0 }.map { "\($0.1) \($0.0.label)" }
+            guard used.isEmpty else {
+                throw TopologyStoreError.inUse(detail: "\(what) still has \(used.joined(separator: ", ")): remove them first")
+            }
+        }
+    }
+
     // MARK: Buildings
+
+    /// Renames a building if it is still at `expectedVersion`, and announces it (`building_updated`).
+    /// Nil when the building is not the tenant's.
+    package func updateBuilding(tenant: TenantID, id: UUID, expectedVersion: Int, name: String, logger: Logger) async throws -> BuildingResource? {
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                guard let current = try await self.building(tenant: tenant, id: id, on: connection, logger: logger) else { return nil }
+                guard current.version == expectedVersion else { throw TopologyStoreError.versionMismatch(current: current.version) }
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "UPDATE \(self.schema).buildings SET name = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2",
+                        binds: PostgresBindings(tenant.rawValue, id, name)
+                    ),
+                    logger: logger
+                )
+                let site = UUID(uuidString: current.siteId)!
+                let building = BuildingResource(id: current.id, siteId: current.siteId, name: name, version: current.version + 1)
+                try await self.outbox.enqueue(
+                    BuildingUpdated(BuildingDocument(id: id, siteId: site, name: name, version: building.version)),
+                    tenant: tenant,
+                    subject: "building/\(id.lowercasedString)",
+                    context: EventContext(site: site, building: id),
+                    on: connection,
+                    logger: logger
+                )
+                return building
+            }
+        }
+    }
+
+    /// Deletes a building without units, doors or devices, and announces it (`building_deleted`).
+    /// False when the building is not the tenant's.
+    package func deleteBuilding(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
+        try await self.mapErrors {
+            try await self.client.withTransaction(logger: logger) { connection in
+                guard let building = try await self.building(tenant: tenant, id: id, on: connection, logger: logger) else { return false }
+                try await self.refuseIfUsed(
+                    "the building",
+                    [
+                        ("unit(s)", "units WHERE tenant_id = $1 AND building_id = $2"),
+                        ("door(s)", "doors WHERE tenant_id = $1 AND building_id = $2"),
+                    ],
+                    tenant: tenant,
+                    id: id,
+                    on: connection,
+                    logger: logger
+                )
+                for statement in [
+                    "DELETE FROM \(self.schema).ring_fallbacks WHERE tenant_id = $1 AND building_id = $2",
+                    "DELETE FROM \(self.schema).buildings WHERE tenant_id = $1 AND id = $2",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
+                }
+                let site = UUID(uuidString: building.siteId)!
+                try await self.outbox.enqueue(
+                    BuildingDeleted(BuildingDocument(id: id, siteId: site, name: building.name, version: building.version)),
+                    tenant: tenant,
+                    subject: "building/\(id.lowercasedString)",
+                    context: EventContext(site: site, building: id),
+                    on: connection,
+                    logger: logger
+                )
+                return true
+            }
+        }
+    }
+
+    /// One building of the tenant.
+    package func building(tenant: TenantID, id: UUID, logger: Logger) async throws -> BuildingResource? {
+        try await self.client.withConnection { connection in try await self.building(tenant: tenant, id: id, on: connection, logger: logger) }
+    }
+
+    private func building(tenant: TenantID, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> BuildingResource? {
+        for try await (site, name, version) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT site_id, name, version FROM \(self.schema).buildings WHERE tenant_id = $1 AND id = $2",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ).decode((UUID, String, Int).self) {
+            return BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: version)
+        }
+        return nil
+    }
 
     package func buildings(tenant: TenantID, site: UUID, logger: Logger) async throws -> [BuildingResource] {
         var buildings: [BuildingResource] = []
