@@ -108,8 +108,7 @@ package struct ChainVerifier: Sendable {
 
         // Checkpoints: signatures and continuity now; the segments whose records are kept are
         // matched against them during the pass.
-        let store = CheckpointStore(client: self.client, schema: s, signer: try CheckpointSigner())
-        let (checkpoints, keys) = try await store.load(tenant: tenant, from: report.from, logger: logger)
+        let (checkpoints, keys) = try await CheckpointStore.load(client: self.client, schema: s, tenant: tenant, from: report.from, logger: logger)
         report.checkpoints = checkpoints.count
         let unsigned = CheckpointStore.firstUnsigned(checkpoints, keys: keys)
         let kept = checkpoints.filter { $0.fromSequence > report.prunedThrough }

@@ -99,11 +99,16 @@ package struct CheckpointStore: Sendable {
     }
 
     /// The tenant's signed checkpoints at or after `from`, in order, and the public keys they may be
-    /// signed with.
-    package func load(tenant: TenantID, from: Int64, logger: Logger) async throws -> (checkpoints: [Checkpoint], keys: [String: [UInt8]]) {
-        let s = self.schema
+    /// signed with. Static: reading needs no signer.
+    package static func load(
+        client: PostgresClient,
+        schema s: String,
+        tenant: TenantID,
+        from: Int64,
+        logger: Logger
+    ) async throws -> (checkpoints: [Checkpoint], keys: [String: [UInt8]]) {
         var keys: [String: [UInt8]] = [:]
-        for try await (id, key) in try await self.client.query(
+        for try await (id, key) in try await client.query(
             PostgresQuery(unsafeSQL: "SELECT key_id, public_key FROM \(s).signing_keys"),
             logger: logger
         )
@@ -111,7 +116,7 @@ package struct CheckpointStore: Sendable {
             keys[id] = Array(buffer: key)
         }
         var checkpoints: [Checkpoint] = []
-        for try await (seq, fromSeq, head, root, created, keyID, signature) in try await self.client.query(
+        for try await (seq, fromSeq, head, root, created, keyID, signature) in try await client.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT seq, from_seq, head_hash, merkle_root, created_at, key_id, signature FROM \(s).checkpoints

@@ -148,17 +148,7 @@ package struct PeopleAPI: Sendable {
         people.patch(":person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let person = try await self.find(tenant, context)
-            guard let ifMatch = request.headers[.ifMatch] else {
-                throw Problem(
-                    slug: "precondition-required",
-                    title: "Precondition required",
-                    status: .preconditionRequired,
-                    detail: "send If-Match with the ETag of the person you read"
-                )
-            }
-            guard ifMatch.hasPrefix("\"v"), ifMatch.hasSuffix("\""), let version = Int(ifMatch.dropFirst(2).dropLast()) else {
-                throw Self.stale(current: person)
-            }
+            let version = try Preconditions.expectedVersion(request, of: "person", current: person.version)
             let patch = try Self.patch(try await Self.jsonBody(request).object)
             do {
                 let updated = try await self.store.update(
@@ -169,8 +159,8 @@ package struct PeopleAPI: Sendable {
                     logger: context.logger
                 )
                 return try Self.response(.ok, updated)
-            } catch PeopleStoreError.versionMismatch {
-                throw Self.stale(current: person)
+            } catch PeopleStoreError.versionMismatch(let current) {
+                throw Preconditions.stale("person", current: current)
             } catch PeopleStoreError.emailTaken {
                 throw Self.emailTaken
             } catch PeopleStoreError.erased {
@@ -211,15 +201,6 @@ package struct PeopleAPI: Sendable {
         detail: "another person of this tenant has this e-mail address",
         errors: [.init(field: "email", message: "is already used in this tenant")]
     )
-
-    static func stale(current: Person) -> Problem {
-        Problem(
-            slug: "precondition-failed",
-            title: "Precondition failed",
-            status: .preconditionFailed,
-            detail: "the person changed since you read it (now \(Self.etag(current))); read it again"
-        )
-    }
 
     /// The request body as JSON object, checked for type and size.
     static func jsonBody(_ request: Request) async throws -> (object: [String: Any], bytes: [UInt8]) {

@@ -50,32 +50,6 @@ package struct TopologyAPI: Sendable {
         )
     }
 
-    /// The version `If-Match` names (`"v<version>"`, the resource's ETag): 428 without it, 412 when
-    /// it is not the `current` one.
-    static func expectedVersion(_ request: Request, of what: String, current: Int) throws -> Int {
-        guard let ifMatch = request.headers[.ifMatch] else {
-            throw Problem(
-                slug: "precondition-required",
-                title: "Precondition required",
-                status: .preconditionRequired,
-                detail: "send If-Match with the ETag of the \(what) you read"
-            )
-        }
-        guard ifMatch.hasPrefix("\"v"), ifMatch.hasSuffix("\""), let version = Int(ifMatch.dropFirst(2).dropLast()), version == current else {
-            throw Self.stale(what, current: current)
-        }
-        return version
-    }
-
-    static func stale(_ what: String, current: Int) -> Problem {
-        Problem(
-            slug: "precondition-failed",
-            title: "Precondition failed",
-            status: .preconditionFailed,
-            detail: "the \(what) changed since you read it (now \"v\(current)\"); read it again"
-        )
-    }
-
     /// A merge-patch body (`application/merge-patch+json` or `application/json`).
     static func patchBody(_ request: Request) async throws -> [String: Any] {
         try await request.jsonObject(maxBytes: Self.maxBodyBytes, contentTypes: ["application/json", "application/merge-patch+json"]).object
@@ -140,7 +114,7 @@ package struct TopologyAPI: Sendable {
         sites.patch(":site") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let site = try await self.site(tenant, context)
-            let version = try Self.expectedVersion(request, of: "site", current: site.version)
+            let version = try Preconditions.expectedVersion(request, of: "site", current: site.version)
             // The SIP domain is fixed at creation: it is the realm every device's digest (HA1) was made with.
             var fields = JSONFields(try await Self.patchBody(request), allowed: ["name", "timeZone"])
             let name = fields.string("name")
@@ -160,7 +134,7 @@ package struct TopologyAPI: Sendable {
                 else { throw Problem.notFound("no such site") }
                 return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
             } catch TopologyStoreError.versionMismatch(let current) {
-                throw Self.stale("site", current: current)
+                throw Preconditions.stale("site", current: current)
             } catch TopologyStoreError.taken(let field) {
                 throw Self.taken(field)
             }
@@ -332,7 +306,7 @@ package struct TopologyAPI: Sendable {
         buildings.patch(":building") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let building = try await self.building(tenant, context)
-            let version = try Self.expectedVersion(request, of: "building", current: building.version)
+            let version = try Preconditions.expectedVersion(request, of: "building", current: building.version)
             var fields = JSONFields(try await Self.patchBody(request), allowed: ["name"])
             let name = fields.string("name", required: true)
             try fields.check("invalid building")
@@ -349,7 +323,7 @@ package struct TopologyAPI: Sendable {
                 else { throw Problem.notFound("no such building") }
                 return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
             } catch TopologyStoreError.versionMismatch(let current) {
-                throw Self.stale("building", current: current)
+                throw Preconditions.stale("building", current: current)
             } catch TopologyStoreError.taken(let field) {
                 throw Self.taken(field)
             }
@@ -369,7 +343,7 @@ package struct TopologyAPI: Sendable {
             guard let id = context.parameters.get("unit").flatMap(UUID.init(uuidString:)),
                 let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
             else { throw Problem.notFound("no such unit") }
-            let version = try Self.expectedVersion(request, of: "unit", current: unit.version)
+            let version = try Preconditions.expectedVersion(request, of: "unit", current: unit.version)
             let object = try await Self.patchBody(request)
             var fields = JSONFields(object, allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
             var change = TopologyStore.UnitChange(
@@ -389,7 +363,7 @@ package struct TopologyAPI: Sendable {
                 else { throw Problem.notFound("no such unit") }
                 return try Response.json(updated, headers: [.eTag: "\"v\(updated.version)\""])
             } catch TopologyStoreError.versionMismatch(let current) {
-                throw Self.stale("unit", current: current)
+                throw Preconditions.stale("unit", current: current)
             } catch TopologyStoreError.taken(let field) {
                 throw Self.taken(field)
             } catch TopologyStoreError.unknownReference(let field) {

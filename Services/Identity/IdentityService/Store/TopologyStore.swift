@@ -110,6 +110,7 @@ package struct TopologyStore: Sendable {
 
     package func createSite(tenant: TenantID, name: String, timeZone: String, sipDomain: String, logger: Logger) async throws -> SiteResource {
         let id = UUID()
+        let site = SiteResource(id: id.lowercasedString, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)
         try await self.mapErrors {
             try await self.client.withTransaction(logger: logger) { connection in
                 try await connection.query(
@@ -119,17 +120,10 @@ package struct TopologyStore: Sendable {
                     ),
                     logger: logger
                 )
-                try await self.outbox.enqueue(
-                    SiteCreated(SiteDocument(id: id, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)),
-                    tenant: tenant,
-                    subject: "site/\(id.lowercasedString)",
-                    context: EventContext(site: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Created.self, site, tenant: tenant, on: connection, logger: logger)
             }
         }
-        return SiteResource(id: id.lowercasedString, name: name, timeZone: timeZone, sipDomain: sipDomain.lowercased(), version: 1)
+        return site
     }
 
     /// Changes a site's name or time zone if it is still at `expectedVersion` (nil fields stay), and
@@ -143,49 +137,21 @@ package struct TopologyStore: Sendable {
         timeZone: String?,
         logger: Logger
     ) async throws -> SiteResource? {
-        var binds = PostgresBindings(tenant.rawValue, id)
-        for value in [name, timeZone] {
-            if let value { binds.append(value) } else { binds.appendNull() }
-        }
-        binds.append(expectedVersion)
-        return try await self.mapErrors {
+        try await self.mapErrors {
             try await self.client.withTransaction(logger: logger) { connection in
-                var updated: SiteResource?
-                for try await (name, zone, domain, version) in try await connection.query(
+                guard var site = try await self.site(tenant: tenant, id: id, on: connection, logger: logger) else { return nil }
+                guard site.version == expectedVersion else { throw TopologyStoreError.versionMismatch(current: site.version) }
+                site.name = name ?? site.name
+                site.timeZone = timeZone ?? site.timeZone
+                site.version += 1
+                try await connection.query(
                     PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE \(self.schema).sites SET name = COALESCE($3, name), time_zone = COALESCE($4, time_zone), version = version + 1
-                            WHERE tenant_id = $1 AND id = $2 AND version = $5
-                            RETURNING name, time_zone, sip_domain, version
-                            """,
-                        binds: binds
+                        unsafeSQL: "UPDATE \(self.schema).sites SET name = $3, time_zone = $4, version = $5 WHERE tenant_id = $1 AND id = $2",
+                        binds: PostgresBindings(tenant.rawValue, id, site.name, site.timeZone, site.version)
                     ),
                     logger: logger
-                ).decode((String, String, String, Int).self) {
-                    updated = SiteResource(id: id.lowercasedString, name: name, timeZone: zone, sipDomain: domain, version: version)
-                }
-                guard let site = updated else {
-                    var current: Int?
-                    for try await version in try await connection.query(
-                        PostgresQuery(
-                            unsafeSQL: "SELECT version FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
-                            binds: PostgresBindings(tenant.rawValue, id)
-                        ),
-                        logger: logger
-                    ).decode(Int.self) {
-                        current = version
-                    }
-                    if let current { throw TopologyStoreError.versionMismatch(current: current) }
-                    return nil
-                }
-                try await self.outbox.enqueue(
-                    SiteUpdated(SiteDocument(id: id, name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain, version: site.version)),
-                    tenant: tenant,
-                    subject: "site/\(id.lowercasedString)",
-                    context: EventContext(site: id),
-                    on: connection,
-                    logger: logger
                 )
+                try await self.announce(Updated.self, site, tenant: tenant, on: connection, logger: logger)
                 return site
             }
         }
@@ -217,14 +183,7 @@ package struct TopologyStore: Sendable {
                 ] {
                     try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
                 }
-                try await self.outbox.enqueue(
-                    SiteDeleted(SiteDocument(id: id, name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain, version: site.version)),
-                    tenant: tenant,
-                    subject: "site/\(id.lowercasedString)",
-                    context: EventContext(site: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Deleted.self, site, tenant: tenant, on: connection, logger: logger)
                 return true
             }
         }
@@ -281,16 +240,8 @@ package struct TopologyStore: Sendable {
                     ),
                     logger: logger
                 )
-                let site = UUID(uuidString: current.siteId)!
                 let building = BuildingResource(id: current.id, siteId: current.siteId, name: name, version: current.version + 1)
-                try await self.outbox.enqueue(
-                    BuildingUpdated(BuildingDocument(id: id, siteId: site, name: name, version: building.version)),
-                    tenant: tenant,
-                    subject: "building/\(id.lowercasedString)",
-                    context: EventContext(site: site, building: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Updated.self, building, tenant: tenant, on: connection, logger: logger)
                 return building
             }
         }
@@ -319,15 +270,7 @@ package struct TopologyStore: Sendable {
                 ] {
                     try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
                 }
-                let site = UUID(uuidString: building.siteId)!
-                try await self.outbox.enqueue(
-                    BuildingDeleted(BuildingDocument(id: id, siteId: site, name: building.name, version: building.version)),
-                    tenant: tenant,
-                    subject: "building/\(id.lowercasedString)",
-                    context: EventContext(site: site, building: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Deleted.self, building, tenant: tenant, on: connection, logger: logger)
                 return true
             }
         }
@@ -370,6 +313,7 @@ package struct TopologyStore: Sendable {
 
     package func createBuilding(tenant: TenantID, site: UUID, name: String, logger: Logger) async throws -> BuildingResource {
         let id = UUID()
+        let building = BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: 1)
         try await self.mapErrors {
             try await self.client.withTransaction(logger: logger) { connection in
                 try await connection.query(
@@ -379,17 +323,10 @@ package struct TopologyStore: Sendable {
                     ),
                     logger: logger
                 )
-                try await self.outbox.enqueue(
-                    BuildingCreated(BuildingDocument(id: id, siteId: site, name: name, version: 1)),
-                    tenant: tenant,
-                    subject: "building/\(id.lowercasedString)",
-                    context: EventContext(site: site, building: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Created.self, building, tenant: tenant, on: connection, logger: logger)
             }
         }
-        return BuildingResource(id: id.lowercasedString, siteId: site.lowercasedString, name: name, version: 1)
+        return building
     }
 
     // MARK: Units
@@ -471,6 +408,16 @@ package struct TopologyStore: Sendable {
         logger: Logger
     ) async throws -> UnitResource {
         let id = UUID()
+        let unit = UnitResource(
+            id: id.lowercasedString,
+            siteId: site.lowercasedString,
+            buildingId: building.lowercasedString,
+            dialNumber: dialNumber,
+            floor: floor,
+            ringSeconds: ringSeconds,
+            version: 1,
+            residents: []
+        )
         var binds = PostgresBindings(id, tenant.rawValue, site, building, dialNumber)
         if let floor { binds.append(floor) } else { binds.appendNull() }
         binds.append(ringSeconds)
@@ -491,30 +438,12 @@ package struct TopologyStore: Sendable {
                 ) {
                     inserted = true
                 }
-                if inserted {
-                    try await self.outbox.enqueue(
-                        UnitCreated(UnitDocument(id: id, siteId: site, buildingId: building, dialNumber: dialNumber, floor: floor, version: 1)),
-                        tenant: tenant,
-                        subject: "unit/\(id.lowercasedString)",
-                        context: EventContext(site: site, building: building, unit: id),
-                        on: connection,
-                        logger: logger
-                    )
-                }
+                if inserted { try await self.announce(Created.self, unit, tenant: tenant, on: connection, logger: logger) }
                 return inserted
             }
         }
         if !inserted { throw TopologyStoreError.unknownReference(field: "buildingId") }
-        return UnitResource(
-            id: id.lowercasedString,
-            siteId: site.lowercasedString,
-            buildingId: building.lowercasedString,
-            dialNumber: dialNumber,
-            floor: floor,
-            ringSeconds: ringSeconds,
-            version: 1,
-            residents: []
-        )
+        return unit
     }
 
     /// What a unit's change may set (JSON merge-patch: nil leaves a field as it is).
@@ -561,9 +490,7 @@ package struct TopologyStore: Sendable {
                 if let floor = change.floor { unit.floor = floor }
                 if let ring = change.ringSeconds { unit.ringSeconds = ring }
                 unit.version += 1
-                let site = UUID(uuidString: unit.siteId)!
-                let building = UUID(uuidString: unit.buildingId)!
-                var binds = PostgresBindings(tenant.rawValue, id, building, unit.dialNumber)
+                var binds = PostgresBindings(tenant.rawValue, id, UUID(uuidString: unit.buildingId)!, unit.dialNumber)
                 if let floor = unit.floor { binds.append(floor) } else { binds.appendNull() }
                 binds.append(unit.ringSeconds)
                 var updated = false
@@ -583,23 +510,7 @@ package struct TopologyStore: Sendable {
                     updated = true
                 }
                 guard updated else { throw TopologyStoreError.unknownReference(field: "buildingId") }
-                try await self.outbox.enqueue(
-                    UnitUpdated(
-                        UnitDocument(
-                            id: id,
-                            siteId: site,
-                            buildingId: building,
-                            dialNumber: unit.dialNumber,
-                            floor: unit.floor,
-                            version: unit.version
-                        )
-                    ),
-                    tenant: tenant,
-                    subject: "unit/\(id.lowercasedString)",
-                    context: EventContext(site: site, building: building, unit: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Updated.self, unit, tenant: tenant, on: connection, logger: logger)
                 unit.residents = nil
                 return unit
             }
@@ -648,26 +559,7 @@ package struct TopologyStore: Sendable {
                     ),
                     logger: logger
                 )
-                let unit = found.unit
-                let site = UUID(uuidString: unit.siteId)!
-                let building = UUID(uuidString: unit.buildingId)!
-                try await self.outbox.enqueue(
-                    UnitDeleted(
-                        UnitDocument(
-                            id: id,
-                            siteId: site,
-                            buildingId: building,
-                            dialNumber: unit.dialNumber,
-                            floor: unit.floor,
-                            version: unit.version
-                        )
-                    ),
-                    tenant: tenant,
-                    subject: "unit/\(id.lowercasedString)",
-                    context: EventContext(site: site, building: building, unit: id),
-                    on: connection,
-                    logger: logger
-                )
+                try await self.announce(Deleted.self, found.unit, tenant: tenant, on: connection, logger: logger)
                 return true
             }
         }
@@ -749,6 +641,67 @@ package struct TopologyStore: Sendable {
             }
             return removal
         }
+    }
+
+    /// Announces a change of `site` in the transaction that made it (the outbox, decision 0008).
+    private func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ site: SiteResource,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let id = UUID(uuidString: site.id)!
+        try await self.outbox.enqueue(
+            IdentityChanged<SiteDocument, Change>(
+                SiteDocument(id: id, name: site.name, timeZone: site.timeZone, sipDomain: site.sipDomain, version: site.version)
+            ),
+            tenant: tenant,
+            subject: "site/\(site.id)",
+            context: EventContext(site: id),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// Announces a change of `building` in the transaction that made it.
+    private func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ building: BuildingResource,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let (id, site) = (UUID(uuidString: building.id)!, UUID(uuidString: building.siteId)!)
+        try await self.outbox.enqueue(
+            IdentityChanged<BuildingDocument, Change>(BuildingDocument(id: id, siteId: site, name: building.name, version: building.version)),
+            tenant: tenant,
+            subject: "building/\(building.id)",
+            context: EventContext(site: site, building: id),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// Announces a change of `unit` in the transaction that made it.
+    private func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ unit: UnitResource,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let (id, site, building) = (UUID(uuidString: unit.id)!, UUID(uuidString: unit.siteId)!, UUID(uuidString: unit.buildingId)!)
+        try await self.outbox.enqueue(
+            IdentityChanged<UnitDocument, Change>(
+                UnitDocument(id: id, siteId: site, buildingId: building, dialNumber: unit.dialNumber, floor: unit.floor, version: unit.version)
+            ),
+            tenant: tenant,
+            subject: "unit/\(unit.id)",
+            context: EventContext(site: site, building: building, unit: id),
+            on: connection,
+            logger: logger
+        )
     }
 
     private func announce<Change: IdentityChangeKind>(
