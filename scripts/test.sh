@@ -89,11 +89,12 @@ ST_BUILDING="$(st_post "sites/$ST_SITE/buildings" '{"name":"A"}')"
 ST_UNIT="$(st_post "sites/$ST_SITE/units" "{\"buildingId\":\"$ST_BUILDING\",\"dialNumber\":\"101\"}")"
 ST_DEVICE="$(st_post devices "{\"siteId\":\"$ST_SITE\",\"kind\":\"sip_phone\",\"name\":\"Phone\",\"unitId\":\"$ST_UNIT\"}")"
 ST_KEY="$(st_post api-keys '{"name":"Schemathesis","domains":["access"]}')"
+ST_DOOR="$(st_post "sites/$ST_SITE/doors" '{"name":"Lobby"}')"
 ST_JOB="$(curl -fsS -X POST -H "Authorization: Bearer $ST_TOKEN" -H 'Content-Type: text/csv' --data-binary $'site,building,unit,floor,resident_name,resident_email,resident_phone,role\nS,B,1,,,,,\n' \
   "http://127.0.0.1:$ST_PORT/v1/tenants/$ST_TENANT/imports?dryRun=true" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 mkdir -p "$T/schemathesis"
-printf '[parameters]\n"tenant" = "%s"\n"person" = "%s"\n"site" = "%s"\n"unit" = "%s"\n"device" = "%s"\n"key" = "%s"\n"job" = "%s"\n' \
-  "$ST_TENANT" "$ST_PERSON" "$ST_SITE" "$ST_UNIT" "$ST_DEVICE" "$ST_KEY" "$ST_JOB" >"$T/schemathesis/schemathesis.toml"
+printf '[parameters]\n"tenant" = "%s"\n"person" = "%s"\n"site" = "%s"\n"unit" = "%s"\n"device" = "%s"\n"key" = "%s"\n"job" = "%s"\n"door" = "%s"\n' \
+  "$ST_TENANT" "$ST_PERSON" "$ST_SITE" "$ST_UNIT" "$ST_DEVICE" "$ST_KEY" "$ST_JOB" "$ST_DOOR" >"$T/schemathesis/schemathesis.toml"
 (cd "$T/schemathesis" && "$VENV/bin/st" run "http://127.0.0.1:$ST_PORT/openapi.json" --url "http://127.0.0.1:$ST_PORT" \
   -H "Authorization: Bearer $ST_TOKEN" --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance)

@@ -58,4 +58,7 @@ public enum Scope: String, Codable, Sendable, Hashable, CaseIterable {
     /// Create, read and revoke visitor passes: as their host (doors the host may open), or any as
     /// an administrator.
     case accessPasses = "access:passes"
+    /// List, create and delete tenants: the operator's alone (a tenant's own administrator reads and
+    /// renames it with `identity:read` and `identity:write`).
+    case tenantsManage = "tenants:manage"
 }

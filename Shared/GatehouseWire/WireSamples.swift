@@ -22,7 +22,21 @@ public enum WireSamples {
             ("events/io.gatehouse.identity.person_erased.v1", try WireCoding.encode(self.personErased)),
             (
                 "events/io.gatehouse.identity.tenant_created.v1",
-                try self.identityEvent(TenantCreated(TenantDocument(id: tenant, slug: "demo", name: "Demo Properties")))
+                try self.identityEvent(
+                    TenantCreated(TenantDocument(id: tenant, slug: "demo", name: "Demo Properties", defaultTimeZone: "Europe/Berlin", version: 1))
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.tenant_updated.v1",
+                try self.identityEvent(
+                    TenantUpdated(TenantDocument(id: tenant, slug: "demo", name: "Demo Estates", defaultTimeZone: "Europe/Berlin", version: 2))
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.tenant_deleted.v1",
+                try self.identityEvent(
+                    TenantDeleted(TenantDocument(id: tenant, slug: "demo", name: "Demo Estates", defaultTimeZone: "Europe/Berlin", version: 2))
+                )
             ),
             (
                 "events/io.gatehouse.identity.site_created.v1",
@@ -104,6 +118,13 @@ public enum WireSamples {
                 "events/io.gatehouse.identity.door_updated.v1",
                 try self.identityEvent(
                     DoorUpdated(DoorDocument(id: door, siteId: site, buildingId: building, name: "Lobby", kind: "door", version: 2)),
+                    context: EventContext(site: site, building: building, door: door)
+                )
+            ),
+            (
+                "events/io.gatehouse.identity.door_deleted.v1",
+                try self.identityEvent(
+                    DoorDeleted(DoorDocument(id: door, siteId: site, buildingId: building, name: "Lobby", kind: "door", version: 2)),
                     context: EventContext(site: site, building: building, door: door)
                 )
             ),

@@ -101,6 +101,10 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable {
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
+    /// The SQLSTATE identity's database raises for anything new in a deleted tenant: a 404, as for a
+    /// tenant that never existed.
+    public static var tenantDeletedState: String { "GHT01" }
+
     @concurrent
     public func handle(
         _ request: Request,
@@ -129,6 +133,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             default: slug = "http-\(error.status.code)"
             }
             throw Problem(slug: slug, title: error.status.reasonPhrase, status: error.status, detail: error.body)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.tenantDeletedState {
+            throw Problem.notFound("no such tenant")
+        } catch let error as PostgresTransactionError
+            where (error.closureError as? PSQLError)?.serverInfo?[.sqlState] == Self.tenantDeletedState
+        {
+            throw Problem.notFound("no such tenant")
         } catch let error as PSQLError where ["23514", "22001", "22P02"].contains(error.serverInfo?[.sqlState] ?? "") {
             // A value the database's own constraints refuse (a CHECK, a length, a malformed value)
             // that the route's validation let through: the client's input, still a 400. Logged, so

@@ -55,6 +55,7 @@ struct IdentityAPITests {
                 let keys = AuthKeys(JWKS(keys: [self.signer.publicJWK]))
                 PeopleAPI(client: postgres, keys: keys, bus: bus).register(on: router)
                 AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
+                TenantsAPI(client: postgres, keys: keys).register(on: router)
                 TopologyAPI(client: postgres, keys: keys).register(on: router)
                 // Identity's events leave through its outbox (decision 0008), as in the service.
                 let relay = OutboxRelay(client: postgres, schema: IdentityService.schema, transport: NATSTransport(client: nats), logger: self.logger)
@@ -683,6 +684,226 @@ extension IdentityAPITests {
                 let types = try received.withLock { $0 }.map { try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)).type }
                 let wanted = [
                     SiteUpdated.eventType, BuildingUpdated.eventType, UnitDeleted.eventType, BuildingDeleted.eventType, SiteDeleted.eventType,
+                ]
+                #expect(types.filter { type in wanted.contains { $0.type == type } } == wanted.map(\.type))
+            }
+        }
+    }
+
+    /// The operator creates, lists and deletes tenants; the tenant's admin reads and renames theirs
+    /// but neither lists nor deletes; a tenant is deleted only once empty, then answers 404, keeps
+    /// its slug and gets nothing new.
+    @Test func tenantsAreManagedByTheOperatorAndDeletedOnlyWhenEmpty() async throws {
+        try await self.withAPI { _, nats, postgres, client in
+            let operatorToken = try self.token(.operatorAdmin, tenant: .operator)
+            let slug = "t-\(UUID().uuidString.prefix(8).lowercased())"
+            let body = #"{"slug":"\#(slug)","name":"Harbour Homes","defaultTimeZone":"Europe/Berlin"}"#
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "create-\(slug)"]
+            let created = try await self.call(client, .post, "/v1/tenants", token: operatorToken, json: body, headers: key)
+            #expect(created.status == .created && created.headers[.eTag] == "\"v1\"", "\(created.body)")
+            let tenantID = try #require(created.json["id"] as? String)
+            let tenant = try #require(TenantID(tenantID))
+            #expect(created.headers[.location] == "/v1/tenants/\(tenant)")
+            // The retry answers the first response; the slug is not taken twice.
+            let retried = try await self.call(client, .post, "/v1/tenants", token: operatorToken, json: body, headers: key)
+            #expect(retried.status == .created && retried.json["id"] as? String == tenant.description)
+            #expect(try await self.call(client, .post, "/v1/tenants", token: operatorToken, json: body).status == .conflict)
+            let bad = try await self.call(client, .post, "/v1/tenants", token: operatorToken, json: #"{"slug":"-No","name":""}"#)
+            #expect(bad.status == .badRequest && bad.body.contains("slug") && bad.body.contains("name"), "\(bad.body)")
+
+            try await self.collectingEvents(of: tenant, from: nats) { received in
+                let admin = try self.token(.tenantAdmin, tenant: tenant)
+                let path = "/v1/tenants/\(tenant)"
+                #expect(try await self.call(client, .get, "/v1/tenants", token: admin).status == .forbidden)
+                #expect(try await self.call(client, .delete, path, token: admin).status == .forbidden)
+                #expect(try await self.call(client, .get, path, token: try self.token(.tenantAdmin, tenant: TenantID(UUID()))).status == .notFound)
+                let read = try await self.call(client, .get, path, token: admin)
+                #expect(read.status == .ok && read.json["slug"] as? String == slug && read.json["defaultTimeZone"] as? String == "Europe/Berlin")
+                let rename = #"{"name":"Harbour Estates","defaultTimeZone":"UTC"}"#
+                #expect(try await self.call(client, .patch, path, token: admin, json: rename).status == .preconditionRequired)
+                #expect(
+                    try await self.call(client, .patch, path, token: admin, json: #"{"slug":"other"}"#, headers: [.ifMatch: "\"v1\""]).status
+                        == .badRequest
+                )
+                let renamed = try await self.call(client, .patch, path, token: admin, json: rename, headers: [.ifMatch: "\"v1\""])
+                #expect(renamed.status == .ok && renamed.headers[.eTag] == "\"v2\"" && renamed.json["name"] as? String == "Harbour Estates")
+
+                // The operator pages through every live tenant, this one included.
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let page = try await self.call(
+                        client,
+                        .get,
+                        "/v1/tenants?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                        token: operatorToken
+                    )
+                    #expect(page.status == .ok)
+                    seen += (page.json["tenants"] as? [[String: Any]] ?? []).compactMap { $0["slug"] as? String }
+                    cursor = page.json["nextCursor"] as? String
+                } while cursor != nil && seen.count < 10_000
+                #expect(seen.contains(slug) && seen == seen.sorted() && Set(seen).count == seen.count)
+
+                // Not empty: a site and a live person keep it; an erased person does not.
+                let site = try await TopologyStore(client: postgres).createSite(
+                    tenant: tenant,
+                    name: "Quay",
+                    timeZone: "UTC",
+                    sipDomain: "\(slug).example.org",
+                    logger: self.logger
+                )
+                let person = try await PeopleStore(client: postgres).create(
+                    tenant: tenant,
+                    PersonInput(kind: .resident, displayName: "R"),
+                    logger: self.logger
+                )
+                let (apiKey, _) = try await APIKeyStore(client: postgres).create(
+                    tenant: tenant,
+                    name: "Feed",
+                    domains: ["access"],
+                    logger: self.logger
+                )
+                let refused = try await self.call(client, .delete, path, token: operatorToken)
+                #expect(refused.status == .conflict && refused.body.contains("1 site(s)") && refused.body.contains("1 person(s)"), "\(refused.body)")
+                #expect(try await TopologyStore(client: postgres).deleteSite(tenant: tenant, id: UUID(uuidString: site.id)!, logger: self.logger))
+                _ = try await PeopleStore(client: postgres).erase(tenant: tenant, id: person.id, logger: self.logger)
+                #expect(try await self.call(client, .delete, path, token: operatorToken).status == .noContent)
+                #expect(try await self.call(client, .get, path, token: operatorToken).status == .notFound)
+                #expect(try await self.call(client, .delete, path, token: operatorToken).status == .notFound)
+                #expect(try await APIKeyStore(client: postgres).list(tenant: tenant, logger: self.logger).allSatisfy { $0.revokedAt != nil })
+                // Nothing new in it, through any door: the slug stays taken, sites and people are refused.
+                #expect(try await self.call(client, .post, "/v1/tenants", token: operatorToken, json: body).status == .conflict)
+                let site2 = #"{"name":"Again","timeZone":"UTC","sipDomain":"again-\#(slug).example.org"}"#
+                #expect(try await self.call(client, .post, "\(path)/sites", token: operatorToken, json: site2).status == .notFound)
+                let someone = #"{"kind":"resident","displayName":"Late"}"#
+                #expect(try await self.call(client, .post, "\(path)/people", token: operatorToken, json: someone).status == .notFound)
+                await #expect(throws: PSQLError.self) {
+                    try await ImportJobStore(client: postgres).create(tenant: tenant, dryRun: true, logger: self.logger)
+                }
+                await #expect(throws: TenantStoreError.deleted) {
+                    try await TenantStore(client: postgres).ensure(slug: slug, name: "Again", logger: self.logger)
+                }
+                let listed = try await self.call(client, .get, "/v1/tenants?limit=500", token: operatorToken)
+                #expect(!((listed.json["tenants"] as? [[String: Any]] ?? []).contains { $0["slug"] as? String == slug }))
+
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.contains { $0.subject.hasSuffix(".identity.tenant_deleted") } }
+                    }
+                )
+                let events = try received.withLock { $0 }.map { message in
+                    (try WireCoding.decode(CloudEventHeader.self, from: Data(message.payload)).type, message.payload)
+                }
+                let wanted = [TenantUpdated.eventType, APIKeyRevoked.eventType, TenantDeleted.eventType].map(\.type)
+                #expect(events.map(\.0).filter(wanted.contains) == wanted)
+                let deleted = try #require(events.first { $0.0 == TenantDeleted.eventType.type })
+                let document = try WireCoding.decode(CloudEvent<TenantDeleted>.self, from: Data(deleted.1)).data.resource
+                #expect(document == TenantDocument(id: tenant, slug: slug, name: "Harbour Estates", defaultTimeZone: "UTC", version: 2))
+                _ = apiKey
+            }
+        }
+    }
+
+    /// A door is read, changed with If-Match (moved between its site's buildings or made the
+    /// site's) and deleted only once no live station serves it; staff lose deleted places.
+    @Test func doorsChangeAndGoOnlyWithoutLiveStationsAndStaffLoseDeletedPlaces() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            try await self.collectingEvents(of: tenant, from: nats) { received in
+                let admin = try self.token(.tenantAdmin, tenant: tenant)
+                let topology = TopologyStore(client: postgres)
+                let devices = DeviceStore(client: postgres)
+                let site = UUID(
+                    uuidString: try await topology.createSite(
+                        tenant: tenant,
+                        name: "Doors",
+                        timeZone: "UTC",
+                        sipDomain: "doors-\(UUID().uuidString.prefix(8).lowercased()).example.org",
+                        logger: self.logger
+                    ).id
+                )!
+                let a = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "A", logger: self.logger).id)!
+                let b = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "B", logger: self.logger).id)!
+                let door = try await devices.createDoor(tenant: tenant, site: site, building: a, name: "Entrance", kind: .door, logger: self.logger)
+                _ = try await devices.createDoor(tenant: tenant, site: site, building: nil, name: "Garage", kind: .gate, logger: self.logger)
+                let path = "/v1/tenants/\(tenant)/doors/\(door.id)"
+                let read = try await self.call(client, .get, path, token: admin)
+                #expect(read.status == .ok && read.headers[.eTag] == "\"v1\"" && read.json["buildingId"] as? String == a.lowercasedString)
+                let move = #"{"buildingId":"\#(b)","name":"Main entrance"}"#
+                #expect(try await self.call(client, .patch, path, token: admin, json: move).status == .preconditionRequired)
+                let moved = try await self.call(client, .patch, path, token: admin, json: move, headers: [.ifMatch: "\"v1\""])
+                #expect(moved.status == .ok && moved.json["buildingId"] as? String == b.lowercasedString && moved.headers[.eTag] == "\"v2\"")
+                #expect(
+                    try await self.call(client, .patch, path, token: admin, json: move, headers: [.ifMatch: "\"v1\""]).status == .preconditionFailed
+                )
+                let shared = try await self.call(
+                    client,
+                    .patch,
+                    path,
+                    token: admin,
+                    json: #"{"buildingId":null,"kind":"gate"}"#,
+                    headers: [.ifMatch: "\"v2\""]
+                )
+                #expect(shared.status == .ok && shared.json["buildingId"] == nil && shared.json["kind"] as? String == "gate", "\(shared.body)")
+                #expect(
+                    try await self.call(client, .patch, path, token: admin, json: #"{"name":"Garage"}"#, headers: [.ifMatch: "\"v3\""]).status
+                        == .conflict
+                )
+                let elsewhere = #"{"buildingId":"\#(UUID())"}"#
+                #expect(try await self.call(client, .patch, path, token: admin, json: elsewhere, headers: [.ifMatch: "\"v3\""]).status == .badRequest)
+
+                // A live station keeps the door; a revoked one goes with it.
+                let (station, _) = try await devices.create(
+                    tenant: tenant,
+                    DeviceInput(siteId: site, kind: .doorStation, name: "Station", doorId: door.id),
+                    logger: self.logger
+                )
+                let refused = try await self.call(client, .delete, path, token: admin)
+                #expect(refused.status == .conflict && refused.body.contains("1 door station(s)"), "\(refused.body)")
+                _ = try await devices.revoke(tenant: tenant, id: station.id, logger: self.logger)
+                #expect(try await self.call(client, .delete, path, token: admin).status == .noContent)
+                #expect(try await self.call(client, .get, path, token: admin).status == .notFound)
+                #expect(try await devices.get(tenant: tenant, id: station.id, logger: self.logger) == nil)
+
+                // Staff places: ids of this tenant only, and a deleted building leaves them.
+                let people = "/v1/tenants/\(tenant)/people"
+                let stranger = #"{"kind":"staff","displayName":"C","staffRole":"staff","buildingIds":["\#(UUID())"]}"#
+                let unknown = try await self.call(client, .post, people, token: admin, json: stranger)
+                #expect(unknown.status == .badRequest && unknown.body.contains("buildingIds"), "\(unknown.body)")
+                let resident = #"{"kind":"resident","displayName":"R","siteIds":["\#(site)"]}"#
+                #expect(try await self.call(client, .post, people, token: admin, json: resident).status == .badRequest)
+                let concierge = try await self.call(
+                    client,
+                    .post,
+                    people,
+                    token: admin,
+                    json: #"{"kind":"staff","displayName":"C","staffRole":"staff","buildingIds":["\#(a)","\#(b)"],"siteIds":["\#(site)"]}"#
+                )
+                #expect(concierge.status == .created && (concierge.json["buildingIds"] as? [String])?.count == 2, "\(concierge.body)")
+                let conciergeID = try #require(concierge.json["id"] as? String)
+                let conciergePath = "\(people)/\(conciergeID)"
+                #expect(try await self.call(client, .delete, "/v1/tenants/\(tenant)/buildings/\(a)", token: admin).status == .noContent)
+                let after = try await self.call(client, .get, conciergePath, token: admin)
+                #expect(after.json["buildingIds"] as? [String] == [b.lowercasedString] && after.headers[.eTag] == "\"v2\"", "\(after.body)")
+                let cleared = try await self.call(
+                    client,
+                    .patch,
+                    conciergePath,
+                    token: admin,
+                    json: #"{"siteIds":null}"#,
+                    headers: [.ifMatch: "\"v2\""]
+                )
+                #expect(cleared.status == .ok && cleared.json["siteIds"] as? [String] == [])
+
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.filter { $0.subject.hasSuffix(".identity.person_updated") }.count == 2 }
+                    }
+                )
+                let types = try received.withLock { $0 }.map { try WireCoding.decode(CloudEventHeader.self, from: Data($0.payload)).type }
+                // The building's deletion and the patch each change the concierge.
+                let wanted = [
+                    DoorUpdated.eventType, DoorUpdated.eventType, DoorDeleted.eventType, PersonCreated.eventType, PersonUpdated.eventType,
+                    PersonUpdated.eventType,
                 ]
                 #expect(types.filter { type in wanted.contains { $0.type == type } } == wanted.map(\.type))
             }

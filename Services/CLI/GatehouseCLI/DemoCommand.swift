@@ -137,7 +137,13 @@ struct DemoCommand: AsyncParsableCommand {
             if concierge == nil {
                 concierge = try await PeopleStore(client: client).create(
                     tenant: tenant,
-                    PersonInput(kind: .staff, displayName: "Demo Concierge", email: Self.conciergeEmail, staffRole: "staff"),
+                    PersonInput(
+                        kind: .staff,
+                        displayName: "Demo Concierge",
+                        email: Self.conciergeEmail,
+                        staffRole: "staff",
+                        buildingIds: [building]
+                    ),
                     logger: logger
                 ).id
             }

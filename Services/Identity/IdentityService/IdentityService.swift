@@ -54,6 +54,7 @@ public enum IdentityService {
                     issuer.register(on: router)
                     people.register(on: router)
                     logins.register(on: router)
+                    TenantsAPI(client: resources.postgres, keys: keys).register(on: router)
                     TopologyAPI(client: resources.postgres, keys: keys).register(on: router)
                     DevicesAPI(client: resources.postgres, keys: keys).register(on: router)
                     APIKeysAPI(client: resources.postgres, signer: issuer.signer, keys: keys).register(on: router)

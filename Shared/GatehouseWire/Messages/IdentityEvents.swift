@@ -41,6 +41,8 @@ public struct IdentityChanged<Resource: IdentityResource, Change: IdentityChange
 }
 
 public typealias TenantCreated = IdentityChanged<TenantDocument, Created>
+public typealias TenantUpdated = IdentityChanged<TenantDocument, Updated>
+public typealias TenantDeleted = IdentityChanged<TenantDocument, Deleted>
 public typealias SiteCreated = IdentityChanged<SiteDocument, Created>
 public typealias SiteUpdated = IdentityChanged<SiteDocument, Updated>
 public typealias SiteDeleted = IdentityChanged<SiteDocument, Deleted>
@@ -52,6 +54,7 @@ public typealias UnitUpdated = IdentityChanged<UnitDocument, Updated>
 public typealias UnitDeleted = IdentityChanged<UnitDocument, Deleted>
 public typealias DoorCreated = IdentityChanged<DoorDocument, Created>
 public typealias DoorUpdated = IdentityChanged<DoorDocument, Updated>
+public typealias DoorDeleted = IdentityChanged<DoorDocument, Deleted>
 public typealias DeviceCreated = IdentityChanged<DeviceInfo, Created>
 public typealias DeviceUpdated = IdentityChanged<DeviceInfo, Updated>
 public typealias DeviceRevoked = IdentityChanged<DeviceInfo, Revoked>
@@ -114,16 +117,23 @@ public struct APIKeyDocument: IdentityResource {
     public static let knownDomains = ["access", "signaling", "media", "inference", "identity", "audit", "system"]
 }
 
+/// A tenant (customer). `defaultTimeZone` and `version` were added after the first release: events
+/// written before them lack both.
 public struct TenantDocument: IdentityResource {
     public static let resourceName = "tenant"
     public var id: TenantID
     public var slug: String
     public var name: String
+    /// The IANA time zone new sites start from.
+    public var defaultTimeZone: String?
+    public var version: Int?
 
-    public init(id: TenantID, slug: String, name: String) {
+    public init(id: TenantID, slug: String, name: String, defaultTimeZone: String? = nil, version: Int? = nil) {
         self.id = id
         self.slug = slug
         self.name = name
+        self.defaultTimeZone = defaultTimeZone
+        self.version = version
     }
 }
 

@@ -81,14 +81,7 @@ package struct DevicesAPI: Sendable {
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let query = request.uri.queryParameters
             var errors: [Problem.FieldError] = []
-            var limit = 100
-            if let text = query["limit"] {
-                if let value = Int(text), (1...Self.maxPageSize).contains(value) {
-                    limit = value
-                } else {
-                    errors.append(.init(field: "limit", message: "must be an integer from 1 to \(Self.maxPageSize)"))
-                }
-            }
+            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors) { UUID(uuidString: $0) }
             var site: UUID?
             if let text = query["siteId"] {
                 site = UUID(uuidString: String(text))
@@ -99,18 +92,16 @@ package struct DevicesAPI: Sendable {
                 kind = DeviceKind(rawValue: String(text))
                 if kind == nil { errors.append(.init(field: "kind", message: "must be door_station, sip_phone or indoor_monitor")) }
             }
-            var after: UUID?
-            if let cursor = query["cursor"] {
-                after = Base64URL.decode(String(cursor)).flatMap { UUID(uuidString: String(decoding: $0, as: UTF8.self)) }
-                if after == nil { errors.append(.init(field: "cursor", message: "is not a cursor this API returned")) }
-            }
             if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
-            var page = try await self.store.list(tenant: tenant, site: site, kind: kind, after: after, limit: limit + 1, logger: context.logger)
-            var next: String?
-            if page.count > limit {
-                page.removeLast()
-                next = page.last.map { Base64URL.encode(Array($0.id.lowercasedString.utf8)) }
-            }
+            var page = try await self.store.list(
+                tenant: tenant,
+                site: site,
+                kind: kind,
+                after: paging.after,
+                limit: paging.limit + 1,
+                logger: context.logger
+            )
+            let next = paging.next(&page) { $0.id.lowercasedString }
             struct Page: Encodable {
                 var devices: [DeviceResource]
                 var nextCursor: String?

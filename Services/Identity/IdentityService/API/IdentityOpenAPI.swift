@@ -171,6 +171,388 @@ package enum IdentityOpenAPI {
                 "x-gatehouse-scope": "public"
               }
             },
+            "/v1/tenants": {
+              "get": {
+                "operationId": "listTenants",
+                "summary": "The deployment's live tenants in slug order (the operator's).",
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 100
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 200
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "A page of tenants.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TenantsPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "tenants:manage"
+              },
+              "post": {
+                "operationId": "createTenant",
+                "summary": "Create a tenant (a customer). With Idempotency-Key, a retry returns the first response. Publishes identity.tenant_created.",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TenantCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Tenant"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "tenants:manage"
+              }
+            },
+            "/v1/tenants/{tenant}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                }
+              ],
+              "get": {
+                "operationId": "getTenant",
+                "summary": "The tenant.",
+                "responses": {
+                  "200": {
+                    "description": "The tenant.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Tenant"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "patch": {
+                "operationId": "updateTenant",
+                "summary": "Change the tenant's name or default time zone (the slug is fixed); If-Match with the ETag read is required. Publishes identity.tenant_updated.",
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TenantPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TenantPatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Tenant"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "deleteTenant",
+                "summary": "Delete a tenant with no sites and no people left but erased ones (409 otherwise): its API keys are revoked, its slug stays taken, its audit log stays. Publishes identity.tenant_deleted.",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "tenants:manage"
+              }
+            },
+            "/v1/tenants/{tenant}/doors/{door}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/door"
+                }
+              ],
+              "get": {
+                "operationId": "getDoor",
+                "summary": "One door or gate.",
+                "responses": {
+                  "200": {
+                    "description": "The door.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Door"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:read"
+              },
+              "patch": {
+                "operationId": "updateDoor",
+                "summary": "Rename a door, change its kind or move it to another building of its site (null: shared by the site); If-Match with the ETag read is required. Publishes identity.door_updated.",
+                "parameters": [
+                  {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 64
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/merge-patch+json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DoorPatch"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DoorPatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Changed.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Door"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "412": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "428": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              },
+              "delete": {
+                "operationId": "deleteDoor",
+                "summary": "Delete a door no live door station serves (409 otherwise); its revoked stations go with it. Publishes identity.door_deleted.",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "identity:write"
+              }
+            },
             "/v1/tenants/{tenant}/people/{person}/export": {
               "parameters": [
                 {
@@ -2035,6 +2417,15 @@ package enum IdentityOpenAPI {
                   "type": "string",
                   "format": "uuid"
                 }
+              },
+              "door": {
+                "name": "door",
+                "in": "path",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "format": "uuid"
+                }
               }
             },
             "headers": {
@@ -2137,6 +2528,22 @@ package enum IdentityOpenAPI {
                   "updatedAt": {
                     "type": "string",
                     "format": "date-time"
+                  },
+                  "siteIds": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the sites a property manager's logins reach."
+                  },
+                  "buildingIds": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the buildings a concierge's, security's or maintenance's logins reach."
                   }
                 }
               },
@@ -2181,6 +2588,26 @@ package enum IdentityOpenAPI {
                         "type": "null"
                       }
                     ]
+                  },
+                  "siteIds": {
+                    "type": "array",
+                    "maxItems": 100,
+                    "uniqueItems": true,
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the sites (property managers) their logins reach; ids of this tenant."
+                  },
+                  "buildingIds": {
+                    "type": "array",
+                    "maxItems": 100,
+                    "uniqueItems": true,
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the buildings (concierge, security, maintenance) their logins reach; ids of this tenant."
                   }
                 }
               },
@@ -2221,6 +2648,32 @@ package enum IdentityOpenAPI {
                         "type": "null"
                       }
                     ]
+                  },
+                  "siteIds": {
+                    "type": [
+                      "array",
+                      "null"
+                    ],
+                    "maxItems": 100,
+                    "uniqueItems": true,
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the sites (property managers); null empties their logins reach; ids of this tenant."
+                  },
+                  "buildingIds": {
+                    "type": [
+                      "array",
+                      "null"
+                    ],
+                    "maxItems": 100,
+                    "uniqueItems": true,
+                    "items": {
+                      "type": "string",
+                      "format": "uuid"
+                    },
+                    "description": "Staff only: the buildings; null empties their logins reach; ids of this tenant."
                   }
                 }
               },
@@ -3465,6 +3918,136 @@ package enum IdentityOpenAPI {
                   "finishedAt": {
                     "type": "string",
                     "format": "date-time"
+                  }
+                }
+              },
+              "Tenant": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "slug",
+                  "name",
+                  "defaultTimeZone",
+                  "version",
+                  "createdAt"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid"
+                  },
+                  "slug": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "defaultTimeZone": {
+                    "type": "string"
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                }
+              },
+              "TenantCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "slug",
+                  "name"
+                ],
+                "properties": {
+                  "slug": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9][a-z0-9-]{1,62}$",
+                    "description": "People log in with it; fixed once created, never reused."
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "defaultTimeZone": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "examples": [
+                      "Europe/Berlin"
+                    ],
+                    "description": "An IANA time zone; new sites start from it (default UTC)."
+                  }
+                }
+              },
+              "TenantPatch": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "defaultTimeZone": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "examples": [
+                      "Europe/Berlin"
+                    ],
+                    "description": "An IANA time zone; new sites start from it (default UTC)."
+                  }
+                }
+              },
+              "TenantsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "tenants"
+                ],
+                "properties": {
+                  "tenants": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Tenant"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": "string"
+                  }
+                }
+              },
+              "DoorPatch": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "door",
+                      "gate"
+                    ]
+                  },
+                  "buildingId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "uuid",
+                    "description": "A building of the door's site; null: shared by the site."
                   }
                 }
               }

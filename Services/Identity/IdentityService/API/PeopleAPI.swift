@@ -14,7 +14,6 @@ package struct PeopleAPI: Sendable {
     /// Largest request body.
     package static let maxBodyBytes = 16 * 1024
     package static let maxPageSize = 500
-    package static let maxIdempotencyKeyLength = 255
 
     let store: PeopleStore
     let idempotency: IdempotencyStore
@@ -30,9 +29,8 @@ package struct PeopleAPI: Sendable {
 
     static func etag(_ person: Person) -> String { "\"v\(person.version)\"" }
 
-    static func response(_ status: HTTPResponse.Status, _ person: Person, location: String? = nil) throws -> Response {
-        var headers: HTTPFields = [.eTag: Self.etag(person)]
-        if let location { headers[.location] = location }
+    static func response(_ status: HTTPResponse.Status, _ person: Person) throws -> Response {
+        let headers: HTTPFields = [.eTag: Self.etag(person)]
         return try Response.json(PersonResource(person), status: status, headers: headers)
     }
 
@@ -42,31 +40,15 @@ package struct PeopleAPI: Sendable {
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let query = request.uri.queryParameters
             var errors: [Problem.FieldError] = []
-            var limit = 50
-            if let text = query["limit"] {
-                if let value = Int(text), (1...Self.maxPageSize).contains(value) {
-                    limit = value
-                } else {
-                    errors.append(.init(field: "limit", message: "must be an integer from 1 to \(Self.maxPageSize)"))
-                }
-            }
+            let paging = Paging(request, defaultLimit: 50, maxLimit: Self.maxPageSize, errors: &errors) { UUID(uuidString: $0) }
             var kind: Person.Kind?
             if let text = query["kind"] {
                 kind = Person.Kind(rawValue: String(text))
                 if kind == nil { errors.append(.init(field: "kind", message: "must be resident, staff or guest")) }
             }
-            var after: UUID?
-            if let cursor = query["cursor"] {
-                after = Base64URL.decode(String(cursor)).flatMap { UUID(uuidString: String(decoding: $0, as: UTF8.self)) }
-                if after == nil { errors.append(.init(field: "cursor", message: "is not a cursor this API returned")) }
-            }
             if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
-            var page = try await self.store.list(tenant: tenant, kind: kind, after: after, limit: limit + 1, logger: context.logger)
-            var next: String?
-            if page.count > limit {
-                page.removeLast()
-                next = page.last.map { Base64URL.encode(Array($0.id.lowercasedString.utf8)) }
-            }
+            var page = try await self.store.list(tenant: tenant, kind: kind, after: paging.after, limit: paging.limit + 1, logger: context.logger)
+            let next = paging.next(&page) { $0.id.lowercasedString }
             struct Page: Encodable {
                 var people: [PersonResource]
                 var nextCursor: String?
@@ -76,55 +58,21 @@ package struct PeopleAPI: Sendable {
         people.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let body = try await Self.jsonBody(request)
-            let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-            if let key, key.isEmpty || key.utf8.count > Self.maxIdempotencyKeyLength {
-                throw Problem.badRequest(
-                    "invalid header",
-                    errors: [.init(field: "Idempotency-Key", message: "must be 1…\(Self.maxIdempotencyKeyLength) bytes")]
-                )
-            }
             let input = try Self.createInput(body.object)
-            guard let key else {
-                let person = try await self.create(tenant: tenant, input, logger: context.logger)
-                return try Self.response(.created, person, location: Self.location(tenant, person))
-            }
-            let hash = IdempotencyStore.hash(operation: "people.create", body: body.bytes)
-            switch try await self.idempotency.begin(tenant: tenant, key: key, operation: "people.create", requestHash: hash, logger: context.logger) {
-            case .replay(let status, let stored):
-                let person = try JSONDecoder().decode(PersonResource.self, from: Data(stored))
-                return Response(
-                    status: HTTPResponse.Status(code: status),
-                    headers: [
-                        .contentType: "application/json", .eTag: "\"v\(person.version)\"",
-                        .location: "/v1/tenants/\(tenant)/people/\(person.id)",
-                    ],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: stored))
-                )
-            case .conflict:
-                throw Problem(
-                    slug: "idempotency-key-reused",
-                    title: "Idempotency key reused",
-                    status: .unprocessableContent,
-                    detail: "this Idempotency-Key was used with another request"
-                )
-            case .inProgress:
-                throw Problem(
-                    slug: "idempotency-in-progress",
-                    title: "Request in progress",
-                    status: .conflict,
-                    detail: "a request with this Idempotency-Key is still being processed; retry shortly"
-                )
-            case .proceed:
-                do {
-                    let person = try await self.create(tenant: tenant, input, logger: context.logger)
-                    let body = Array(try WireCoding.encode(PersonResource(person)))
-                    try await self.idempotency.complete(tenant: tenant, key: key, status: 201, body: body, logger: context.logger)
-                    return try Self.response(.created, person, location: Self.location(tenant, person))
-                } catch {
-                    try? await self.idempotency.abandon(tenant: tenant, key: key, logger: context.logger)
-                    throw error
-                }
-            }
+            return try await IdempotentCreate<PersonResource>(store: self.idempotency, operation: "people.create").run(
+                request,
+                body: body.bytes,
+                scope: tenant,
+                logger: context.logger,
+                respond: { person, status in
+                    try Response.json(
+                        person,
+                        status: status,
+                        headers: [.eTag: "\"v\(person.version)\"", .location: "/v1/tenants/\(tenant)/people/\(person.id)"]
+                    )
+                },
+                create: { PersonResource(try await self.create(tenant: tenant, input, logger: context.logger)) }
+            )
         }
         people.get(":person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
@@ -165,6 +113,8 @@ package struct PeopleAPI: Sendable {
                 throw Self.emailTaken
             } catch PeopleStoreError.erased {
                 throw Problem(slug: "erased", title: "Erased", status: .conflict, detail: "this person was erased and cannot be changed")
+            } catch PeopleStoreError.unknownPlace(let field) {
+                throw Self.unknownPlace(field)
             }
         }
         people.delete(":person") { request, context in
@@ -189,10 +139,14 @@ package struct PeopleAPI: Sendable {
             return try await self.store.create(tenant: tenant, input, logger: logger)
         } catch PeopleStoreError.emailTaken {
             throw Self.emailTaken
+        } catch PeopleStoreError.unknownPlace(let field) {
+            throw Self.unknownPlace(field)
         }
     }
 
-    static func location(_ tenant: TenantID, _ person: Person) -> String { "/v1/tenants/\(tenant)/people/\(person.id.lowercasedString)" }
+    static func unknownPlace(_ field: String) -> Problem {
+        Problem.badRequest("invalid person", errors: [.init(field: field, message: "names a site or building this tenant does not have")])
+    }
 
     static let emailTaken = Problem(
         slug: "conflict",
@@ -226,6 +180,11 @@ package struct PeopleAPI: Sendable {
                 errors.append(.init(field: "staffRole", message: "must be tenant-admin, property-manager or staff"))
             }
         }
+        let sites = Self.places(object, "siteIds", &errors) ?? []
+        let buildings = Self.places(object, "buildingIds", &errors) ?? []
+        for (field, ids) in [("siteIds", sites), ("buildingIds", buildings)] where kind != .staff && !ids.isEmpty {
+            errors.append(.init(field: field, message: "is for staff only"))
+        }
         for key in object.keys where !Self.fields.contains(key) {
             errors.append(.init(field: key, message: "is not a field of a person"))
         }
@@ -235,11 +194,13 @@ package struct PeopleAPI: Sendable {
             displayName: name.trimmingCharacters(in: .whitespacesAndNewlines),
             email: (email ?? nil)?.lowercased(),
             phone: phone ?? nil,
-            staffRole: staffRole ?? nil
+            staffRole: staffRole ?? nil,
+            siteIds: sites,
+            buildingIds: buildings
         )
     }
 
-    static let fields: Set<String> = ["kind", "displayName", "email", "phone", "staffRole"]
+    static let fields: Set<String> = ["kind", "displayName", "email", "phone", "staffRole", "siteIds", "buildingIds"]
 
     /// A JSON merge patch (RFC 7396) of a person: absent keys stay, `null` clears e-mail or phone.
     static func patch(_ object: [String: Any]) throws -> @Sendable (inout PersonInput) -> Void {
@@ -263,6 +224,8 @@ package struct PeopleAPI: Sendable {
         if let role = staffRole ?? nil, !PersonInput.staffRoles.contains(role) {
             errors.append(.init(field: "staffRole", message: "must be tenant-admin, property-manager or staff"))
         }
+        let sites = Self.places(object, "siteIds", &errors)
+        let buildings = Self.places(object, "buildingIds", &errors)
         for key in object.keys where !Self.fields.contains(key) {
             errors.append(.init(field: key, message: "is not a field of a person"))
         }
@@ -275,7 +238,26 @@ package struct PeopleAPI: Sendable {
             if let email { input.email = email?.lowercased() }
             if let phone { input.phone = phone }
             if let staffRole { input.staffRole = staffRole }
+            if let sites { input.siteIds = sites }
+            if let buildings { input.buildingIds = buildings }
         }
+    }
+
+    /// A list of site or building ids: `nil` when absent, `[]` for null; at most
+    /// ``PersonInput/maxPlaces`` distinct UUIDs.
+    static func places(_ object: [String: Any], _ key: String, _ errors: inout [Problem.FieldError]) -> [UUID]? {
+        guard let value = object[key] else { return nil }
+        if value is NSNull { return [] }
+        guard let items = value as? [Any] else {
+            errors.append(.init(field: key, message: "must be an array of ids"))
+            return nil
+        }
+        let ids = items.compactMap { ($0 as? String).flatMap(UUID.init(uuidString:)) }
+        guard ids.count == items.count, Set(ids).count == ids.count, ids.count <= PersonInput.maxPlaces else {
+            errors.append(.init(field: key, message: "must be at most \(PersonInput.maxPlaces) distinct ids"))
+            return nil
+        }
+        return ids
     }
 
     /// `nil`: absent; `.some(nil)`: JSON null; `.some(text)`: a string. Anything else is an error.

@@ -11,6 +11,9 @@ package struct PersonResource: Codable, Sendable {
     var email: String?
     var phone: String?
     var staffRole: String?
+    /// A staff member's sites and buildings; absent for everyone else.
+    var siteIds: [String]?
+    var buildingIds: [String]?
     var erased: Bool
     var erasedAt: String?
     var version: Int
@@ -24,6 +27,10 @@ package struct PersonResource: Codable, Sendable {
         self.email = person.email
         self.phone = person.phone
         self.staffRole = person.staffRole
+        if person.kind == .staff {
+            self.siteIds = person.siteIds.map(\.lowercasedString)
+            self.buildingIds = person.buildingIds.map(\.lowercasedString)
+        }
         self.erased = person.erasedAt != nil
         self.erasedAt = person.erasedAt.map(WireCoding.format)
         self.version = person.version

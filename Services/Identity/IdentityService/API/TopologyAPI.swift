@@ -71,6 +71,13 @@ package struct TopologyAPI: Sendable {
         return building
     }
 
+    func door(_ tenant: TenantID, _ context: BasicRequestContext) async throws -> Door {
+        guard let id = context.parameters.get("door").flatMap(UUID.init(uuidString:)),
+            let door = try await self.devices.door(tenant: tenant, id: id, logger: context.logger)
+        else { throw Problem.notFound("no such door") }
+        return door
+    }
+
     static func body(_ request: Request) async throws -> [String: Any] {
         try await request.jsonObject(maxBytes: Self.maxBodyBytes).object
     }
@@ -178,34 +185,19 @@ package struct TopologyAPI: Sendable {
         sites.get(":site/units") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let site = try await self.site(tenant, context)
-            let query = request.uri.queryParameters
-            var limit = 100
-            var after: String?
             var errors: [Problem.FieldError] = []
-            if let text = query["limit"] {
-                if let value = Int(text), (1...Self.maxPageSize).contains(value) {
-                    limit = value
-                } else {
-                    errors.append(.init(field: "limit", message: "must be an integer from 1 to \(Self.maxPageSize)"))
-                }
-            }
-            if let cursor = query["cursor"] {
-                after = Base64URL.decode(String(cursor)).map { String(decoding: $0, as: UTF8.self) }
-                if after.map(Self.isDialNumber) != true { errors.append(.init(field: "cursor", message: "is not a cursor this API returned")) }
+            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors) {
+                Self.isDialNumber($0) ? $0 : nil
             }
             if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
             var units = try await self.store.units(
                 tenant: tenant,
                 site: UUID(uuidString: site.id)!,
-                after: after,
-                limit: limit + 1,
+                after: paging.after,
+                limit: paging.limit + 1,
                 logger: context.logger
             )
-            var next: String?
-            if units.count > limit {
-                units.removeLast()
-                next = units.last.map { Base64URL.encode(Array($0.dialNumber.utf8)) }
-            }
+            let next = paging.next(&units) { $0.dialNumber }
             struct Page: Encodable {
                 var units: [UnitResource]
                 var nextCursor: String?
@@ -296,6 +288,59 @@ package struct TopologyAPI: Sendable {
                 let unit = try await self.store.unit(tenant: tenant, id: id, logger: context.logger)
             else { throw Problem.notFound("no such unit") }
             return try Response.json(unit, headers: [.eTag: "\"v\(unit.version)\""])
+        }
+        let doors = router.group("/v1/tenants/:tenant/doors")
+        doors.get(":door") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
+            let door = try await self.door(tenant, context)
+            return try Response.json(DoorResource(door), headers: [.eTag: "\"v\(door.version)\""])
+        }
+        doors.patch(":door") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let door = try await self.door(tenant, context)
+            let version = try Preconditions.expectedVersion(request, of: "door", current: door.version)
+            let object = try await Self.patchBody(request)
+            var fields = JSONFields(object, allowed: ["name", "kind", "buildingId"])
+            var change = DeviceStore.DoorChange()
+            change.name = fields.string("name")
+            change.kind = fields.word("kind", of: Door.Kind.allCases.map(\.rawValue)).flatMap(Door.Kind.init(rawValue:))
+            // Merge patch: null makes the door the site's (lobby, garage); absent leaves it.
+            if object["buildingId"] is NSNull {
+                change.building = .some(nil)
+            } else if let building = fields.uuid("buildingId") {
+                change.building = building
+            }
+            try fields.check("invalid door")
+            do {
+                guard
+                    let updated = try await self.devices.updateDoor(
+                        tenant: tenant,
+                        id: door.id,
+                        expectedVersion: version,
+                        change,
+                        logger: context.logger
+                    )
+                else { throw Problem.notFound("no such door") }
+                return try Response.json(DoorResource(updated), headers: [.eTag: "\"v\(updated.version)\""])
+            } catch DeviceStoreError.versionMismatch(let current) {
+                throw Preconditions.stale("door", current: current)
+            } catch DeviceStoreError.nameTaken {
+                throw Self.taken("name")
+            } catch DeviceStoreError.unknownReference(let field) {
+                throw Problem.badRequest("invalid door", errors: [.init(field: field, message: "no such building in this site")])
+            }
+        }
+        doors.delete(":door") { request, context in
+            let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
+            let door = try await self.door(tenant, context)
+            do {
+                guard try await self.devices.deleteDoor(tenant: tenant, id: door.id, logger: context.logger) else {
+                    throw Problem.notFound("no such door")
+                }
+            } catch DeviceStoreError.inUse(let detail) {
+                throw Problem(slug: "in-use", title: "In use", status: .conflict, detail: detail)
+            }
+            return Response(status: .noContent)
         }
         let buildings = router.group("/v1/tenants/:tenant/buildings")
         buildings.get(":building") { request, context in

@@ -113,6 +113,12 @@ package enum DeviceStoreError: Error, Hashable {
     case unknownReference(field: String)
     case sipUsernameTaken
     case notFound
+    /// Another door of the site has the name.
+    case nameTaken
+    /// The door changed since the version the caller read (`current` is its version now).
+    case versionMismatch(current: Int)
+    /// The door is still served by a door station (`detail` says how many).
+    case inUse(detail: String)
 }
 
 /// Doors and devices in the identity schema, and the lookups signaling makes. Every query is scoped
@@ -174,27 +180,10 @@ package struct DeviceStore: Sendable {
                     logger: logger
                 ).decode((UUID, Int).self) {
                     let door = Door(id: id, siteId: site, buildingId: building, name: name, kind: kind, version: version)
-                    let document = DoorDocument(id: id, siteId: site, buildingId: building, name: name, kind: kind.rawValue, version: version)
-                    let subject = "door/\(id.lowercasedString)"
-                    let context = EventContext(site: site, building: building, door: id)
                     if version == 1 {
-                        try await self.outbox.enqueue(
-                            DoorCreated(document),
-                            tenant: tenant,
-                            subject: subject,
-                            context: context,
-                            on: connection,
-                            logger: logger
-                        )
+                        try await self.announce(Created.self, door, tenant: tenant, on: connection, logger: logger)
                     } else {
-                        try await self.outbox.enqueue(
-                            DoorUpdated(document),
-                            tenant: tenant,
-                            subject: subject,
-                            context: context,
-                            on: connection,
-                            logger: logger
-                        )
+                        try await self.announce(Updated.self, door, tenant: tenant, on: connection, logger: logger)
                     }
                     return door
                 }
@@ -208,6 +197,143 @@ package struct DeviceStore: Sendable {
             throw error.closureError ?? error
         }
         throw DeviceStoreError.unknownReference(field: building == nil ? "siteId" : "buildingId")
+    }
+
+    /// Announces a change of `door` in the transaction that made it.
+    private func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ door: Door,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await self.outbox.enqueue(
+            IdentityChanged<DoorDocument, Change>(
+                DoorDocument(
+                    id: door.id,
+                    siteId: door.siteId,
+                    buildingId: door.buildingId,
+                    name: door.name,
+                    kind: door.kind.rawValue,
+                    version: door.version
+                )
+            ),
+            tenant: tenant,
+            subject: "door/\(door.id.lowercasedString)",
+            context: EventContext(site: door.siteId, building: door.buildingId, door: door.id),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// One door of the tenant.
+    package func door(tenant: TenantID, id: UUID, logger: Logger) async throws -> Door? {
+        try await self.client.withConnection { connection in try await self.door(tenant: tenant, id: id, lock: false, on: connection, logger: logger)
+        }
+    }
+
+    private func door(tenant: TenantID, id: UUID, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Door? {
+        for try await (site, building, name, kind, version) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT site_id, building_id, name, kind, version FROM \(self.schema).doors
+                    WHERE tenant_id = $1 AND id = $2\(lock ? " FOR UPDATE" : "")
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ).decode((UUID, UUID?, String, String, Int).self) {
+            return Door(id: id, siteId: site, buildingId: building, name: name, kind: Door.Kind(rawValue: kind) ?? .door, version: version)
+        }
+        return nil
+    }
+
+    /// What a door update sets: each field present replaces the door's (`building` `.some(nil)`:
+    /// shared by the site).
+    package struct DoorChange: Sendable {
+        package var name: String?
+        package var kind: Door.Kind?
+        package var building: UUID??
+
+        package init(name: String? = nil, kind: Door.Kind? = nil, building: UUID?? = nil) {
+            self.name = name
+            self.kind = kind
+            self.building = building
+        }
+    }
+
+    /// Changes a door still at `expectedVersion` (`identity.door_updated`); nil when the tenant has
+    /// no such door. A building must be of the door's site (``DeviceStoreError/unknownReference(field:)``);
+    /// a name taken in the site is ``DeviceStoreError/nameTaken``.
+    package func updateDoor(tenant: TenantID, id: UUID, expectedVersion: Int, _ change: DoorChange, logger: Logger) async throws -> Door? {
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                guard var door = try await self.door(tenant: tenant, id: id, lock: true, on: connection, logger: logger) else { return nil }
+                guard door.version == expectedVersion else { throw DeviceStoreError.versionMismatch(current: door.version) }
+                door.name = change.name ?? door.name
+                door.kind = change.kind ?? door.kind
+                if let building = change.building { door.buildingId = building }
+                door.version += 1
+                var binds = PostgresBindings(tenant.rawValue, id, door.name, door.kind.rawValue)
+                if let building = door.buildingId { binds.append(building) } else { binds.appendNull() }
+                binds.append(door.version)
+                var updated = false
+                for try await _ in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE \(self.schema).doors d SET name = $3, kind = $4, building_id = $5, version = $6, updated_at = now()
+                            WHERE d.tenant_id = $1 AND d.id = $2
+                              AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM \(self.schema).buildings b
+                                   WHERE b.tenant_id = $1 AND b.site_id = d.site_id AND b.id = $5))
+                            RETURNING 1
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ).decode(Int.self) {
+                    updated = true
+                }
+                guard updated else { throw DeviceStoreError.unknownReference(field: "buildingId") }
+                try await self.announce(Updated.self, door, tenant: tenant, on: connection, logger: logger)
+                return door
+            }
+        } catch let error as PostgresTransactionError {
+            if let psql = error.closureError as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DeviceStoreError.nameTaken }
+            throw error.closureError ?? error
+        }
+    }
+
+    /// Deletes a door no live door station serves (``DeviceStoreError/inUse(detail:)`` otherwise):
+    /// its revoked stations are deleted with it, and `identity.door_deleted` carries its last state. `false`
+    /// when the tenant has no such door.
+    package func deleteDoor(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
+        do {
+            return try await self.client.withTransaction(logger: logger) { connection in
+                guard let door = try await self.door(tenant: tenant, id: id, lock: true, on: connection, logger: logger) else { return false }
+                for try await stations in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT count(*)::int FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NULL
+                            """,
+                        binds: PostgresBindings(tenant.rawValue, id)
+                    ),
+                    logger: logger
+                ).decode(Int.self) where stations > 0 {
+                    throw DeviceStoreError.inUse(detail: "the door still has \(stations) door station(s): revoke them first")
+                }
+                for statement in [
+                    // A station belongs to its door: revoked ones (no secrets left) go with it.
+                    "DELETE FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NOT NULL",
+                    "DELETE FROM \(self.schema).doors WHERE tenant_id = $1 AND id = $2",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
+                }
+                try await self.announce(Deleted.self, door, tenant: tenant, on: connection, logger: logger)
+                return true
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
     }
 
     package func doors(tenant: TenantID, site: UUID?, logger: Logger) async throws -> [Door] {

@@ -334,5 +334,32 @@ enum IdentityMigrations {
                 "ALTER TABLE {schema}.devices ADD COLUMN presence_changed_at TIMESTAMPTZ"
             ]
         ),
+        SQLMigration(
+            "0010_tenant_deletion",
+            [
+                // A deleted tenant keeps its row (erased people and audit records refer to its id;
+                // its slug stays taken) and gets nothing new: a site, person, API key or import inserted for
+                // it fails with SQLSTATE GHT01, which the API answers 404. FOR SHARE waits for a
+                // deletion in progress and then sees it.
+                "ALTER TABLE {schema}.tenants ADD COLUMN deleted_at TIMESTAMPTZ",
+                """
+                CREATE FUNCTION {schema}.refuse_deleted_tenant() RETURNS trigger LANGUAGE plpgsql AS $fn$
+                DECLARE
+                    gone BOOLEAN;
+                BEGIN
+                    SELECT deleted_at IS NOT NULL INTO gone FROM {schema}.tenants WHERE id = NEW.tenant_id FOR SHARE;
+                    IF gone THEN
+                        RAISE EXCEPTION 'tenant % was deleted', NEW.tenant_id USING ERRCODE = 'GHT01';
+                    END IF;
+                    RETURN NEW;
+                END
+                $fn$
+                """,
+                "CREATE TRIGGER live_tenant BEFORE INSERT ON {schema}.sites FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_deleted_tenant()",
+                "CREATE TRIGGER live_tenant BEFORE INSERT ON {schema}.people FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_deleted_tenant()",
+                "CREATE TRIGGER live_tenant BEFORE INSERT ON {schema}.api_keys FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_deleted_tenant()",
+                "CREATE TRIGGER live_tenant BEFORE INSERT ON {schema}.import_jobs FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_deleted_tenant()",
+            ]
+        ),
     ]
 }

@@ -18,6 +18,10 @@ package struct Person: Sendable, Hashable, Codable {
     package var phone: String?
     /// For staff: `tenant-admin`, `property-manager` or `staff` (the role their logins carry).
     package var staffRole: String?
+    /// For staff: the sites (a property manager's) and buildings (concierge, security,
+    /// maintenance) their logins reach; empty for everyone else.
+    package var siteIds: [UUID] = []
+    package var buildingIds: [UUID] = []
     /// Set once the person's personal data was erased.
     package var erasedAt: Date?
     /// Increases with every change; the HTTP `ETag` is `"v<version>"`.
@@ -33,16 +37,31 @@ package struct PersonInput: Sendable, Hashable {
     package var email: String?
     package var phone: String?
     package var staffRole: String?
+    /// A staff member's sites and buildings (ignored for others).
+    package var siteIds: [UUID]
+    package var buildingIds: [UUID]
 
     /// The roles staff may hold.
     package static let staffRoles = ["tenant-admin", "property-manager", "staff"]
+    /// Most sites or buildings one staff member has.
+    package static let maxPlaces = 100
 
-    package init(kind: Person.Kind, displayName: String, email: String? = nil, phone: String? = nil, staffRole: String? = nil) {
+    package init(
+        kind: Person.Kind,
+        displayName: String,
+        email: String? = nil,
+        phone: String? = nil,
+        staffRole: String? = nil,
+        siteIds: [UUID] = [],
+        buildingIds: [UUID] = []
+    ) {
         self.kind = kind
         self.displayName = displayName
         self.email = email
         self.phone = phone
         self.staffRole = staffRole
+        self.siteIds = siteIds
+        self.buildingIds = buildingIds
     }
 
     /// Limits (docs/operations.md).
@@ -97,6 +116,8 @@ package enum PeopleStoreError: Error, Hashable {
     case versionMismatch(current: Int)
     case emailTaken
     case erased
+    /// A site or building named in `field` (`siteIds`, `buildingIds`) is not the tenant's.
+    case unknownPlace(field: String)
 }
 
 /// People in the identity schema; every query is scoped to the tenant.
@@ -118,34 +139,52 @@ package struct PeopleStore: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
-        try await self.outbox.enqueue(
-            IdentityChanged<PersonDocument, Change>(
-                PersonDocument(id: person.id, kind: person.kind.rawValue, staffRole: person.staffRole, version: person.version)
-            ),
+        try await self.announce(
+            change,
+            PersonDocument(id: person.id, kind: person.kind.rawValue, staffRole: person.staffRole, version: person.version),
             tenant: tenant,
-            subject: "person/\(person.id.lowercasedString)",
-            context: EventContext(person: person.id),
             on: connection,
             logger: logger
         )
     }
 
-    /// `values`, then the e-mail, phone and staff role (NULL when absent), then `trailing`.
+    func announce<Change: IdentityChangeKind>(
+        _ change: Change.Type,
+        _ document: PersonDocument,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await self.outbox.enqueue(
+            IdentityChanged<PersonDocument, Change>(document),
+            tenant: tenant,
+            subject: "person/\(document.id.lowercasedString)",
+            context: EventContext(person: document.id),
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// `values`, then the e-mail, phone and staff role (NULL when absent), the staff's sites and
+    /// buildings (empty for others), then `trailing`.
     static func bindings(_ values: [any PostgresDynamicTypeEncodable], _ input: PersonInput, _ trailing: Int? = nil) -> PostgresBindings {
-        var binds = PostgresBindings(capacity: values.count + 4)
+        var binds = PostgresBindings(capacity: values.count + 6)
         for value in values { binds.append(value) }
-        for text in [input.email, input.phone, input.kind == .staff ? input.staffRole : nil] {
+        let staff = input.kind == .staff
+        for text in [input.email, input.phone, staff ? input.staffRole : nil] {
             if let text { binds.append(text) } else { binds.appendNull() }
         }
+        binds.append(staff ? input.siteIds : [])
+        binds.append(staff ? input.buildingIds : [])
         if let trailing { binds.append(trailing) }
         return binds
     }
 
-    static let columns = "id, kind, display_name, email, phone, staff_role, erased_at, version, created_at, updated_at"
+    static let columns = "id, kind, display_name, email, phone, staff_role, erased_at, version, created_at, updated_at, site_ids, building_ids"
 
     static func person(_ row: PostgresRow) throws -> Person {
-        let (id, kind, name, email, phone, staffRole, erasedAt, version, created, updated) = try row.decode(
-            (UUID, String, String, String?, String?, String?, Date?, Int, Date, Date).self
+        let (id, kind, name, email, phone, staffRole, erasedAt, version, created, updated, sites, buildings) = try row.decode(
+            (UUID, String, String, String?, String?, String?, Date?, Int, Date, Date, [UUID], [UUID]).self
         )
         return Person(
             id: id,
@@ -154,6 +193,8 @@ package struct PeopleStore: Sendable {
             email: email,
             phone: phone,
             staffRole: staffRole,
+            siteIds: sites,
+            buildingIds: buildings,
             erasedAt: erasedAt,
             version: version,
             createdAt: created,
@@ -206,11 +247,12 @@ package struct PeopleStore: Sendable {
         do {
             let created: Person? = try await self.client.transaction(logger: logger) { connection in
                 var created: Person?
+                try await self.checkPlaces(input, tenant: tenant, on: connection, logger: logger)
                 for try await row in try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
-                            INSERT INTO \(self.schema).people (id, tenant_id, kind, display_name, email, phone, staff_role)
-                            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
+                            INSERT INTO \(self.schema).people (id, tenant_id, kind, display_name, email, phone, staff_role, site_ids, building_ids)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING \(Self.columns)
                             """,
                         binds: Self.bindings([UUID(), tenant.rawValue, input.kind.rawValue, input.displayName], input)
                     ),
@@ -244,18 +286,21 @@ package struct PeopleStore: Sendable {
             displayName: current.displayName,
             email: current.email,
             phone: current.phone,
-            staffRole: current.staffRole
+            staffRole: current.staffRole,
+            siteIds: current.siteIds,
+            buildingIds: current.buildingIds
         )
         change(&input)
         do {
             let updated: Person? = try await self.client.transaction(logger: logger) { connection in
                 var updated: Person?
+                try await self.checkPlaces(input, tenant: tenant, on: connection, logger: logger)
                 for try await row in try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
                             UPDATE \(self.schema).people SET kind = $3, display_name = $4, email = $5, phone = $6, staff_role = $7,
-                                version = version + 1, updated_at = now()
-                            WHERE tenant_id = $1 AND id = $2 AND version = $8 AND erased_at IS NULL
+                                site_ids = $8, building_ids = $9, version = version + 1, updated_at = now()
+                            WHERE tenant_id = $1 AND id = $2 AND version = $10 AND erased_at IS NULL
                             RETURNING \(Self.columns)
                             """,
                         binds: Self.bindings([tenant.rawValue, id, input.kind.rawValue, input.displayName], input, expectedVersion)
@@ -274,6 +319,26 @@ package struct PeopleStore: Sendable {
         // Changed between the read and the write.
         let latest = try await self.get(tenant: tenant, id: id, logger: logger)
         throw PeopleStoreError.versionMismatch(current: latest?.version ?? expectedVersion)
+    }
+
+    /// Refuses sites and buildings of a staff member's that the tenant does not have. The rows are
+    /// key-share locked, so a concurrent deletion of one waits for this transaction (and then takes
+    /// it out of the person's places) instead of leaving a dangling id.
+    func checkPlaces(_ input: PersonInput, tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws {
+        guard input.kind == .staff else { return }
+        for (field, table, ids) in [("siteIds", "sites", input.siteIds), ("buildingIds", "buildings", input.buildingIds)] where !ids.isEmpty {
+            for try await found in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT count(*)::int FROM (SELECT 1 FROM \(self.schema).\(table) WHERE tenant_id = $1 AND id = ANY($2) FOR KEY SHARE) t
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, ids)
+                ),
+                logger: logger
+            ).decode(Int.self) where found != Set(ids).count {
+                throw PeopleStoreError.unknownPlace(field: field)
+            }
+        }
     }
 
     /// Erases the person's personal data (name, e-mail, phone, residences) in one transaction; the

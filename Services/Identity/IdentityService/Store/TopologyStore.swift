@@ -183,6 +183,7 @@ package struct TopologyStore: Sendable {
                 ] {
                     try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
                 }
+                try await self.removeFromStaffPlaces(column: "site_ids", id, tenant: tenant, on: connection, logger: logger)
                 try await self.announce(Deleted.self, site, tenant: tenant, on: connection, logger: logger)
                 return true
             }
@@ -200,6 +201,37 @@ package struct TopologyStore: Sendable {
             return SiteResource(id: id.lowercasedString, name: name, timeZone: zone, sipDomain: domain, version: version)
         }
         return nil
+    }
+
+    /// Takes a deleted site or building out of the places of the staff who had it (`site_ids` or
+    /// `building_ids`), so no token names it again; each of them changes version and is announced.
+    private func removeFromStaffPlaces(
+        column: String,
+        _ id: UUID,
+        tenant: TenantID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let people = PeopleStore(client: self.client, schema: self.schema, outbox: self.outbox)
+        for try await (person, kind, role, version) in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).people SET \(column) = array_remove(\(column), $2), version = version + 1, updated_at = now()
+                    WHERE tenant_id = $1 AND $2 = ANY(\(column))
+                    RETURNING id, kind, staff_role, version
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ).decode((UUID, String, String?, Int).self) {
+            try await people.announce(
+                Updated.self,
+                PersonDocument(id: person, kind: kind, staffRole: role, version: version),
+                tenant: tenant,
+                on: connection,
+                logger: logger
+            )
+        }
     }
 
     /// Throws ``TopologyStoreError/inUse(detail:)`` naming what still refers to `what`: each use is a
@@ -270,6 +302,7 @@ package struct TopologyStore: Sendable {
                 ] {
                     try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
                 }
+                try await self.removeFromStaffPlaces(column: "building_ids", id, tenant: tenant, on: connection, logger: logger)
                 try await self.announce(Deleted.self, building, tenant: tenant, on: connection, logger: logger)
                 return true
             }

@@ -1,0 +1,66 @@
+import Foundation
+import GatehouseWire
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceKit
+
+/// A create under `Idempotency-Key` (``IdempotencyStore``): without the header the resource is made
+/// once per request; with it, a retry with the same body gets the first response again, the same
+/// key with another body 422, a retry while the first request runs 409.
+struct IdempotentCreate<Resource: Codable & Sendable>: Sendable {
+    /// Longest `Idempotency-Key` accepted.
+    static var maxKeyLength: Int { 255 }
+
+    let store: IdempotencyStore
+    /// Names the create in the stored key (`people.create`), so one key serves one kind of request.
+    let operation: String
+
+    /// `respond` makes the 201 (or the replayed status) from the resource; `create` makes it.
+    func run(
+        _ request: Request,
+        body: [UInt8],
+        scope tenant: TenantID,
+        logger: Logger,
+        respond: (Resource, HTTPResponse.Status) throws -> Response,
+        create: () async throws -> Resource
+    ) async throws -> Response {
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        if let key, key.isEmpty || key.utf8.count > Self.maxKeyLength {
+            throw Problem.badRequest(
+                "invalid header",
+                errors: [.init(field: "Idempotency-Key", message: "must be 1…\(Self.maxKeyLength) bytes")]
+            )
+        }
+        guard let key else { return try respond(try await create(), .created) }
+        let hash = IdempotencyStore.hash(operation: self.operation, body: body)
+        switch try await self.store.begin(tenant: tenant, key: key, operation: self.operation, requestHash: hash, logger: logger) {
+        case .replay(let status, let stored):
+            return try respond(try WireCoding.decode(Resource.self, from: Data(stored)), HTTPResponse.Status(code: status))
+        case .conflict:
+            throw Problem(
+                slug: "idempotency-key-reused",
+                title: "Idempotency key reused",
+                status: .unprocessableContent,
+                detail: "this Idempotency-Key was used with another request"
+            )
+        case .inProgress:
+            throw Problem(
+                slug: "idempotency-in-progress",
+                title: "Request in progress",
+                status: .conflict,
+                detail: "a request with this Idempotency-Key is still being processed; retry shortly"
+            )
+        case .proceed:
+            do {
+                let resource = try await create()
+                let stored = Array(try WireCoding.encode(resource))
+                try await self.store.complete(tenant: tenant, key: key, status: 201, body: stored, logger: logger)
+                return try respond(resource, .created)
+            } catch {
+                try? await self.store.abandon(tenant: tenant, key: key, logger: logger)
+                throw error
+            }
+        }
+    }
+}
