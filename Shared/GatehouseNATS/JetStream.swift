@@ -112,6 +112,11 @@ public struct JetStream: Sendable {
         )
     }
 
+    /// Deletes a durable consumer (its position and pending acks are lost).
+    public func deleteConsumer(stream: String, consumer: String, timeout: Duration = .seconds(5)) async throws {
+        let _: SuccessResponse = try await self.api("CONSUMER.DELETE.\(stream).\(consumer)", body: Data(), timeout: timeout)
+    }
+
     /// Numbers of a consumer: what is pending, what is waiting for an ack.
     public func consumerInfo(stream: String, consumer: String, timeout: Duration = .seconds(5)) async throws -> ConsumerInfo {
         try await self.api("CONSUMER.INFO.\(stream).\(consumer)", body: Data(), timeout: timeout)

@@ -57,6 +57,8 @@ struct IdentityAPITests {
                 AuthAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
                 TenantsAPI(client: postgres, keys: keys).register(on: router)
                 TopologyAPI(client: postgres, keys: keys).register(on: router)
+                DevicesAPI(client: postgres, keys: keys).register(on: router)
+                APIKeysAPI(client: postgres, signer: self.signer, keys: keys).register(on: router)
                 // Identity's events leave through its outbox (decision 0008), as in the service.
                 let relay = OutboxRelay(client: postgres, schema: IdentityService.schema, transport: NATSTransport(client: nats), logger: self.logger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -907,6 +909,69 @@ extension IdentityAPITests {
                 ]
                 #expect(types.filter { type in wanted.contains { $0.type == type } } == wanted.map(\.type))
             }
+        }
+    }
+
+    /// A retried create with the same Idempotency-Key makes nothing twice: places answer the first
+    /// response again; a device or API key, whose secret was shown once and not kept, answers 409
+    /// naming what the first request made.
+    @Test func retriedCreatesWithAnIdempotencyKeyMakeNothingTwice() async throws {
+        try await self.withAPI { tenant, _, _, client in
+            let admin = try self.token(.tenantAdmin, tenant: tenant)
+            let base = "/v1/tenants/\(tenant)"
+            func twice(_ path: String, _ body: String, key: String) async throws -> (Reply, Reply) {
+                let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: key]
+                let first = try await self.call(client, .post, path, token: admin, json: body, headers: headers)
+                let second = try await self.call(client, .post, path, token: admin, json: body, headers: headers)
+                return (first, second)
+            }
+            let suffix = UUID().uuidString.prefix(8).lowercased()
+            let (site, siteAgain) = try await twice(
+                "\(base)/sites",
+                #"{"name":"Retry","timeZone":"UTC","sipDomain":"retry-\#(suffix).example.org"}"#,
+                key: "site-1"
+            )
+            #expect(site.status == .created && siteAgain.status == .created, "\(siteAgain.body)")
+            let siteID = try #require(site.json["id"] as? String)
+            #expect(siteAgain.json["id"] as? String == siteID && siteAgain.headers[.location] == "\(base)/sites/\(siteID)")
+            // The same key with another body is refused.
+            let other = try await self.call(
+                client,
+                .post,
+                "\(base)/sites",
+                token: admin,
+                json: #"{"name":"Other","timeZone":"UTC","sipDomain":"other-\#(suffix).example.org"}"#,
+                headers: [HTTPField.Name("Idempotency-Key")!: "site-1"]
+            )
+            #expect(other.status == .unprocessableContent)
+
+            let (building, buildingAgain) = try await twice("\(base)/sites/\(siteID)/buildings", #"{"name":"A"}"#, key: "building-1")
+            #expect(building.status == .created && buildingAgain.json["id"] as? String == building.json["id"] as? String)
+            let buildingID = try #require(building.json["id"] as? String)
+            let (unit, unitAgain) = try await twice(
+                "\(base)/sites/\(siteID)/units",
+                #"{"buildingId":"\#(buildingID)","dialNumber":"7"}"#,
+                key: "unit-1"
+            )
+            #expect(unit.status == .created && unitAgain.status == .created && unitAgain.json["id"] as? String == unit.json["id"] as? String)
+            let unitID = try #require(unit.json["id"] as? String)
+
+            // Devices: no second device, and the password is not shown again.
+            let (device, deviceAgain) = try await twice(
+                "\(base)/devices",
+                #"{"siteId":"\#(siteID)","kind":"sip_phone","name":"Phone","unitId":"\#(unitID)"}"#,
+                key: "device-1"
+            )
+            #expect(device.status == .created && (device.json["sipPassword"] as? String)?.count == 20)
+            let deviceID = try #require(device.json["id"] as? String)
+            #expect(deviceAgain.status == .conflict && deviceAgain.json["type"] as? String == "urn:gatehouse:problem:secret-already-shown")
+            #expect(deviceAgain.body.contains(deviceID) && !deviceAgain.body.contains(device.json["sipPassword"] as? String ?? "-"))
+            let devices = try await self.call(client, .get, "\(base)/devices?siteId=\(siteID)", token: admin)
+            #expect((devices.json["devices"] as? [[String: Any]])?.count == 1)
+
+            let (apiKey, apiKeyAgain) = try await twice("\(base)/api-keys", #"{"name":"Feed","domains":["access"]}"#, key: "key-1")
+            #expect(apiKey.status == .created && (apiKey.json["key"] as? String)?.hasPrefix("ghk_") == true)
+            #expect(apiKeyAgain.status == .conflict && !apiKeyAgain.body.contains(apiKey.json["key"] as? String ?? "-"))
         }
     }
 }

@@ -38,6 +38,7 @@ public enum AccessService {
         package let credentials: CredentialStore
         package let desk: CredentialDesk
         package let bundles: BundleStore
+        package let cleanup: IdentityCleanup
         package let notifier = BundleNotifier()
 
         package init(
@@ -70,6 +71,12 @@ public enum AccessService {
                 guardian: BruteForceGuard(client: postgres, schema: schema)
             )
             self.bundles = BundleStore(client: postgres, schema: schema, commander: self.commander, passes: self.passes)
+            self.cleanup = IdentityCleanup(client: postgres, schema: schema, outbox: outbox, credentials: self.credentials)
+        }
+
+        /// Applies identity's erasures and deletions to access's data.
+        package func identityFollower(nats: NATSClient, stream: String, logger: Logger) -> IdentityFollower {
+            IdentityFollower(nats: nats, stream: stream, cleanup: self.cleanup, logger: logger)
         }
 
         /// Wakes doors' long-polls on access's events.
@@ -109,6 +116,7 @@ public enum AccessService {
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
                     parts.bundleFeed(nats: resources.nats, logger: resources.logger),
+                    parts.identityFollower(nats: resources.nats, stream: resources.configuration.eventStream, logger: resources.logger),
                 ],
                 routes: { router in
                     parts.register(on: router, keys: keys)

@@ -270,6 +270,7 @@ package struct CredentialStore: Sendable {
         person: UUID,
         id: UUID? = nil,
         kind: CredentialKind? = nil,
+        site: UUID? = nil,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Int {
@@ -279,6 +280,7 @@ package struct CredentialStore: Sendable {
             UPDATE \(unescaped: self.schema).credentials SET revoked_at = now()
             WHERE tenant_id = \(tenant.rawValue) AND person_id = \(person) AND revoked_at IS NULL
               AND (\(id)::uuid IS NULL OR id = \(id)) AND (\(kind?.rawValue)::text IS NULL OR kind = \(kind?.rawValue))
+              AND (\(site)::uuid IS NULL OR site_id = \(site))
             RETURNING \(unescaped: Self.columns)
             """,
             logger: logger

@@ -15,10 +15,12 @@ package struct DevicesAPI: Sendable {
     package static let maxPageSize = 500
 
     let store: DeviceStore
+    let idempotency: IdempotencyStore
     let keys: AuthKeys
 
     package init(client: PostgresClient, schema: String = IdentityService.schema, keys: AuthKeys) {
         self.store = DeviceStore(client: client, schema: schema)
+        self.idempotency = IdempotencyStore(client: client, schema: schema)
         self.keys = keys
     }
 
@@ -110,19 +112,49 @@ package struct DevicesAPI: Sendable {
         }
         devices.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
-            let input = try Self.input(try await request.jsonObject(maxBytes: Self.maxBodyBytes).object)
-            do {
-                let (device, credentials) = try await self.store.create(tenant: tenant, input, logger: context.logger)
-                return try Response.json(
-                    DeviceResource(device, credentials: credentials),
-                    status: .created,
-                    headers: [.location: "/v1/tenants/\(tenant)/devices/\(device.id.lowercasedString)", .cacheControl: "no-store"]
-                )
-            } catch DeviceStoreError.unknownReference(let field) {
-                throw Problem.badRequest("invalid device", errors: [.init(field: field, message: "does not exist in this site")])
-            } catch DeviceStoreError.sipUsernameTaken {
-                throw TopologyAPI.taken("sipUsername")
-            }
+            let body = try await request.jsonObject(maxBytes: Self.maxBodyBytes)
+            let input = try Self.input(body.object)
+            // The SIP password is shown once and never kept: a retry with the same Idempotency-Key
+            // finds the device already made and is told where (decision 0019).
+            return try await IdempotentCreate<DeviceResource>(store: self.idempotency, operation: "devices.create").run(
+                request,
+                body: body.bytes,
+                scope: tenant,
+                logger: context.logger,
+                respond: { device, status in
+                    try Response.json(
+                        device,
+                        status: status,
+                        headers: [.location: "/v1/tenants/\(tenant)/devices/\(device.id)", .cacheControl: "no-store"]
+                    )
+                },
+                kept: { device in
+                    var kept = device
+                    kept.sipPassword = nil
+                    return kept
+                },
+                replay: { device in
+                    throw Problem(
+                        slug: "secret-already-shown",
+                        title: "Secret already shown",
+                        status: .conflict,
+                        detail: """
+                            this Idempotency-Key created /v1/tenants/\(tenant)/devices/\(device.id); its SIP password was shown once and is \
+                            not kept: set a new one with POST …/devices/\(device.id)/sip-password
+                            """
+                    )
+                },
+                create: {
+                    do {
+                        let (device, credentials) = try await self.store.create(tenant: tenant, input, logger: context.logger)
+                        return DeviceResource(device, credentials: credentials)
+                    } catch DeviceStoreError.unknownReference(let field) {
+                        throw Problem.badRequest("invalid device", errors: [.init(field: field, message: "does not exist in this site")])
+                    } catch DeviceStoreError.sipUsernameTaken {
+                        throw TopologyAPI.taken("sipUsername")
+                    }
+                }
+            )
         }
         devices.get(":device") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)

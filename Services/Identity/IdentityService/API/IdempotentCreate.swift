@@ -16,13 +16,17 @@ struct IdempotentCreate<Resource: Codable & Sendable>: Sendable {
     /// Names the create in the stored key (`people.create`), so one key serves one kind of request.
     let operation: String
 
-    /// `respond` makes the 201 (or the replayed status) from the resource; `create` makes it.
+    /// `respond` makes the 201 from the resource; `create` makes it. `kept` is what is stored for a
+    /// retry (a secret shown once is taken out of it) and `replay` answers the retry from it
+    /// (default: `respond` with the first status).
     func run(
         _ request: Request,
         body: [UInt8],
         scope tenant: TenantID,
         logger: Logger,
         respond: (Resource, HTTPResponse.Status) throws -> Response,
+        kept: (Resource) -> Resource = { $0 },
+        replay: ((Resource) throws -> Response)? = nil,
         create: () async throws -> Resource
     ) async throws -> Response {
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
@@ -36,7 +40,9 @@ struct IdempotentCreate<Resource: Codable & Sendable>: Sendable {
         let hash = IdempotencyStore.hash(operation: self.operation, body: body)
         switch try await self.store.begin(tenant: tenant, key: key, operation: self.operation, requestHash: hash, logger: logger) {
         case .replay(let status, let stored):
-            return try respond(try WireCoding.decode(Resource.self, from: Data(stored)), HTTPResponse.Status(code: status))
+            let resource = try WireCoding.decode(Resource.self, from: Data(stored))
+            if let replay { return try replay(resource) }
+            return try respond(resource, HTTPResponse.Status(code: status))
         case .conflict:
             throw Problem(
                 slug: "idempotency-key-reused",
@@ -54,7 +60,7 @@ struct IdempotentCreate<Resource: Codable & Sendable>: Sendable {
         case .proceed:
             do {
                 let resource = try await create()
-                let stored = Array(try WireCoding.encode(resource))
+                let stored = Array(try WireCoding.encode(kept(resource)))
                 try await self.store.complete(tenant: tenant, key: key, status: 201, body: stored, logger: logger)
                 return try respond(resource, .created)
             } catch {

@@ -957,7 +957,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createSite",
-                "summary": "Create a site; its SIP domain is unique across the deployment.",
+                "summary": "Create a site; its SIP domain is unique across the deployment. With Idempotency-Key, a retry returns the first response.",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1006,9 +1006,23 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:write"
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/sites/{site}": {
@@ -1324,7 +1338,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createBuilding",
-                "summary": "Create a building of the site; names are unique in the site.",
+                "summary": "Create a building of the site; names are unique in the site. With Idempotency-Key, a retry returns the first response.",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1366,9 +1380,23 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:write"
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/sites/{site}/units": {
@@ -1431,7 +1459,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createUnit",
-                "summary": "Create a unit; its dial number is unique in the site.",
+                "summary": "Create a unit; its dial number is unique in the site. With Idempotency-Key, a retry returns the first response.",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1480,9 +1508,23 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:write"
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/sites/{site}/doors": {
@@ -1522,7 +1564,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createDoor",
-                "summary": "Create (or, by name, change) a door or gate of the site: in a building, or shared when buildingId is absent.",
+                "summary": "Create (or, by name, change) a door or gate of the site: in a building, or shared when buildingId is absent. With Idempotency-Key, a retry returns the first response.",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1564,9 +1606,23 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:write"
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/sites/{site}/fallbacks": {
@@ -1897,7 +1953,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createDevice",
-                "summary": "Create a device with new SIP credentials; the answer holds sipPassword, shown this once.",
+                "summary": "Create a device with new SIP credentials; the answer holds sipPassword, shown this once. With Idempotency-Key, a retry answers 409 secret-already-shown naming what the first request made (the secret is never kept).",
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -1946,9 +2002,23 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:write"
+                "x-gatehouse-scope": "identity:write",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/devices/{device}": {
@@ -2079,7 +2149,7 @@ package enum IdentityOpenAPI {
               },
               "post": {
                 "operationId": "createAPIKey",
-                "summary": "Create an integrator API key; the answer holds `key`, shown this once.",
+                "summary": "Create an integrator API key; the answer holds `key`, shown this once. With Idempotency-Key, a retry answers 409 secret-already-shown naming what the first request made (the secret is never kept).",
                 "x-gatehouse-scope": "identity:write",
                 "requestBody": {
                   "required": true,
@@ -2122,8 +2192,22 @@ package enum IdentityOpenAPI {
                   },
                   "415": {
                     "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
                   }
-                }
+                },
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ]
               }
             },
             "/v1/tenants/{tenant}/api-keys/{key}": {

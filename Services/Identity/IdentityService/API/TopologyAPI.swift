@@ -16,12 +16,35 @@ package struct TopologyAPI: Sendable {
 
     let store: TopologyStore
     let devices: DeviceStore
+    let idempotency: IdempotencyStore
     let keys: AuthKeys
 
     package init(client: PostgresClient, schema: String = IdentityService.schema, keys: AuthKeys) {
         self.store = TopologyStore(client: client, schema: schema)
         self.devices = DeviceStore(client: client, schema: schema)
+        self.idempotency = IdempotencyStore(client: client, schema: schema)
         self.keys = keys
+    }
+
+    /// A create under `Idempotency-Key` (``IdempotentCreate``): 201 with the resource and its
+    /// `Location`. `operation` names the create and its parent, so one key serves one request.
+    func create<Resource: Codable & Sendable>(
+        _ request: Request,
+        body: [UInt8],
+        tenant: TenantID,
+        operation: String,
+        logger: Logger,
+        location: @escaping @Sendable (Resource) -> String,
+        _ create: () async throws -> Resource
+    ) async throws -> Response {
+        try await IdempotentCreate<Resource>(store: self.idempotency, operation: operation).run(
+            request,
+            body: body,
+            scope: tenant,
+            logger: logger,
+            respond: { resource, status in try Response.json(resource, status: status, headers: [.location: location(resource)]) },
+            create: create
+        )
     }
 
     /// `^[a-z0-9-]+(\.[a-z0-9-]+)+$`, labels of 1…63 not starting or ending with `-`, at most 253.
@@ -98,7 +121,8 @@ package struct TopologyAPI: Sendable {
         }
         sites.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
-            var fields = JSONFields(try await Self.body(request), allowed: ["name", "timeZone", "sipDomain"])
+            let body = try await request.jsonObject(maxBytes: Self.maxBodyBytes)
+            var fields = JSONFields(body.object, allowed: ["name", "timeZone", "sipDomain"])
             let name = fields.string("name", required: true)
             let zone = fields.string("timeZone", required: true, maxLength: 64)
             if let zone, TimeZone(identifier: zone) == nil { fields.fail("timeZone", "must be an IANA time zone such as Europe/Berlin") }
@@ -106,11 +130,19 @@ package struct TopologyAPI: Sendable {
             if let domain, !Self.isDomainName(domain) { fields.fail("sipDomain", "must be a DNS name such as sip.example.org") }
             try fields.check("invalid site")
             guard let name, let zone, let domain else { throw Problem.badRequest("invalid site") }
-            do {
-                let site = try await self.store.createSite(tenant: tenant, name: name, timeZone: zone, sipDomain: domain, logger: context.logger)
-                return try Response.json(site, status: .created, headers: [.location: "/v1/tenants/\(tenant)/sites/\(site.id)"])
-            } catch TopologyStoreError.taken(let field) {
-                throw Self.taken(field)
+            return try await self.create(
+                request,
+                body: body.bytes,
+                tenant: tenant,
+                operation: "sites.create",
+                logger: context.logger,
+                location: { (created: SiteResource) in "/v1/tenants/\(tenant)/sites/\(created.id)" }
+            ) {
+                do {
+                    return try await self.store.createSite(tenant: tenant, name: name, timeZone: zone, sipDomain: domain, logger: context.logger)
+                } catch TopologyStoreError.taken(let field) {
+                    throw Self.taken(field)
+                }
             }
         }
         sites.get(":site") { request, context in
@@ -166,20 +198,24 @@ package struct TopologyAPI: Sendable {
         sites.post(":site/buildings") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let site = try await self.site(tenant, context)
-            var fields = JSONFields(try await Self.body(request), allowed: ["name"])
+            let body = try await request.jsonObject(maxBytes: Self.maxBodyBytes)
+            var fields = JSONFields(body.object, allowed: ["name"])
             let name = fields.string("name", required: true)
             try fields.check("invalid building")
             guard let name else { throw Problem.badRequest("invalid building") }
-            do {
-                let building = try await self.store.createBuilding(
-                    tenant: tenant,
-                    site: UUID(uuidString: site.id)!,
-                    name: name,
-                    logger: context.logger
-                )
-                return try Response.json(building, status: .created)
-            } catch TopologyStoreError.taken(let field) {
-                throw Self.taken(field)
+            return try await self.create(
+                request,
+                body: body.bytes,
+                tenant: tenant,
+                operation: "buildings.create:\(site.id)",
+                logger: context.logger,
+                location: { (created: BuildingResource) in "/v1/tenants/\(tenant)/buildings/\(created.id)" }
+            ) {
+                do {
+                    return try await self.store.createBuilding(tenant: tenant, site: UUID(uuidString: site.id)!, name: name, logger: context.logger)
+                } catch TopologyStoreError.taken(let field) {
+                    throw Self.taken(field)
+                }
             }
         }
         sites.get(":site/units") { request, context in
@@ -207,7 +243,8 @@ package struct TopologyAPI: Sendable {
         sites.post(":site/units") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let site = try await self.site(tenant, context)
-            var fields = JSONFields(try await Self.body(request), allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
+            let body = try await request.jsonObject(maxBytes: Self.maxBodyBytes)
+            var fields = JSONFields(body.object, allowed: ["buildingId", "dialNumber", "floor", "ringSeconds"])
             let building = fields.uuid("buildingId", required: true)
             let dial = fields.string("dialNumber", required: true, maxLength: 16)
             if let dial, !Self.isDialNumber(dial) { fields.fail("dialNumber", "must be 1 to 16 ASCII letters or digits") }
@@ -215,21 +252,29 @@ package struct TopologyAPI: Sendable {
             let ring = fields.int("ringSeconds", in: 5...120) ?? 30
             try fields.check("invalid unit")
             guard let building, let dial else { throw Problem.badRequest("invalid unit") }
-            do {
-                let unit = try await self.store.createUnit(
-                    tenant: tenant,
-                    site: UUID(uuidString: site.id)!,
-                    building: building,
-                    dialNumber: dial,
-                    floor: floor,
-                    ringSeconds: ring,
-                    logger: context.logger
-                )
-                return try Response.json(unit, status: .created, headers: [.location: "/v1/tenants/\(tenant)/units/\(unit.id)"])
-            } catch TopologyStoreError.taken(let field) {
-                throw Self.taken(field)
-            } catch TopologyStoreError.unknownReference(let field) {
-                throw Problem.badRequest("invalid unit", errors: [.init(field: field, message: "no such building in this site")])
+            return try await self.create(
+                request,
+                body: body.bytes,
+                tenant: tenant,
+                operation: "units.create:\(site.id)",
+                logger: context.logger,
+                location: { (created: UnitResource) in "/v1/tenants/\(tenant)/units/\(created.id)" }
+            ) {
+                do {
+                    return try await self.store.createUnit(
+                        tenant: tenant,
+                        site: UUID(uuidString: site.id)!,
+                        building: building,
+                        dialNumber: dial,
+                        floor: floor,
+                        ringSeconds: ring,
+                        logger: context.logger
+                    )
+                } catch TopologyStoreError.taken(let field) {
+                    throw Self.taken(field)
+                } catch TopologyStoreError.unknownReference(let field) {
+                    throw Problem.badRequest("invalid unit", errors: [.init(field: field, message: "no such building in this site")])
+                }
             }
         }
         sites.get(":site/doors") { request, context in
@@ -242,24 +287,35 @@ package struct TopologyAPI: Sendable {
         sites.post(":site/doors") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
             let site = try await self.site(tenant, context)
-            var fields = JSONFields(try await Self.body(request), allowed: ["name", "kind", "buildingId"])
+            let body = try await request.jsonObject(maxBytes: Self.maxBodyBytes)
+            var fields = JSONFields(body.object, allowed: ["name", "kind", "buildingId"])
             let name = fields.string("name", required: true)
             let kind = fields.word("kind", of: Door.Kind.allCases.map(\.rawValue)).flatMap(Door.Kind.init(rawValue:)) ?? .door
             let building = fields.uuid("buildingId")
             try fields.check("invalid door")
             guard let name else { throw Problem.badRequest("invalid door") }
-            do {
-                let door = try await self.devices.createDoor(
-                    tenant: tenant,
-                    site: UUID(uuidString: site.id)!,
-                    building: building,
-                    name: name,
-                    kind: kind,
-                    logger: context.logger
-                )
-                return try Response.json(DoorResource(door), status: .created)
-            } catch DeviceStoreError.unknownReference(let field) {
-                throw Problem.badRequest("invalid door", errors: [.init(field: field, message: "no such building in this site")])
+            return try await self.create(
+                request,
+                body: body.bytes,
+                tenant: tenant,
+                operation: "doors.create:\(site.id)",
+                logger: context.logger,
+                location: { (created: DoorResource) in "/v1/tenants/\(tenant)/doors/\(created.id)" }
+            ) {
+                do {
+                    return DoorResource(
+                        try await self.devices.createDoor(
+                            tenant: tenant,
+                            site: UUID(uuidString: site.id)!,
+                            building: building,
+                            name: name,
+                            kind: kind,
+                            logger: context.logger
+                        )
+                    )
+                } catch DeviceStoreError.unknownReference(let field) {
+                    throw Problem.badRequest("invalid door", errors: [.init(field: field, message: "no such building in this site")])
+                }
             }
         }
         sites.put(":site/fallbacks") { request, context in

@@ -167,16 +167,18 @@ package enum APIKeyError: Error, Hashable {
 /// (an API key for a short-lived integrator access token).
 package struct APIKeysAPI: Sendable {
     let store: APIKeyStore
+    let idempotency: IdempotencyStore
     let signer: TokenSigner
     let keys: AuthKeys
 
     package init(client: PostgresClient, schema: String = IdentityService.schema, signer: TokenSigner, keys: AuthKeys) {
         self.store = APIKeyStore(client: client, schema: schema)
+        self.idempotency = IdempotencyStore(client: client, schema: schema)
         self.signer = signer
         self.keys = keys
     }
 
-    struct Resource: Encodable {
+    struct Resource: Codable, Sendable {
         var id: String
         var name: String
         var domains: [String]
@@ -206,7 +208,8 @@ package struct APIKeysAPI: Sendable {
         }
         keys.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
-            var fields = JSONFields(try await request.jsonObject(maxBytes: 4096).object, allowed: ["name", "domains"])
+            let body = try await request.jsonObject(maxBytes: 4096)
+            var fields = JSONFields(body.object, allowed: ["name", "domains"])
             let name = fields.string("name", required: true)
             var domains: [String] = []
             if let list = fields.object["domains"] as? [Any], !list.isEmpty, list.count <= APIKeyDocument.knownDomains.count,
@@ -218,12 +221,36 @@ package struct APIKeysAPI: Sendable {
             }
             try fields.check("invalid API key")
             guard let name else { throw Problem.badRequest("invalid API key") }
-            do {
-                let (key, secret) = try await self.store.create(tenant: tenant, name: name, domains: domains, logger: context.logger)
-                return try Response.json(Resource(key, secret: secret), status: .created, headers: [.cacheControl: "no-store"])
-            } catch APIKeyError.nameTaken {
-                throw TopologyAPI.taken("name")
-            }
+            // The key is shown once and never kept (decision 0019).
+            return try await IdempotentCreate<Resource>(store: self.idempotency, operation: "api-keys.create").run(
+                request,
+                body: body.bytes,
+                scope: tenant,
+                logger: context.logger,
+                respond: { key, status in try Response.json(key, status: status, headers: [.cacheControl: "no-store"]) },
+                kept: { key in
+                    var kept = key
+                    kept.key = nil
+                    return kept
+                },
+                replay: { key in
+                    throw Problem(
+                        slug: "secret-already-shown",
+                        title: "Secret already shown",
+                        status: .conflict,
+                        detail:
+                            "this Idempotency-Key created API key \(key.id); its secret was shown once and is not kept: revoke it and create another"
+                    )
+                },
+                create: {
+                    do {
+                        let (key, secret) = try await self.store.create(tenant: tenant, name: name, domains: domains, logger: context.logger)
+                        return Resource(key, secret: secret)
+                    } catch APIKeyError.nameTaken {
+                        throw TopologyAPI.taken("name")
+                    }
+                }
+            )
         }
         keys.delete(":key") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
