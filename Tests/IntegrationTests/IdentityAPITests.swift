@@ -974,4 +974,52 @@ extension IdentityAPITests {
             #expect(apiKeyAgain.status == .conflict && !apiKeyAgain.body.contains(apiKey.json["key"] as? String ?? "-"))
         }
     }
+
+    /// A resident invites a guest for a while; nobody else may for them; the guest cannot invite;
+    /// once the invitation ends the guest's record is erased and announced.
+    @Test func residentsInviteGuestsWhoseRecordsEndWithTheInvitation() async throws {
+        try await self.withAPI { tenant, nats, postgres, client in
+            try await self.collectingEvents(of: tenant, from: nats) { received in
+                let people = PeopleStore(client: postgres)
+                let ada = try await people.create(tenant: tenant, PersonInput(kind: .resident, displayName: "Ada"), logger: self.logger).id
+                let bob = try await people.create(tenant: tenant, PersonInput(kind: .resident, displayName: "Bob"), logger: self.logger).id
+                let adaToken = try self.signer.sign(AccessClaims(subject: ada.lowercasedString, tenant: tenant, role: .resident))
+                let bobToken = try self.signer.sign(AccessClaims(subject: bob.lowercasedString, tenant: tenant, role: .resident))
+                let path = "/v1/tenants/\(tenant)/people/\(ada.lowercasedString)/guests"
+                let until = Date().addingTimeInterval(2 * 3600)
+                let body = #"{"displayName":"Grandma","phone":"+49 30 1234567","validUntil":"\#(WireCoding.format(until))"}"#
+
+                let invited = try await self.call(client, .post, path, token: adaToken, json: body)
+                #expect(invited.status == .created, "\(invited.body)")
+                #expect(invited.json["kind"] as? String == "guest" && invited.json["hostPersonId"] as? String == ada.lowercasedString)
+                #expect((invited.json["expiresAt"] as? String).flatMap(WireCoding.parse).map { abs($0.timeIntervalSince(until)) < 1 } == true)
+                let guest = try #require((invited.json["id"] as? String).flatMap(UUID.init(uuidString:)))
+                // Only Ada (or an administrator) invites for Ada; a guest invites nobody.
+                #expect(try await self.call(client, .post, path, token: bobToken, json: body).status == .forbidden)
+                let guestToken = try self.signer.sign(AccessClaims(subject: guest.lowercasedString, tenant: tenant, role: .guest))
+                let byGuest = "/v1/tenants/\(tenant)/people/\(guest.lowercasedString)/guests"
+                #expect(try await self.call(client, .post, byGuest, token: guestToken, json: #"{"displayName":"Friend"}"#).status == .notFound)
+                let tooLong = #"{"displayName":"Lodger","validUntil":"\#(WireCoding.format(Date().addingTimeInterval(40 * 86400)))"}"#
+                let refused = try await self.call(client, .post, path, token: adaToken, json: tooLong)
+                #expect(refused.status == .badRequest && refused.body.contains("validUntil"))
+                let listed = try await self.call(client, .get, path, token: adaToken)
+                #expect((listed.json["guests"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [guest.lowercasedString])
+                #expect(try await self.call(client, .get, path, token: bobToken).status == .forbidden)
+
+                // The invitation ends: the sweep erases the guest (and only expired guests).
+                let expiry = GuestExpiry(client: postgres, logger: self.logger)
+                _ = try await expiry.sweep(now: Date())
+                #expect(try await people.get(tenant: tenant, id: guest, logger: self.logger)?.erasedAt == nil)
+                _ = try await expiry.sweep(now: until.addingTimeInterval(1))
+                let erased = try #require(try await people.get(tenant: tenant, id: guest, logger: self.logger))
+                #expect(erased.erasedAt != nil && erased.displayName == "Erased person" && erased.phone == nil)
+                #expect((try await self.call(client, .get, path, token: adaToken).json["guests"] as? [[String: Any]])?.isEmpty == true)
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        received.withLock { $0.contains { $0.subject.hasSuffix(".identity.person_erased") } }
+                    }
+                )
+            }
+        }
+    }
 }

@@ -43,6 +43,7 @@ public enum IdentityService {
                     OutboxRelay(client: resources.postgres, schema: schema, transport: resources.bus.transport, logger: resources.logger),
                     imports,
                     AuthKeyWatcher(nats: resources.nats, keys: keys, logger: resources.logger),
+                    GuestExpiry(client: resources.postgres, logger: resources.logger),
                     DevicePresenceConsumer(
                         nats: resources.nats,
                         client: resources.postgres,

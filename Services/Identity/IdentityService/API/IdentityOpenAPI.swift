@@ -589,6 +589,114 @@ package enum IdentityOpenAPI {
                 "x-gatehouse-scope": "self-or:identity:write"
               }
             },
+            "/v1/tenants/{tenant}/people/{person}/guests": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/tenant"
+                },
+                {
+                  "$ref": "#/components/parameters/person"
+                }
+              ],
+              "get": {
+                "operationId": "listGuests",
+                "summary": "The host's live guests, newest first (at most 50).",
+                "responses": {
+                  "200": {
+                    "description": "The guests.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/GuestsPage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "self-or:identity:read"
+              },
+              "post": {
+                "operationId": "createGuest",
+                "summary": "Invite a guest: the resident or staff member themselves, or an administrator for them. The guest's record is erased when validUntil passes (identity.person_erased). With Idempotency-Key, a retry returns the first response.",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/GuestCreate"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Created.",
+                    "headers": {
+                      "ETag": {
+                        "$ref": "#/components/headers/ETag"
+                      },
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Person"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Problem"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Problem"
+                  }
+                },
+                "x-gatehouse-scope": "self-or:identity:write"
+              }
+            },
             "/v1/tenants/{tenant}/people/{person}/password": {
               "parameters": [
                 {
@@ -2628,6 +2736,16 @@ package enum IdentityOpenAPI {
                       "format": "uuid"
                     },
                     "description": "Staff only: the buildings a concierge's, security's or maintenance's logins reach."
+                  },
+                  "hostPersonId": {
+                    "type": "string",
+                    "format": "uuid",
+                    "description": "A guest's host (the resident or staff member who invited them)."
+                  },
+                  "expiresAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When a guest's record ends; it is erased then."
                   }
                 }
               },
@@ -4132,6 +4250,56 @@ package enum IdentityOpenAPI {
                     ],
                     "format": "uuid",
                     "description": "A building of the door's site; null: shared by the site."
+                  }
+                }
+              },
+              "GuestCreate": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "displayName"
+                ],
+                "properties": {
+                  "displayName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+                  },
+                  "email": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "email",
+                    "maxLength": 254
+                  },
+                  "phone": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "^[+0-9 ()./-]{3,32}$"
+                  },
+                  "validUntil": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "After now, at most 30 days ahead; default 24 hours."
+                  }
+                }
+              },
+              "GuestsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "guests"
+                ],
+                "properties": {
+                  "guests": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Person"
+                    }
                   }
                 }
               }

@@ -117,6 +117,49 @@ package struct PeopleAPI: Sendable {
                 throw Self.unknownPlace(field)
             }
         }
+        people.post(":person/guests") { request, context in
+            // A resident or staff member invites a guest; an administrator may for any host.
+            let (tenant, host) = try self.keys.authorize(request, context: context, personOr: .identityWrite)
+            let body = try await Self.jsonBody(request)
+            let (input, expiresAt) = try Self.guestInput(body.object, now: Date())
+            return try await IdempotentCreate<PersonResource>(store: self.idempotency, operation: "guests.create:\(host.lowercasedString)").run(
+                request,
+                body: body.bytes,
+                scope: tenant,
+                logger: context.logger,
+                respond: { guest, status in
+                    try Response.json(
+                        guest,
+                        status: status,
+                        headers: [.eTag: "\"v\(guest.version)\"", .location: "/v1/tenants/\(tenant)/people/\(guest.id)"]
+                    )
+                },
+                create: {
+                    do {
+                        return PersonResource(
+                            try await self.store.createGuest(tenant: tenant, host: host, input, expiresAt: expiresAt, logger: context.logger)
+                        )
+                    } catch PeopleStoreError.noSuchHost {
+                        throw Problem.notFound("no such resident or staff member")
+                    } catch PeopleStoreError.tooManyGuests {
+                        throw Problem(
+                            slug: "too-many-guests",
+                            title: "Too many guests",
+                            status: .conflict,
+                            detail: "a host has at most \(PeopleStore.maxGuestsPerHost) guests at once; erase one first"
+                        )
+                    } catch PeopleStoreError.emailTaken {
+                        throw Self.emailTaken
+                    }
+                }
+            )
+        }
+        people.get(":person/guests") { request, context in
+            let (tenant, host) = try self.keys.authorize(request, context: context, personOr: .identityRead)
+            struct Page: Encodable { var guests: [PersonResource] }
+            let guests = try await self.store.guests(tenant: tenant, host: host, logger: context.logger)
+            return try Response.json(Page(guests: guests.map(PersonResource.init)))
+        }
         people.delete(":person") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityErase)
             let person = try await self.find(tenant, context)
@@ -258,6 +301,40 @@ package struct PeopleAPI: Sendable {
             return nil
         }
         return ids
+    }
+
+    /// A guest's fields: `displayName`, `email?`, `phone?` and `validUntil?` (RFC 3339; after `now`,
+    /// at most ``PeopleStore/maxGuestLifetime`` ahead; default 24 hours).
+    static func guestInput(_ object: [String: Any], now: Date) throws -> (PersonInput, expiresAt: Date) {
+        var errors: [Problem.FieldError] = []
+        let name = object["displayName"] as? String
+        if name == nil { errors.append(.init(field: "displayName", message: "is required")) }
+        let email = try Self.optionalString(object, "email", &errors)
+        let phone = try Self.optionalString(object, "phone", &errors)
+        for (field, message) in PersonInput.problems(displayName: name, email: email ?? nil, phone: phone ?? nil) {
+            errors.append(.init(field: field, message: message))
+        }
+        var expiresAt = now.addingTimeInterval(24 * 3600)
+        if let value = object["validUntil"] {
+            if let text = value as? String, let date = WireCoding.parse(text), date > now,
+                date <= now.addingTimeInterval(PeopleStore.maxGuestLifetime)
+            {
+                expiresAt = date
+            } else {
+                errors.append(.init(field: "validUntil", message: "must be a time (RFC 3339) after now and at most 30 days ahead"))
+            }
+        }
+        for key in object.keys where !["displayName", "email", "phone", "validUntil"].contains(key) {
+            errors.append(.init(field: key, message: "is not a field of a guest"))
+        }
+        guard errors.isEmpty, let name else { throw Problem.badRequest("invalid guest", errors: errors) }
+        let input = PersonInput(
+            kind: .guest,
+            displayName: name.trimmingCharacters(in: .whitespacesAndNewlines),
+            email: (email ?? nil)?.lowercased(),
+            phone: phone ?? nil
+        )
+        return (input, expiresAt)
     }
 
     /// `nil`: absent; `.some(nil)`: JSON null; `.some(text)`: a string. Anything else is an error.

@@ -14,6 +14,9 @@ package struct PersonResource: Codable, Sendable {
     /// A staff member's sites and buildings; absent for everyone else.
     var siteIds: [String]?
     var buildingIds: [String]?
+    /// A guest's host and when the guest's record ends.
+    var hostPersonId: String?
+    var expiresAt: String?
     var erased: Bool
     var erasedAt: String?
     var version: Int
@@ -31,6 +34,8 @@ package struct PersonResource: Codable, Sendable {
             self.siteIds = person.siteIds.map(\.lowercasedString)
             self.buildingIds = person.buildingIds.map(\.lowercasedString)
         }
+        self.hostPersonId = person.hostPersonId?.lowercasedString
+        self.expiresAt = person.expiresAt.map(WireCoding.format)
         self.erased = person.erasedAt != nil
         self.erasedAt = person.erasedAt.map(WireCoding.format)
         self.version = person.version

@@ -73,7 +73,7 @@ package struct AuthStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(Self.accountColumns) FROM \(self.schema).people p JOIN \(self.schema).tenants t ON t.id = p.tenant_id
-                    WHERE t.slug = $1 AND p.email = $2 AND p.erased_at IS NULL
+                    WHERE t.slug = $1 AND p.email = $2 AND p.erased_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())
                     """,
                 binds: PostgresBindings(tenantSlug, email.lowercased())
             ),

@@ -361,5 +361,20 @@ enum IdentityMigrations {
                 "CREATE TRIGGER live_tenant BEFORE INSERT ON {schema}.import_jobs FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_deleted_tenant()",
             ]
         ),
+        SQLMigration(
+            "0011_guests",
+            [
+                // A guest a resident or staff member invited, until expires_at (then erased).
+                """
+                ALTER TABLE {schema}.people
+                    ADD COLUMN host_person_id UUID,
+                    ADD COLUMN expires_at TIMESTAMPTZ,
+                    ADD CONSTRAINT people_guest_host CHECK (kind = 'guest' OR (host_person_id IS NULL AND expires_at IS NULL)),
+                    ADD CONSTRAINT people_host FOREIGN KEY (tenant_id, host_person_id) REFERENCES {schema}.people (tenant_id, id)
+                """,
+                "CREATE INDEX people_host ON {schema}.people (tenant_id, host_person_id) WHERE host_person_id IS NOT NULL",
+                "CREATE INDEX people_expiry ON {schema}.people (expires_at) WHERE expires_at IS NOT NULL AND erased_at IS NULL",
+            ]
+        ),
     ]
 }

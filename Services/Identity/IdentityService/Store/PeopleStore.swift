@@ -22,6 +22,10 @@ package struct Person: Sendable, Hashable, Codable {
     /// maintenance) their logins reach; empty for everyone else.
     package var siteIds: [UUID] = []
     package var buildingIds: [UUID] = []
+    /// For a guest a resident or staff member invited: who, and when the guest's record ends (it is
+    /// erased then, ``GuestExpiry``).
+    package var hostPersonId: UUID? = nil
+    package var expiresAt: Date? = nil
     /// Set once the person's personal data was erased.
     package var erasedAt: Date?
     /// Increases with every change; the HTTP `ETag` is `"v<version>"`.
@@ -118,6 +122,10 @@ package enum PeopleStoreError: Error, Hashable {
     case erased
     /// A site or building named in `field` (`siteIds`, `buildingIds`) is not the tenant's.
     case unknownPlace(field: String)
+    /// The host is not a live resident or staff member of the tenant.
+    case noSuchHost
+    /// The host has ``PeopleStore/maxGuestsPerHost`` live guests.
+    case tooManyGuests
 }
 
 /// People in the identity schema; every query is scoped to the tenant.
@@ -180,11 +188,14 @@ package struct PeopleStore: Sendable {
         return binds
     }
 
-    static let columns = "id, kind, display_name, email, phone, staff_role, erased_at, version, created_at, updated_at, site_ids, building_ids"
+    static let columns = """
+        id, kind, display_name, email, phone, staff_role, erased_at, version, created_at, updated_at, site_ids, building_ids, \
+        host_person_id, expires_at
+        """
 
     static func person(_ row: PostgresRow) throws -> Person {
-        let (id, kind, name, email, phone, staffRole, erasedAt, version, created, updated, sites, buildings) = try row.decode(
-            (UUID, String, String, String?, String?, String?, Date?, Int, Date, Date, [UUID], [UUID]).self
+        let (id, kind, name, email, phone, staffRole, erasedAt, version, created, updated, sites, buildings, host, expires) = try row.decode(
+            (UUID, String, String, String?, String?, String?, Date?, Int, Date, Date, [UUID], [UUID], UUID?, Date?).self
         )
         return Person(
             id: id,
@@ -195,6 +206,8 @@ package struct PeopleStore: Sendable {
             staffRole: staffRole,
             siteIds: sites,
             buildingIds: buildings,
+            hostPersonId: host,
+            expiresAt: expires,
             erasedAt: erasedAt,
             version: version,
             createdAt: created,
@@ -319,6 +332,97 @@ package struct PeopleStore: Sendable {
         // Changed between the read and the write.
         let latest = try await self.get(tenant: tenant, id: id, logger: logger)
         throw PeopleStoreError.versionMismatch(current: latest?.version ?? expectedVersion)
+    }
+
+    // MARK: Guests
+
+    /// Live guests one host may have at once.
+    package static let maxGuestsPerHost = 50
+    /// The longest a guest's record lives.
+    package static let maxGuestLifetime: TimeInterval = 30 * 24 * 3600
+
+    /// A guest invited by `host` (a live resident or staff member of the tenant) until `expiresAt`;
+    /// announced like any new person (`person_created`).
+    package func createGuest(tenant: TenantID, host: UUID, _ input: PersonInput, expiresAt: Date, logger: Logger) async throws -> Person {
+        do {
+            return try await self.client.transaction(logger: logger) { connection in
+                var live: Int?
+                for try await count in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT (SELECT count(*)::int FROM \(self.schema).people g
+                                    WHERE g.tenant_id = $1 AND g.host_person_id = $2 AND g.erased_at IS NULL)
+                            FROM \(self.schema).people h
+                            WHERE h.tenant_id = $1 AND h.id = $2 AND h.erased_at IS NULL AND h.kind IN ('resident', 'staff') FOR KEY SHARE
+                            """,
+                        binds: PostgresBindings(tenant.rawValue, host)
+                    ),
+                    logger: logger
+                ).decode(Int.self) {
+                    live = count
+                }
+                guard let live else { throw PeopleStoreError.noSuchHost }
+                guard live < Self.maxGuestsPerHost else { throw PeopleStoreError.tooManyGuests }
+                var binds = Self.bindings([UUID(), tenant.rawValue, Person.Kind.guest.rawValue, input.displayName], input)
+                binds.append(host)
+                binds.append(expiresAt)
+                var created: Person?
+                for try await row in try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO \(self.schema).people
+                                (id, tenant_id, kind, display_name, email, phone, staff_role, site_ids, building_ids, host_person_id, expires_at)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING \(Self.columns)
+                            """,
+                        binds: binds
+                    ),
+                    logger: logger
+                ) {
+                    created = try Self.person(row)
+                }
+                guard let created else { throw StoreInvariantViolated(message: "insert of a guest returned no row") }
+                try await self.announce(Created.self, created, tenant: tenant, on: connection, logger: logger)
+                return created
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw PeopleStoreError.emailTaken
+        }
+    }
+
+    /// The host's live guests, newest first.
+    package func guests(tenant: TenantID, host: UUID, logger: Logger) async throws -> [Person] {
+        var guests: [Person] = []
+        for try await row in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.columns) FROM \(self.schema).people
+                    WHERE tenant_id = $1 AND host_person_id = $2 AND erased_at IS NULL ORDER BY created_at DESC, id LIMIT \(Self.maxGuestsPerHost)
+                    """,
+                binds: PostgresBindings(tenant.rawValue, host)
+            ),
+            logger: logger
+        ) {
+            guests.append(try Self.person(row))
+        }
+        return guests
+    }
+
+    /// Guests whose record ended before `instant` and are not erased yet, oldest first (at most `limit`).
+    package func expiredGuests(before instant: Date, limit: Int, logger: Logger) async throws -> [(tenant: TenantID, person: UUID)] {
+        var expired: [(TenantID, UUID)] = []
+        for try await (tenant, person) in try await self.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT tenant_id, id FROM \(self.schema).people
+                    WHERE expires_at < $1 AND erased_at IS NULL ORDER BY expires_at LIMIT $2
+                    """,
+                binds: PostgresBindings(instant, limit)
+            ),
+            logger: logger
+        ).decode((UUID, UUID).self) {
+            expired.append((TenantID(tenant), person))
+        }
+        return expired
     }
 
     /// Refuses sites and buildings of a staff member's that the tenant does not have. The rows are
