@@ -28,7 +28,7 @@ pg_stop "$B/pg" 2>/dev/null || true
 [ -f "$B/sip/kamailio.pid" ] && kill "$(cat "$B/sip/kamailio.pid")" 2>/dev/null
 rm -rf "$B"; mkdir -p "$B"
 trap 'nats_stop "$B/nats"' EXIT
-log "building the services, gatehouse, the benchmark tools (release) and natsbench.c"
+log "building the services, gatehouse, the benchmark tools (release), natsbench.c and natsload.c"
 (cd "$ROOT" && swift build -c release --product gatehouse-bench >/dev/null && swift build -c release --product gatehouse >/dev/null \
   && swift build -c release --product gatehouse-audit-bench >/dev/null && swift build -c release --product audit >/dev/null \
   && swift build -c release --product identity >/dev/null && swift build -c release --product gatehouse-identity-bench >/dev/null \
@@ -36,6 +36,7 @@ log "building the services, gatehouse, the benchmark tools (release) and natsben
   && swift build -c release --product signaling >/dev/null)
 SWIFT_BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/gatehouse-bench"
 cc -O2 -o "$B/natsbench" "$ROOT/Tests/Benchmarks/c/natsbench.c" $(pkg-config --cflags --libs libnats)
+cc -O2 -o "$B/natsload" "$ROOT/Tests/Benchmarks/c/natsload.c" $(pkg-config --cflags --libs libnats)
 nats_start "$B/nats" "$PORT" "$((PORT + 1))"
 
 URL="nats://127.0.0.1:$PORT"
@@ -307,8 +308,10 @@ GATEHOUSE_NATS_USER=identity GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_IDENTITY_P
 GATEHOUSE_HTTP_PORT=58381 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
   GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=identity-access-bench "$RELEASE_BIN/identity" >"$B/identity-access.log" 2>&1 &
 IDENTITY_PID=$!
+# Access's pool as docs/operations.md recommends for a busy access service: 10 connections queue
+# decisions behind each other's commits at these rates.
 GATEHOUSE_NATS_USER=access GATEHOUSE_NATS_PASSWORD="$GATEHOUSE_NATS_ACCESS_PASSWORD" GATEHOUSE_ACCESS_SECRET_KEY="$ACCESS_KEY" \
-GATEHOUSE_HTTP_PORT=58382 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
+GATEHOUSE_POSTGRES_MAX_CONNECTIONS=32 GATEHOUSE_HTTP_PORT=58382 GATEHOUSE_NATS_SERVERS="$URL" GATEHOUSE_AUTH_ISSUER_KEY="$(head -c 32 /dev/urandom | base64)" \
   GATEHOUSE_LOG_FORMAT=json GATEHOUSE_INSTANCE=access-bench "$RELEASE_BIN/access" >"$B/access.log" 2>&1 &
 ACCESS_PID=$!
 trap 'kill $ECHO_PID ${IDENTITY_PID:-} ${ACCESS_PID:-} 2>/dev/null || true; nats_stop "$B/nats"; pg_stop "$B/pg"' EXIT
@@ -335,7 +338,7 @@ runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-5
 ACCESS_TENANT="$(runuser -u postgres -- "$PGBIN/psql" -h "$B/pg" -p "${GATEHOUSE_BENCH_PG_PORT:-55532}" -d gatehouse -tAq -c \
   "SELECT id FROM identity.tenants WHERE slug = 'access-bench'")"
 log "access: present_credential (QR) at $ACCESS_RATES requests/s for $ACCESS_SECONDS s each, then ping"
-access="$(GATEHOUSE_ACCESS_SECRET_KEY="$ACCESS_KEY" GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_USER=gatehouse \
+access="$(NATSLOAD="$B/natsload" GATEHOUSE_ACCESS_SECRET_KEY="$ACCESS_KEY" GATEHOUSE_POSTGRES_HOST=127.0.0.1 GATEHOUSE_POSTGRES_USER=gatehouse \
   GATEHOUSE_POSTGRES_DATABASE=gatehouse "$RELEASE_BIN/gatehouse-access-bench" "$URL" "$ACCESS_TENANT" "$B/doors.txt" "$ACCESS_RATES" "$ACCESS_SECONDS")"
 echo "$access"
 stop_within "$ACCESS_PID" 40
@@ -357,9 +360,11 @@ Command: `make bench` (`gatehouse-access-bench`). In process: {r['iterations']:,
 QR token), each timed. Over NATS: `access.present_credential` with QR codes of {r['passes']} passes for
 {r['seconds']} s per rate, open loop (latency counted from the instant a request was due; a request not answered
 within 5 s is an error), against the release `access` service, which reads and counts the pass and writes the
-decision and the command's outcome through its outbox into PostgreSQL (fsync on), and its outbox relay
+decision and the command's outcome through its outbox into PostgreSQL (fsync on; a pool of 32 connections), and its outbox relay
 publishes both to JetStream (`sync_interval: always`); the doors have no station, so a grant's command ends at
-once as `notConfigured`. The peer is `access.ping` at {r['ping_rate']:,}/s through the same service and client.
+once as `notConfigured`. The requests are sent by `natsload` (Tests/Benchmarks/c/natsload.c, bare libnats,
+with the headers `MessageBus.request` sends). The peer is `access.ping` at {r['ping_rate']:,}/s through the same
+service and generator.
 Machine: {os.cpu_count()} cores, {cpu}; NATS, PostgreSQL, identity, access and the load generator share it.
 Goals (access issue): in process p99 < 1 ms; over NATS p99 < 5 ms at 2,000/s.
 

@@ -10,7 +10,9 @@
 //
 // Usage: gatehouse-access-bench NATS_URL TENANT DOORS_FILE RATES SECONDS
 // RATES is a comma-separated list (e.g. 2000,400): one present_credential run per rate, then ping at
-// the first rate.
+// the first rate. The requests over NATS are sent by `natsload` (Tests/Benchmarks/c/natsload.c, path
+// in NATSLOAD): bare libnats, so the load generator takes as little as it can of the cores it shares
+// with the system it measures; the ping peer goes through the same generator.
 // The PostgreSQL connection comes from GATEHOUSE_POSTGRES_* and the pass keys from
 // GATEHOUSE_ACCESS_SECRET_KEY (the service's), so the bench can make passes the service accepts.
 import AccessService
@@ -160,22 +162,48 @@ let output = try await withThrowingTaskGroup(of: String?.self) { group in
             ? 1 : 0
     }
     let deskSeconds = (ContinuousClock.now - deskStart) / .seconds(1)
+    // The requests' payloads, one per line, for natsload.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("access-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let presentFile = directory.appendingPathComponent("present.jsonl")
+    let pingFile = directory.appendingPathComponent("ping.jsonl")
+    try Data(
+        try list.map { String(decoding: try WireCoding.encode(PresentCredential(doorId: $0.door, qr: $0.qr, source: "bench")), as: UTF8.self) }
+            .joined(separator: "\n").utf8
+    ).write(to: presentFile)
+    try WireCoding.encode(Ping(service: .access)).write(to: pingFile)
+    let sample = PresentCredential(doorId: list[0].door, qr: list[0].qr, source: "bench")
     var runs: [String] = []
     for rate in rates {
-        let present = await openLoop(count: rate * seconds, rate: rate) { index in
-            let (door, qr) = list[index % list.count]
-            return try await bus.request(PresentCredential(doorId: door, qr: qr, source: "bench"), tenant: tenant, timeout: .seconds(5)).granted
-                ? 1 : 0
-        }
-        runs.append(#"{"rate":\#(rate),"present":\#(present.json)}"#)
+        let present = try natsload(subject: sample.method.subject, rate: rate, seconds: seconds, file: presentFile)
+        runs.append(#"{"rate":\#(rate),"present":\#(present)}"#)
         // Let the service finish what is still queued before the next run.
         try await Task.sleep(for: .seconds(5))
     }
-    let ping = await openLoop(count: rates[0] * seconds, rate: rates[0]) { _ in
-        _ = try await bus.request(Ping(service: .access), timeout: .seconds(5))
-        return 0
-    }
+    let ping = try natsload(subject: Ping(service: .access).method.subject, rate: rates[0], seconds: seconds, file: pingFile)
+    try? FileManager.default.removeItem(at: directory)
     return
-        #"{"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"runs":[\#(runs.joined(separator: ","))],"ping_rate":\#(rates[0]),"ping":\#(ping.json),"desk":\#(desk.json),"desk_per_second":\#(Double(deskCount) / deskSeconds)}"#
+        #"{"seconds":\#(seconds),"passes":\#(list.count),"iterations":\#(iterations),"local":\#(local.json),"runs":[\#(runs.joined(separator: ","))],"ping_rate":\#(rates[0]),"ping":\#(ping),"desk":\#(desk.json),"desk_per_second":\#(Double(deskCount) / deskSeconds)}"#
 }
 print(output)
+
+/// One open-loop run of `natsload` (its JSON line: n, errors, percentiles in µs, granted total).
+func natsload(subject: String, rate: Int, seconds: Int, file: URL) throws -> String {
+    guard let path = environment["NATSLOAD"] else {
+        FileHandle.standardError.write(Data("NATSLOAD must name the natsload executable (scripts/bench.sh builds it)\n".utf8))
+        exit(64)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = [arguments[1], subject, tenant.description, "\(rate)", "\(seconds)", file.path]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        FileHandle.standardError.write(Data("natsload failed with status \(process.terminationStatus)\n".utf8))
+        exit(70)
+    }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
