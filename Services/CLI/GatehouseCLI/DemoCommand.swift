@@ -148,6 +148,17 @@ struct DemoCommand: AsyncParsableCommand {
                 ).id
             }
             guard let concierge else { throw ValidationError("the demo concierge could not be created") }
+            // A concierge seeded before staff had places gets the building now.
+            let people = PeopleStore(client: client)
+            if let seeded = try await people.get(tenant: tenant, id: concierge, logger: logger), seeded.buildingIds.isEmpty {
+                _ = try await people.update(
+                    tenant: tenant,
+                    id: concierge,
+                    expectedVersion: seeded.version,
+                    change: { $0.buildingIds = [building] },
+                    logger: logger
+                )
+            }
 
             var inputs: [(DeviceInput, unit: String?)] = [
                 (
