@@ -624,6 +624,14 @@ extension IdentityAPITests {
                 let buildingPath = "/v1/tenants/\(tenant)/buildings/\(building.id)"
 
                 #expect(try await self.call(client, .get, sitePath, token: admin).headers[.eTag] == "\"v1\"")
+                // Sites come a page at a time, in name order.
+                let first = try await self.call(client, .get, "/v1/tenants/\(tenant)/sites?limit=1", token: admin)
+                #expect((first.json["sites"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["Old"])
+                let cursor = try #require(first.json["nextCursor"] as? String)
+                let second = try await self.call(client, .get, "/v1/tenants/\(tenant)/sites?limit=1&cursor=\(cursor)", token: admin)
+                #expect((second.json["sites"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["Other"])
+                #expect(second.json["nextCursor"] == nil)
+                #expect(try await self.call(client, .get, "/v1/tenants/\(tenant)/sites?limit=0", token: admin).status == .badRequest)
                 let rename = #"{"name":"New","timeZone":"Europe/Berlin"}"#
                 #expect(try await self.call(client, .patch, sitePath, token: admin, json: rename).status == .preconditionRequired)
                 let renamed = try await self.call(client, .patch, sitePath, token: admin, json: rename, headers: [.ifMatch: "\"v1\""])

@@ -1039,7 +1039,7 @@ package enum IdentityOpenAPI {
               ],
               "get": {
                 "operationId": "listSites",
-                "summary": "The tenant's sites by name (at most 1,000).",
+                "summary": "The tenant's sites in name order, a page at a time (nextCursor).",
                 "responses": {
                   "200": {
                     "description": "Sites.",
@@ -1051,6 +1051,9 @@ package enum IdentityOpenAPI {
                       }
                     }
                   },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
@@ -1061,7 +1064,27 @@ package enum IdentityOpenAPI {
                     "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:read"
+                "x-gatehouse-scope": "identity:read",
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 100
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 1200
+                    }
+                  }
+                ]
               },
               "post": {
                 "operationId": "createSite",
@@ -1420,7 +1443,7 @@ package enum IdentityOpenAPI {
               ],
               "get": {
                 "operationId": "listBuildings",
-                "summary": "The site's buildings by name.",
+                "summary": "The site's buildings in name order, a page at a time (nextCursor).",
                 "responses": {
                   "200": {
                     "description": "Buildings.",
@@ -1432,6 +1455,9 @@ package enum IdentityOpenAPI {
                       }
                     }
                   },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
@@ -1442,7 +1468,27 @@ package enum IdentityOpenAPI {
                     "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:read"
+                "x-gatehouse-scope": "identity:read",
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 500,
+                      "default": 100
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 1200
+                    }
+                  }
+                ]
               },
               "post": {
                 "operationId": "createBuilding",
@@ -3231,6 +3277,9 @@ package enum IdentityOpenAPI {
                     "items": {
                       "$ref": "#/components/schemas/Site"
                     }
+                  },
+                  "nextCursor": {
+                    "type": "string"
                   }
                 }
               },
@@ -3303,6 +3352,9 @@ package enum IdentityOpenAPI {
                     "items": {
                       "$ref": "#/components/schemas/Building"
                     }
+                  },
+                  "nextCursor": {
+                    "type": "string"
                   }
                 }
               },

@@ -58,6 +58,9 @@ package struct TopologyAPI: Sendable {
             }
     }
 
+    /// A name cursor: the last name of a page (names are 1…200 characters).
+    static func nameCursor(_ text: String) -> String? { (1...800).contains(text.utf8.count) ? text : nil }
+
     static func isDialNumber(_ text: String) -> Bool {
         (1...16).contains(text.utf8.count)
             && text.utf8.allSatisfy { $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }
@@ -116,8 +119,16 @@ package struct TopologyAPI: Sendable {
         let sites = router.group("/v1/tenants/:tenant/sites")
         sites.get { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
-            struct Page: Encodable { var sites: [SiteResource] }
-            return try Response.json(Page(sites: try await self.store.sites(tenant: tenant, logger: context.logger)))
+            var errors: [Problem.FieldError] = []
+            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors, key: Self.nameCursor)
+            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
+            var sites = try await self.store.sites(tenant: tenant, after: paging.after, limit: paging.limit + 1, logger: context.logger)
+            struct Page: Encodable {
+                var sites: [SiteResource]
+                var nextCursor: String?
+            }
+            let next = paging.next(&sites) { $0.name }
+            return try Response.json(Page(sites: sites, nextCursor: next))
         }
         sites.post { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
@@ -191,9 +202,22 @@ package struct TopologyAPI: Sendable {
         sites.get(":site/buildings") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let site = try await self.site(tenant, context)
-            struct Page: Encodable { var buildings: [BuildingResource] }
-            let buildings = try await self.store.buildings(tenant: tenant, site: UUID(uuidString: site.id)!, logger: context.logger)
-            return try Response.json(Page(buildings: buildings))
+            var errors: [Problem.FieldError] = []
+            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors, key: Self.nameCursor)
+            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
+            var buildings = try await self.store.buildings(
+                tenant: tenant,
+                site: UUID(uuidString: site.id)!,
+                after: paging.after,
+                limit: paging.limit + 1,
+                logger: context.logger
+            )
+            struct Page: Encodable {
+                var buildings: [BuildingResource]
+                var nextCursor: String?
+            }
+            let next = paging.next(&buildings) { $0.name }
+            return try Response.json(Page(buildings: buildings, nextCursor: next))
         }
         sites.post(":site/buildings") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)

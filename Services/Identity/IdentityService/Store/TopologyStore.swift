@@ -86,8 +86,15 @@ package struct TopologyStore: Sendable {
 
     // MARK: Sites
 
-    package func sites(tenant: TenantID, logger: Logger) async throws -> [SiteResource] {
-        try await self.siteQuery("tenant_id = $1 ORDER BY name LIMIT \(Self.maxListed)", PostgresBindings(tenant.rawValue), logger)
+    /// The tenant's sites in name order, after the name `after` when given (at most `limit`).
+    package func sites(tenant: TenantID, after: String? = nil, limit: Int = maxListed, logger: Logger) async throws -> [SiteResource] {
+        var binds = PostgresBindings(tenant.rawValue)
+        if let after { binds.append(after) } else { binds.appendNull() }
+        return try await self.siteQuery(
+            "tenant_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT \(max(1, min(limit, Self.maxListed + 1)))",
+            binds,
+            logger
+        )
     }
 
     package func site(tenant: TenantID, id: UUID, logger: Logger) async throws -> SiteResource? {
@@ -327,15 +334,25 @@ package struct TopologyStore: Sendable {
         return nil
     }
 
-    package func buildings(tenant: TenantID, site: UUID, logger: Logger) async throws -> [BuildingResource] {
+    /// The site's buildings in name order, after the name `after` when given (at most `limit`).
+    package func buildings(
+        tenant: TenantID,
+        site: UUID,
+        after: String? = nil,
+        limit: Int = maxListed,
+        logger: Logger
+    ) async throws -> [BuildingResource] {
         var buildings: [BuildingResource] = []
+        var binds = PostgresBindings(tenant.rawValue, site)
+        if let after { binds.append(after) } else { binds.appendNull() }
         for try await (id, name, version) in try await self.client.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT id, name, version FROM \(self.schema).buildings WHERE tenant_id = $1 AND site_id = $2
-                    ORDER BY name LIMIT \(Self.maxListed)
+                      AND ($3::text IS NULL OR name > $3)
+                    ORDER BY name LIMIT \(max(1, min(limit, Self.maxListed + 1)))
                     """,
-                binds: PostgresBindings(tenant.rawValue, site)
+                binds: binds
             ),
             logger: logger
         ).decode((UUID, String, Int).self) {
