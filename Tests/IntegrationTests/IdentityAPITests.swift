@@ -1022,6 +1022,12 @@ extension IdentityAPITests {
                 let erased = try #require(try await people.get(tenant: tenant, id: guest, logger: self.logger))
                 #expect(erased.erasedAt != nil && erased.displayName == "Erased person" && erased.phone == nil)
                 #expect((try await self.call(client, .get, path, token: adaToken).json["guests"] as? [[String: Any]])?.isEmpty == true)
+                // Erasing a host erases the guests they invited with them.
+                let second = try await self.call(client, .post, path, token: adaToken, json: #"{"displayName":"Neighbour"}"#)
+                let neighbour = try #require((second.json["id"] as? String).flatMap(UUID.init(uuidString:)))
+                _ = try await people.erase(tenant: tenant, id: ada, logger: self.logger)
+                #expect(try await people.get(tenant: tenant, id: neighbour, logger: self.logger)?.erasedAt != nil)
+                #expect(try await people.get(tenant: tenant, id: bob, logger: self.logger)?.erasedAt == nil)
                 #expect(
                     try await eventually(timeout: .seconds(20)) {
                         received.withLock { $0.contains { $0.subject.hasSuffix(".identity.person_erased") } }

@@ -455,60 +455,78 @@ package struct PeopleStore: Sendable {
         }
     }
 
+    /// The person and the guests they invited (a host's guests are their own contacts: they go with
+    /// them), in one transaction.
     private func eraseInTransaction(tenant: TenantID, id: UUID, logger: Logger) async throws -> Person {
         try await self.client.withTransaction(logger: logger) { connection in
-            try await connection.query(
+            let erased = try await self.eraseOne(tenant: tenant, id: id, on: connection, logger: logger)
+            var guests: [UUID] = []
+            for try await guest in try await connection.query(
                 PostgresQuery(
-                    unsafeSQL: "DELETE FROM \(self.schema).unit_residents WHERE tenant_id = $1 AND person_id = $2",
+                    unsafeSQL: "SELECT id FROM \(self.schema).people WHERE tenant_id = $1 AND host_person_id = $2 AND erased_at IS NULL",
                     binds: PostgresBindings(tenant.rawValue, id)
                 ),
                 logger: logger
-            )
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL:
-                        "UPDATE \(self.schema).refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL",
-                    binds: PostgresBindings(tenant.rawValue, id)
-                ),
-                logger: logger
-            )
-            // Their devices lose their SIP secrets (the rows stay: records elsewhere name them).
-            _ = try await DeviceStore(client: self.client, schema: self.schema, outbox: self.outbox).revokeDevices(
-                tenant: tenant,
-                condition: "person_id = $2",
-                PostgresBindings(tenant.rawValue, id),
-                on: connection,
-                logger: logger
-            )
-            var erased: Person?
-            for try await row in try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE \(self.schema).people SET display_name = 'Erased person', email = NULL, phone = NULL,
-                            password_hash = NULL, staff_role = NULL, site_ids = '{}', building_ids = '{}', sessions_valid_after = date_trunc('second', now()),
-                            erased_at = COALESCE(erased_at, now()), version = version + CASE WHEN erased_at IS NULL THEN 1 ELSE 0 END,
-                            updated_at = now()
-                        WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)
-                        """,
-                    binds: PostgresBindings(tenant.rawValue, id)
-                ),
-                logger: logger
-            ) {
-                erased = try Self.person(row)
+            ).decode(UUID.self) {
+                guests.append(guest)
             }
-            guard let erased else { throw PeopleStoreError.notFound }
-            // With an id that is the same on every retry, so JetStream and the audit log keep it once.
-            try await self.outbox.enqueue(
-                PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
-                tenant: tenant,
-                subject: "person/\(erased.id.lowercasedString)",
-                id: Self.erasureEventID(tenant: tenant, person: erased.id),
-                context: EventContext(person: erased.id),
-                on: connection,
-                logger: logger
-            )
+            for guest in guests { _ = try await self.eraseOne(tenant: tenant, id: guest, on: connection, logger: logger) }
             return erased
         }
+    }
+
+    private func eraseOne(tenant: TenantID, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Person {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "DELETE FROM \(self.schema).unit_residents WHERE tenant_id = $1 AND person_id = $2",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        )
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL:
+                    "UPDATE \(self.schema).refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND person_id = $2 AND revoked_at IS NULL",
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        )
+        // Their devices lose their SIP secrets (the rows stay: records elsewhere name them).
+        _ = try await DeviceStore(client: self.client, schema: self.schema, outbox: self.outbox).revokeDevices(
+            tenant: tenant,
+            condition: "person_id = $2",
+            PostgresBindings(tenant.rawValue, id),
+            on: connection,
+            logger: logger
+        )
+        var erased: Person?
+        for try await row in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(self.schema).people SET display_name = 'Erased person', email = NULL, phone = NULL,
+                        password_hash = NULL, staff_role = NULL, site_ids = '{}', building_ids = '{}', sessions_valid_after = date_trunc('second', now()),
+                        erased_at = COALESCE(erased_at, now()), version = version + CASE WHEN erased_at IS NULL THEN 1 ELSE 0 END,
+                        updated_at = now()
+                    WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.columns)
+                    """,
+                binds: PostgresBindings(tenant.rawValue, id)
+            ),
+            logger: logger
+        ) {
+            erased = try Self.person(row)
+        }
+        guard let erased else { throw PeopleStoreError.notFound }
+        // With an id that is the same on every retry, so JetStream and the audit log keep it once.
+        try await self.outbox.enqueue(
+            PersonErased(personId: erased.id, erasedAt: erased.erasedAt ?? Date()),
+            tenant: tenant,
+            subject: "person/\(erased.id.lowercasedString)",
+            id: Self.erasureEventID(tenant: tenant, person: erased.id),
+            context: EventContext(person: erased.id),
+            on: connection,
+            logger: logger
+        )
+        return erased
     }
 
     /// A person's units (for their data export): unit, dial number, building, site and role.
