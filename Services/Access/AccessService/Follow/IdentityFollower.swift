@@ -269,9 +269,8 @@ package struct IdentityCleanup: Sendable {
 }
 
 /// Feeds ``IdentityCleanup`` from the durable JetStream consumer `access-identity` on identity's
-/// events: at least once, acknowledged after the change commits, redelivered (with back-off) after a
-/// failure. Survives restarts of NATS and of the service: a new consumer starts at the stream's
-/// beginning, so erasures from before access listened are applied too.
+/// events (``EventFollower``: acknowledged after the change commits, redelivered after a failure). A
+/// new consumer starts at the stream's beginning, so erasures from before access listened apply too.
 package struct IdentityFollower: Service {
     package static let consumer = "access-identity"
     package static let filterSubject = "gatehouse.v1.evt.*.identity.>"
@@ -301,41 +300,19 @@ package struct IdentityFollower: Service {
     }
 
     package func run() async throws {
-        var backoff = Duration.milliseconds(200)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await self.nats.jetStream.ensureConsumer(
-                    stream: self.stream,
-                    ConsumerConfiguration(
-                        durableName: self.consumer,
-                        filterSubject: Self.filterSubject,
-                        deliverPolicy: self.deliverPolicy,
-                        ackWait: .seconds(30),
-                        maxAckPending: 1000
-                    )
-                )
-                let consumer = try await self.nats.jetStream.pullConsumer(stream: self.stream, durable: self.consumer)
-                while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    for message in try await consumer.fetch(batch: 100, timeout: .seconds(1)) {
-                        do {
-                            try await self.cleanup.apply(subject: message.subject, payload: message.payload, logger: self.logger)
-                            try? message.ack()
-                            backoff = .milliseconds(200)
-                        } catch {
-                            self.logger.warning(
-                                "access: identity event not applied; it will be redelivered",
-                                metadata: ["gatehouse.subject": "\(message.subject)", "error.type": "\(String(reflecting: error))"]
-                            )
-                            try? message.nak(delay: backoff)
-                            backoff = min(backoff * 2, .seconds(10))
-                        }
-                    }
-                }
-            } catch {
-                self.logger.warning("access: identity events unavailable; retrying", metadata: ["error.type": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
-            }
-        }
+        let cleanup = self.cleanup
+        let logger = self.logger
+        try await EventFollower(
+            nats: self.nats,
+            stream: self.stream,
+            configuration: ConsumerConfiguration(
+                durableName: self.consumer,
+                filterSubject: Self.filterSubject,
+                deliverPolicy: self.deliverPolicy,
+                ackWait: .seconds(30),
+                maxAckPending: 1000
+            ),
+            logger: logger
+        ) { message in try await cleanup.apply(subject: message.subject, payload: message.payload, logger: logger) }.run()
     }
 }

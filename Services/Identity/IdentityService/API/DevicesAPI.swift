@@ -116,7 +116,7 @@ package struct DevicesAPI: Sendable {
             let input = try Self.input(body.object)
             // The SIP password is shown once and never kept: a retry with the same Idempotency-Key
             // finds the device already made and is told where (decision 0019).
-            return try await IdempotentCreate<DeviceResource>(store: self.idempotency, operation: "devices.create").run(
+            return try await IdempotentCreate<DeviceResource>(store: self.idempotency, operation: "devices.create").runShowingSecretOnce(
                 request,
                 body: body.bytes,
                 scope: tenant,
@@ -128,21 +128,16 @@ package struct DevicesAPI: Sendable {
                         headers: [.location: "/v1/tenants/\(tenant)/devices/\(device.id)", .cacheControl: "no-store"]
                     )
                 },
-                kept: { device in
+                withoutSecret: { device in
                     var kept = device
                     kept.sipPassword = nil
                     return kept
                 },
-                replay: { device in
-                    throw Problem(
-                        slug: "secret-already-shown",
-                        title: "Secret already shown",
-                        status: .conflict,
-                        detail: """
-                            this Idempotency-Key created /v1/tenants/\(tenant)/devices/\(device.id); its SIP password was shown once and is \
-                            not kept: set a new one with POST …/devices/\(device.id)/sip-password
-                            """
-                    )
+                made: { device in
+                    """
+                    /v1/tenants/\(tenant)/devices/\(device.id); its SIP password was shown once and is not kept: set a new one \
+                    with POST …/devices/\(device.id)/sip-password
+                    """
                 },
                 create: {
                     do {

@@ -69,4 +69,37 @@ struct IdempotentCreate<Resource: Codable & Sendable>: Sendable {
             }
         }
     }
+
+    /// ``run(_:body:scope:logger:respond:kept:replay:create:)`` for a create whose answer holds a
+    /// secret shown once (a device's SIP password, an API key): the secret is never kept, and a
+    /// retry answers 409 `secret-already-shown` with `made` (what the first request made and how to
+    /// get a new secret) as its detail (decision 0019).
+    func runShowingSecretOnce(
+        _ request: Request,
+        body: [UInt8],
+        scope tenant: TenantID,
+        logger: Logger,
+        respond: (Resource, HTTPResponse.Status) throws -> Response,
+        withoutSecret: (Resource) -> Resource,
+        made: @escaping (Resource) -> String,
+        create: () async throws -> Resource
+    ) async throws -> Response {
+        try await self.run(
+            request,
+            body: body,
+            scope: tenant,
+            logger: logger,
+            respond: respond,
+            kept: withoutSecret,
+            replay: { resource in
+                throw Problem(
+                    slug: "secret-already-shown",
+                    title: "Secret already shown",
+                    status: .conflict,
+                    detail: "this Idempotency-Key created \(made(resource))"
+                )
+            },
+            create: create
+        )
+    }
 }

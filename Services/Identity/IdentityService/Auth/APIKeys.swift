@@ -222,26 +222,18 @@ package struct APIKeysAPI: Sendable {
             try fields.check("invalid API key")
             guard let name else { throw Problem.badRequest("invalid API key") }
             // The key is shown once and never kept (decision 0019).
-            return try await IdempotentCreate<Resource>(store: self.idempotency, operation: "api-keys.create").run(
+            return try await IdempotentCreate<Resource>(store: self.idempotency, operation: "api-keys.create").runShowingSecretOnce(
                 request,
                 body: body.bytes,
                 scope: tenant,
                 logger: context.logger,
                 respond: { key, status in try Response.json(key, status: status, headers: [.cacheControl: "no-store"]) },
-                kept: { key in
+                withoutSecret: { key in
                     var kept = key
                     kept.key = nil
                     return kept
                 },
-                replay: { key in
-                    throw Problem(
-                        slug: "secret-already-shown",
-                        title: "Secret already shown",
-                        status: .conflict,
-                        detail:
-                            "this Idempotency-Key created API key \(key.id); its secret was shown once and is not kept: revoke it and create another"
-                    )
-                },
+                made: { key in "API key \(key.id); its secret was shown once and is not kept: revoke it and create another" },
                 create: {
                     do {
                         let (key, secret) = try await self.store.create(tenant: tenant, name: name, domains: domains, logger: context.logger)

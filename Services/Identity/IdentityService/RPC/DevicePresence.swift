@@ -37,38 +37,17 @@ package struct DevicePresenceConsumer: Service {
     }
 
     package func run() async throws {
-        try await self.nats.jetStream.ensureConsumer(
+        try await EventFollower(
+            nats: self.nats,
             stream: self.stream,
-            ConsumerConfiguration(durableName: self.durable, filterSubject: self.filterSubject, ackWait: .seconds(30), maxAckPending: 1_000)
-        )
-        let consumer = try await self.nats.jetStream.pullConsumer(stream: self.stream, durable: self.durable)
-        var backoff = Duration.milliseconds(100)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let batch: [JetStreamMessage]
-            do {
-                batch = try await consumer.fetch(batch: 100, timeout: .seconds(1))
-            } catch let error as NATSError where error.code == .timeout {
-                continue
-            } catch {
-                self.logger.warning("identity: fetching device presence events failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-                continue
-            }
-            backoff = .milliseconds(100)
-            for message in batch {
-                do {
-                    try await self.apply(message.payload)
-                    try message.ack()
-                } catch is DecodingError {
-                    self.logger.notice("identity: undecodable device presence event dropped", metadata: ["gatehouse.subject": "\(message.subject)"])
-                    try? message.term()
-                } catch {
-                    self.logger.warning("identity: applying a device presence event failed", metadata: ["error": "\(error)"])
-                    try? message.nak(delay: .seconds(1))
-                }
-            }
-        }
+            configuration: ConsumerConfiguration(
+                durableName: self.durable,
+                filterSubject: self.filterSubject,
+                ackWait: .seconds(30),
+                maxAckPending: 1_000
+            ),
+            logger: self.logger
+        ) { message in try await self.apply(message.payload) }.run()
     }
 
     /// Applies one event; other signaling events are acknowledged untouched.

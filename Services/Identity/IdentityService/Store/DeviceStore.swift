@@ -267,7 +267,7 @@ package struct DeviceStore: Sendable {
     /// a name taken in the site is ``DeviceStoreError/nameTaken``.
     package func updateDoor(tenant: TenantID, id: UUID, expectedVersion: Int, _ change: DoorChange, logger: Logger) async throws -> Door? {
         do {
-            return try await self.client.withTransaction(logger: logger) { connection in
+            return try await self.client.transaction(logger: logger) { connection in
                 guard var door = try await self.door(tenant: tenant, id: id, lock: true, on: connection, logger: logger) else { return nil }
                 guard door.version == expectedVersion else { throw DeviceStoreError.versionMismatch(current: door.version) }
                 door.name = change.name ?? door.name
@@ -297,9 +297,8 @@ package struct DeviceStore: Sendable {
                 try await self.announce(Updated.self, door, tenant: tenant, on: connection, logger: logger)
                 return door
             }
-        } catch let error as PostgresTransactionError {
-            if let psql = error.closureError as? PSQLError, psql.serverInfo?[.sqlState] == "23505" { throw DeviceStoreError.nameTaken }
-            throw error.closureError ?? error
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw DeviceStoreError.nameTaken
         }
     }
 
@@ -307,32 +306,28 @@ package struct DeviceStore: Sendable {
     /// its revoked stations are deleted with it, and `identity.door_deleted` carries its last state. `false`
     /// when the tenant has no such door.
     package func deleteDoor(tenant: TenantID, id: UUID, logger: Logger) async throws -> Bool {
-        do {
-            return try await self.client.withTransaction(logger: logger) { connection in
-                guard let door = try await self.door(tenant: tenant, id: id, lock: true, on: connection, logger: logger) else { return false }
-                for try await stations in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT count(*)::int FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NULL
-                            """,
-                        binds: PostgresBindings(tenant.rawValue, id)
-                    ),
-                    logger: logger
-                ).decode(Int.self) where stations > 0 {
-                    throw DeviceStoreError.inUse(detail: "the door still has \(stations) door station(s): revoke them first")
-                }
-                for statement in [
-                    // A station belongs to its door: revoked ones (no secrets left) go with it.
-                    "DELETE FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NOT NULL",
-                    "DELETE FROM \(self.schema).doors WHERE tenant_id = $1 AND id = $2",
-                ] {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
-                }
-                try await self.announce(Deleted.self, door, tenant: tenant, on: connection, logger: logger)
-                return true
+        try await self.client.transaction(logger: logger) { connection in
+            guard let door = try await self.door(tenant: tenant, id: id, lock: true, on: connection, logger: logger) else { return false }
+            for try await stations in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT count(*)::int FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NULL
+                        """,
+                    binds: PostgresBindings(tenant.rawValue, id)
+                ),
+                logger: logger
+            ).decode(Int.self) where stations > 0 {
+                throw DeviceStoreError.inUse(detail: "the door still has \(stations) door station(s): revoke them first")
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            for statement in [
+                // A station belongs to its door: revoked ones (no secrets left) go with it.
+                "DELETE FROM \(self.schema).devices WHERE tenant_id = $1 AND door_id = $2 AND revoked_at IS NOT NULL",
+                "DELETE FROM \(self.schema).doors WHERE tenant_id = $1 AND id = $2",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement, binds: PostgresBindings(tenant.rawValue, id)), logger: logger)
+            }
+            try await self.announce(Deleted.self, door, tenant: tenant, on: connection, logger: logger)
+            return true
         }
     }
 

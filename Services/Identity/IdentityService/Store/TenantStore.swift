@@ -96,27 +96,23 @@ package struct TenantStore: Sendable {
     /// deleted ones included, has the slug.
     package func create(slug: String, name: String, defaultTimeZone: String, logger: Logger) async throws -> TenantResource {
         let id = UUID()
-        do {
-            return try await self.client.withTransaction(logger: logger) { connection in
-                var created: TenantResource?
-                for try await row in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            INSERT INTO \(self.schema).tenants (id, slug, name, default_time_zone) VALUES ($1, $2, $3, $4)
-                            ON CONFLICT (slug) DO NOTHING RETURNING \(Self.columns)
-                            """,
-                        binds: PostgresBindings(id, slug, name, defaultTimeZone)
-                    ),
-                    logger: logger
-                ) {
-                    created = try Self.resource(row)
-                }
-                guard let created else { throw TenantStoreError.slugTaken }
-                try await self.announce(Created.self, created, on: connection, logger: logger)
-                return created
+        return try await self.client.transaction(logger: logger) { connection in
+            var created: TenantResource?
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(self.schema).tenants (id, slug, name, default_time_zone) VALUES ($1, $2, $3, $4)
+                        ON CONFLICT (slug) DO NOTHING RETURNING \(Self.columns)
+                        """,
+                    binds: PostgresBindings(id, slug, name, defaultTimeZone)
+                ),
+                logger: logger
+            ) {
+                created = try Self.resource(row)
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            guard let created else { throw TenantStoreError.slugTaken }
+            try await self.announce(Created.self, created, on: connection, logger: logger)
+            return created
         }
     }
 
@@ -130,27 +126,23 @@ package struct TenantStore: Sendable {
         defaultTimeZone: String?,
         logger: Logger
     ) async throws -> TenantResource? {
-        do {
-            return try await self.client.withTransaction(logger: logger) { connection in
-                guard var tenant = try await self.live(id, on: connection, lock: true, logger: logger) else { return nil }
-                guard tenant.version == expectedVersion else { throw TopologyStoreError.versionMismatch(current: tenant.version) }
-                tenant.name = name ?? tenant.name
-                tenant.defaultTimeZone = defaultTimeZone ?? tenant.defaultTimeZone
-                tenant.version += 1
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE \(self.schema).tenants SET name = $2, default_time_zone = $3, version = $4, updated_at = now() WHERE id = $1
-                            """,
-                        binds: PostgresBindings(id.rawValue, tenant.name, tenant.defaultTimeZone, tenant.version)
-                    ),
-                    logger: logger
-                )
-                try await self.announce(Updated.self, tenant, on: connection, logger: logger)
-                return tenant
-            }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+        try await self.client.transaction(logger: logger) { connection in
+            guard var tenant = try await self.live(id, on: connection, lock: true, logger: logger) else { return nil }
+            guard tenant.version == expectedVersion else { throw TopologyStoreError.versionMismatch(current: tenant.version) }
+            tenant.name = name ?? tenant.name
+            tenant.defaultTimeZone = defaultTimeZone ?? tenant.defaultTimeZone
+            tenant.version += 1
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).tenants SET name = $2, default_time_zone = $3, version = $4, updated_at = now() WHERE id = $1
+                        """,
+                    binds: PostgresBindings(id.rawValue, tenant.name, tenant.defaultTimeZone, tenant.version)
+                ),
+                logger: logger
+            )
+            try await self.announce(Updated.self, tenant, on: connection, logger: logger)
+            return tenant
         }
     }
 
@@ -159,50 +151,46 @@ package struct TenantStore: Sendable {
     /// deleted (its slug stays taken, its erased people and audit records keep their ids) and
     /// `identity.tenant_deleted` is announced. `false` when there is no live tenant `id`.
     package func delete(_ id: TenantID, logger: Logger) async throws -> Bool {
-        do {
-            return try await self.client.withTransaction(logger: logger) { connection in
-                // The row lock makes a concurrent site, person or key insert wait and then fail.
-                guard let tenant = try await self.live(id, on: connection, lock: true, logger: logger) else { return false }
-                for try await (sites, people) in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT (SELECT count(*)::int FROM \(self.schema).sites WHERE tenant_id = $1),
-                                   (SELECT count(*)::int FROM \(self.schema).people WHERE tenant_id = $1 AND erased_at IS NULL)
-                            """,
-                        binds: PostgresBindings(id.rawValue)
-                    ),
-                    logger: logger
-                ).decode((Int, Int).self) {
-                    let left = [(sites, "site(s)"), (people, "person(s) not erased")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
-                    guard left.isEmpty else {
-                        throw TopologyStoreError.inUse(detail: "the tenant still has \(left.joined(separator: ", ")): remove them first")
-                    }
+        try await self.client.transaction(logger: logger) { connection in
+            // The row lock makes a concurrent site, person or key insert wait and then fail.
+            guard let tenant = try await self.live(id, on: connection, lock: true, logger: logger) else { return false }
+            for try await (sites, people) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT (SELECT count(*)::int FROM \(self.schema).sites WHERE tenant_id = $1),
+                               (SELECT count(*)::int FROM \(self.schema).people WHERE tenant_id = $1 AND erased_at IS NULL)
+                        """,
+                    binds: PostgresBindings(id.rawValue)
+                ),
+                logger: logger
+            ).decode((Int, Int).self) {
+                let left = [(sites, "site(s)"), (people, "person(s) not erased")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+                guard left.isEmpty else {
+                    throw TopologyStoreError.inUse(detail: "the tenant still has \(left.joined(separator: ", ")): remove them first")
                 }
-                let keys = APIKeyStore(client: self.client, schema: self.schema, outbox: self.outbox)
-                for try await row in try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE \(self.schema).api_keys SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL
-                            RETURNING \(APIKeyStore.columns)
-                            """,
-                        binds: PostgresBindings(id.rawValue)
-                    ),
-                    logger: logger
-                ) {
-                    try await keys.announce(Revoked.self, try APIKeyStore.key(row), on: connection, logger: logger)
-                }
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "UPDATE \(self.schema).tenants SET deleted_at = now(), updated_at = now() WHERE id = $1",
-                        binds: PostgresBindings(id.rawValue)
-                    ),
-                    logger: logger
-                )
-                try await self.announce(Deleted.self, tenant, on: connection, logger: logger)
-                return true
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            let keys = APIKeyStore(client: self.client, schema: self.schema, outbox: self.outbox)
+            for try await row in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(self.schema).api_keys SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL
+                        RETURNING \(APIKeyStore.columns)
+                        """,
+                    binds: PostgresBindings(id.rawValue)
+                ),
+                logger: logger
+            ) {
+                try await keys.announce(Revoked.self, try APIKeyStore.key(row), on: connection, logger: logger)
+            }
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "UPDATE \(self.schema).tenants SET deleted_at = now(), updated_at = now() WHERE id = $1",
+                    binds: PostgresBindings(id.rawValue)
+                ),
+                logger: logger
+            )
+            try await self.announce(Deleted.self, tenant, on: connection, logger: logger)
+            return true
         }
     }
 
