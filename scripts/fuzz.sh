@@ -13,6 +13,8 @@ swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name GatehouseSI
   "$ROOT"/Services/Signaling/SIP/*.swift "$ROOT/Tests/Fuzz/SIPParserFuzz.swift" -o "$F/sip-fuzz"
 
 log "fuzzing for ${SECONDS_TO_RUN}s on $(nproc) cores"
+# libFuzzer's workers write fuzz-<n>.log into the current directory: keep them with the rest.
+cd "$F"
 "$F/sip-fuzz" "$F/corpus" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$F/crashes/" -jobs="$(nproc)" -workers="$(nproc)" -print_final_stats=1 2>&1 | tee "$F/fuzz.log" | grep -E "^#|ERROR|crash|Done" | tail -20
 if ls "$F"/crashes/crash-* >/dev/null 2>&1 || grep -q "ERROR: AddressSanitizer\|ERROR: libFuzzer" "$F"/fuzz-*.log "$F/fuzz.log" 2>/dev/null; then

@@ -274,6 +274,10 @@ public enum WireSamples {
                 try self.callEvent(CallAnswered(callId: call, deviceId: phone, personId: person, step: 0), person: person)
             ),
             (
+                "events/io.gatehouse.signaling.call_answered_externally.v1",
+                try self.callEvent(CallAnsweredExternally(callId: call, number: "+493012345678", step: 2))
+            ),
+            (
                 "events/io.gatehouse.signaling.call_fallback.v1",
                 try self.callEvent(CallFallback(callId: call, fromStep: 0, toStep: 1, reason: .noAnswer))
             ),

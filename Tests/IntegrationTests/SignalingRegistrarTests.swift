@@ -42,6 +42,7 @@ struct SignalingRegistrarTests {
         var server: SIPServer
         var tenant: TenantID
         var domain: String
+        var site: UUID
         var phone: Device
         var station: Device
         /// A second resident's phone in unit 101, and the concierge's desk phone (the site fallback).
@@ -263,6 +264,7 @@ struct SignalingRegistrarTests {
                                         server: server,
                                         tenant: tenant,
                                         domain: domain,
+                                        site: site,
                                         phone: Device(id: phone.id, username: phoneSecret.username, password: phoneSecret.password),
                                         station: Device(id: station.id, username: stationSecret.username, password: stationSecret.password),
                                         bob: Device(id: bobPhone.id, username: bobSecret.username, password: bobSecret.password),

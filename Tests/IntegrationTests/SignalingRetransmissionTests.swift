@@ -53,3 +53,58 @@ extension SignalingRegistrarTests {
         }
     }
 }
+
+/// RFC 3261 §17.1.2.2 over UDP: our CANCEL to a branch that lost the race is sent again until
+/// the phone answers it.
+extension SignalingRegistrarTests {
+    @Test func aCancelTheLosingPhoneDidNotAnswerIsSentAgain() async throws {
+        try await self.withSignaling { context in
+            // Bob's phone registers with sipp from a port this test then listens on itself.
+            let port = Int.random(in: 25_000..<30_000)
+            let registered = try await self.sipp(
+                context,
+                scenario: SIPScenarios.register(expires: 300, final: 200),
+                users: [self.account(context, context.bob)],
+                localPort: port
+            )
+            #expect(registered.status == 0, "\(registered.output)")
+            let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let answering = try await self.phone(context, context.phone, port: Int.random(in: 20_000..<25_000), scenario: "resident-answers")
+            let call = Task { try await self.doorCalls(context, "101") }
+            try await channel.executeThenClose { inbound, outbound in
+                let proxy = try SocketAddress(ipAddress: "127.0.0.1", port: context.udpPort)
+                func reply(_ status: Int, to request: SIPRequest) async throws {
+                    var response = SIPResponse(status: status, replyingTo: request.headers, toTag: "bob1")
+                    if status == 487 { response.headers.replace(.cseq, "\(request.headers.cseq?.number ?? 1) INVITE") }
+                    try await outbound.write(
+                        AddressedEnvelope(remoteAddress: proxy, data: ByteBuffer(bytes: SIPMessage.response(response).serialized()))
+                    )
+                }
+                // Ringing, until the proxy cancels (Ada answered).
+                var cancels: [SIPRequest] = []
+                for try await datagram in inbound {
+                    guard case .request(let request) = try SIPParser().parse(datagram: Array(datagram.data.readableBytesView)) else { continue }
+                    if request.method == .invite, cancels.isEmpty { try await reply(180, to: request) }
+                    // The first CANCEL goes unanswered, as if lost: the same CANCEL must come again.
+                    if request.method == .cancel { cancels.append(request) }
+                    if cancels.count == 2 { break }
+                }
+                #expect(cancels.count == 2)
+                #expect(cancels.first?.headers.topVia?.branch != nil && cancels.first?.headers.topVia?.branch == cancels.last?.headers.topVia?.branch)
+                #expect(cancels.last?.headers[.reason]?.contains("cause=200") == true)
+                #expect(context.server.cancelsAwaitingAnswer == 1)
+                let cancel = try #require(cancels.last)
+                try await reply(200, to: cancel)
+                try await reply(487, to: cancel)
+                #expect(try await eventually { context.server.cancelsAwaitingAnswer == 0 })
+            }
+            #expect(try await call.value.status == 0)
+            #expect(try await answering.value.status == 0)
+        }
+    }
+}

@@ -33,6 +33,35 @@ public struct SignalingConfiguration: Sendable {
     /// number is kept. Any identity announcement ends it sooner; changes identity does not
     /// announce (residents moving in, fallbacks) reach calls within this time. Zero asks every call.
     public var planCacheLifetime = Duration.seconds(5)
+    /// `sip.trunk.*`: the carrier trunk that external numbers of ring plans are called through
+    /// (decision 0020); nil when none is configured, and then external steps are skipped.
+    public var trunk: Trunk?
+
+    /// An outbound SIP trunk: where INVITEs to external numbers go and how to answer its challenges.
+    public struct Trunk: Sendable {
+        /// `sip.trunk.host` and `sip.trunk.port` (default 5060): the carrier's SIP proxy, a host
+        /// name (resolved by A/AAAA lookup) or an address, reached over UDP.
+        public var host: String
+        public var port: Int
+        /// `sip.trunk.username` and `sip.trunk.password` (secret): answered to the carrier's 401/407
+        /// digest challenge; without them a challenge ends that branch.
+        public var username: String?
+        public var password: String?
+        /// `sip.trunk.callerId`: the E.164 number sent as `P-Asserted-Identity` (RFC 3325), the
+        /// number the called phone shows; the caller's From is never changed.
+        public var callerId: String?
+        /// `sip.trunk.maxCalls` (default 20): external numbers ringing at once; beyond it an external
+        /// target is skipped as unreachable (a bound on what a fault or a flood can cost in calls).
+        public var maxCalls = 20
+
+        public init(host: String, port: Int = 5060, username: String? = nil, password: String? = nil, callerId: String? = nil) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.callerId = callerId
+        }
+    }
 
     /// Sizes and counts: anything above is refused with the status named.
     public struct Limits: Sendable {
@@ -152,6 +181,26 @@ public struct SignalingConfiguration: Sendable {
         let planSeconds = config.int(forKey: "sip.routing.planCacheSeconds", default: 5)
         guard (0...300).contains(planSeconds) else { throw GatehouseError.invalidConfiguration("sip.routing.planCacheSeconds must be 0–300") }
         self.planCacheLifetime = .seconds(planSeconds)
+        if let host = config.string(forKey: "sip.trunk.host"), !host.isEmpty {
+            let trunkPort = config.int(forKey: "sip.trunk.port", default: 5060)
+            guard (1...65535).contains(trunkPort) else { throw GatehouseError.invalidConfiguration("sip.trunk.port must be a port") }
+            var trunk = Trunk(
+                host: host,
+                port: trunkPort,
+                username: config.string(forKey: "sip.trunk.username"),
+                password: config.string(forKey: "sip.trunk.password", isSecret: true),
+                callerId: config.string(forKey: "sip.trunk.callerId")
+            )
+            guard (trunk.username == nil) == (trunk.password == nil) else {
+                throw GatehouseError.invalidConfiguration("sip.trunk.username and sip.trunk.password go together")
+            }
+            if let callerId = trunk.callerId, !Self.isE164(callerId) {
+                throw GatehouseError.invalidConfiguration("sip.trunk.callerId must be an E.164 number (+ and 7–15 digits)")
+            }
+            trunk.maxCalls = config.int(forKey: "sip.trunk.maxCalls", default: trunk.maxCalls)
+            guard (1...10_000).contains(trunk.maxCalls) else { throw GatehouseError.invalidConfiguration("sip.trunk.maxCalls must be 1–10000") }
+            self.trunk = trunk
+        }
         self.security = SecurityPolicy()
         self.security.failuresBeforeBan = config.int(forKey: "sip.security.failuresBeforeBan", default: self.security.failuresBeforeBan)
         self.security.banDuration = .seconds(config.int(forKey: "sip.security.banSeconds", default: 900))
@@ -162,5 +211,12 @@ public struct SignalingConfiguration: Sendable {
                 $0.trimmingCharacters(in: .whitespaces)
             }.filter { !$0.isEmpty }
         )
+    }
+
+    /// `+` and 7–15 digits, the first not 0 (the form identity keeps fallback numbers in).
+    static func isE164(_ text: String) -> Bool {
+        let digits = text.utf8.dropFirst()
+        return text.first == "+" && (7...15).contains(digits.count) && digits.first != UInt8(ascii: "0")
+            && digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 }

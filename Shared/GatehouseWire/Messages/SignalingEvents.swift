@@ -189,6 +189,31 @@ public struct CallAnswered: GatehouseEventData {
     }
 }
 
+/// `io.gatehouse.signaling.call_answered_externally.v1`: an external number of the ring plan,
+/// called through the site's outbound trunk, answered (no device or person of Gatehouse did).
+public struct CallAnsweredExternally: GatehouseEventData {
+    public static let eventType = EventType(domain: "signaling", name: "call_answered_externally")
+    public var callId: UUID
+    /// The E.164 number that answered, as the ring plan names it.
+    public var number: String
+    public var step: Int
+
+    public init(callId: UUID, number: String, step: Int) {
+        self.callId = callId
+        self.number = number
+        self.step = step
+    }
+
+    enum CodingKeys: String, CodingKey { case callId, number, step }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.callId, forKey: .callId)
+        try container.encode(self.number, forKey: .number)
+        try container.encode(self.step, forKey: .step)
+    }
+}
+
 /// `io.gatehouse.signaling.call_fallback.v1`: the call moved on to the next step.
 public struct CallFallback: GatehouseEventData {
     public static let eventType = EventType(domain: "signaling", name: "call_fallback")

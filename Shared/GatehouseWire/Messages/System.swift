@@ -117,6 +117,7 @@ public enum EventCatalog {
         CallStarted.eventType,
         CallRinging.eventType,
         CallAnswered.eventType,
+        CallAnsweredExternally.eventType,
         CallFallback.eventType,
         CallEnded.eventType,
         AccessDecisionMade.eventType,

@@ -23,9 +23,19 @@ final class CallRouter: Sendable {
             var via: SIPVia
             var deviceId: UUID?
             var personId: UUID?
+            /// The external number a trunk branch calls.
+            var number: String?
             /// The last response status (0 before any).
             var status: Int = 0
             var cancelled = false
+            /// A trunk branch sent again with credentials after the carrier's challenge.
+            var authenticated = false
+            /// How much higher this branch's CSeq is than the caller's (1 after a challenge): its
+            /// responses go up with the caller's number, the caller's requests in the dialog down
+            /// with ours.
+            var cseqShift = 0
+            /// Counted against ``SignalingConfiguration/Trunk/maxCalls`` until it is done.
+            var holdsTrunk = false
         }
 
         struct State: Sendable {
@@ -82,6 +92,15 @@ final class CallRouter: Sendable {
     /// Ring plans identity answered, kept briefly (nil: ask every time).
     let plans: ExpiringCache<PlanKey, PlanEntry>?
     let host: String
+    /// The carrier trunk for external numbers, and how its name is resolved.
+    let trunk: SignalingConfiguration.Trunk?
+    let resolver: SIPResolver
+    /// External branches ringing now (``SignalingConfiguration/Trunk/maxCalls``).
+    private let trunkBranches = Atomic<Int>(0)
+    /// Our CANCELs over UDP not yet answered, by branch (resent until they are, RFC 3261 §17.1.2.2).
+    private let pendingCancels = Mutex<Set<String>>([])
+    /// CANCELs resent at once at most; beyond it they are sent once.
+    static let maxPendingCancels = 10_000
     let logger: Logger
     /// Branch id → call.
     private let branches = Mutex<[String: Call]>([:])
@@ -112,6 +131,11 @@ final class CallRouter: Sendable {
         var presserIP: String
         /// The last door-open request of this call (repeats within ``unlockInterval`` are ignored).
         var unlockedAt: ContinuousClock.Instant?
+        /// Added to the CSeq of the caller's requests on their way to the callee (a trunk that
+        /// challenged the INVITE saw a higher number), taken off the callee's answers to them.
+        var cseqShift = 0
+        /// When the BYE passed (a dialog with a CSeq shift is kept a little longer for the BYE's answer).
+        var ended = false
     }
 
     /// Answered calls by SIP Call-ID.
@@ -136,8 +160,12 @@ final class CallRouter: Sendable {
         planLifetime: Duration = .zero,
         host: String,
         doorOpenKeys: Set<String> = ["#"],
+        trunk: SignalingConfiguration.Trunk? = nil,
+        resolver: SIPResolver = SIPResolver(),
         logger: Logger
     ) {
+        self.trunk = trunk
+        self.resolver = resolver
         self.accounts = accounts
         self.plans = planLifetime > .zero ? ExpiringCache(lifetime: planLifetime, capacity: 100_000) : nil
         self.doorOpenKeys = doorOpenKeys
@@ -373,13 +401,16 @@ final class CallRouter: Sendable {
         var step = index
         while step < call.steps.count {
             let ringStep = call.steps[step]
-            var forks: [(SIPRequest, SIPPeer, SIPVia, UUID, UUID?)] = []
+            var forks: [Call.Branch] = []
             for target in ringStep.targets {
-                guard let device = target.deviceId else { continue }  // external numbers need the trunk (not built yet)
-                let bindings = (try? await self.store.bindings(tenant: call.tenant, device: device, logger: self.logger)) ?? []
-                for binding in bindings {
-                    guard let fork = self.fork(call.invite, to: binding) else { continue }
-                    forks.append((fork.0, fork.1, fork.2, device, target.personId))
+                if let device = target.deviceId {
+                    let bindings = (try? await self.store.bindings(tenant: call.tenant, device: device, logger: self.logger)) ?? []
+                    for binding in bindings {
+                        guard let fork = self.fork(call.invite, to: binding) else { continue }
+                        forks.append(Call.Branch(request: fork.0, peer: fork.1, via: fork.2, deviceId: device, personId: target.personId))
+                    }
+                } else if let number = target.number, ringStep.kind == .external, let fork = await self.forkToTrunk(call.invite, number: number) {
+                    forks.append(fork)
                 }
             }
             if !forks.isEmpty {
@@ -387,22 +418,20 @@ final class CallRouter: Sendable {
                 let proceed = call.state.withLock { state -> Bool in
                     guard !state.finished, !state.answered else { return false }
                     state.step = step
-                    for (request, peer, via, device, person) in forks {
-                        state.branches[via.branch ?? ""] = Call.Branch(request: request, peer: peer, via: via, deviceId: device, personId: person)
-                    }
+                    for fork in forks { state.branches[fork.via.branch ?? ""] = fork }
                     return true
                 }
-                guard proceed else { return }
-                self.branches.withLock { table in for fork in forks { table[fork.2.branch ?? ""] = call } }
+                guard proceed else {
+                    self.releaseTrunk(forks.filter(\.holdsTrunk).count)
+                    return
+                }
+                self.branches.withLock { table in for fork in forks { table[fork.via.branch ?? ""] = call } }
                 self.emit(
                     CallRinging(callId: call.id, step: step, stepKind: ringStep.kind, devices: forks.count),
                     tenant: call.tenant,
                     context: call.context
                 )
-                for fork in forks {
-                    self.transport.send(.request(fork.0), to: fork.1)
-                    if fork.1.transport == .udp { self.retransmit(fork.0, to: fork.1, branch: fork.2.branch ?? "", of: call) }
-                }
+                for fork in forks { self.send(fork, of: call) }
                 self.logger.debug("sip: ringing", metadata: ["gatehouse.step": "\(step)", "gatehouse.branches": "\(forks.count)"])
                 Task { await self.expire(call, step: step, at: deadline) }
                 return
@@ -417,6 +446,12 @@ final class CallRouter: Sendable {
             }
         }
         self.finish(call, with: call.state.withLock { $0.best } ?? SIPResponse(status: 480, replyingTo: call.invite.headers, toTag: call.toTag))
+    }
+
+    /// Sends a branch's INVITE, and again over UDP until it hears anything.
+    func send(_ branch: Call.Branch, of call: Call) {
+        self.transport.send(.request(branch.request), to: branch.peer)
+        if branch.peer.transport == .udp { self.retransmit(branch.request, to: branch.peer, branch: branch.via.branch ?? "", of: call) }
     }
 
     /// RFC 3261 §17.1.1.2 Timer A over UDP: the INVITE again after 0.5 s, 1 s, 2 s… until the
@@ -441,15 +476,101 @@ final class CallRouter: Sendable {
         guard let contact = SIPURI(binding.contact), let transport = SIPTransportKind(rawValue: binding.transport),
             let peer = Self.peer(for: binding, contact: contact, transport: transport)
         else { return nil }
+        return self.fork(invite, to: contact, via: peer)
+    }
+
+    /// The INVITE for `contact`, sent to `peer`.
+    func fork(_ invite: SIPRequest, to contact: SIPURI, via peer: SIPPeer) -> (SIPRequest, SIPPeer, SIPVia) {
         var request = invite
         request.uri = contact
         let hops: Int
         if case .some(.some(let value)) = invite.headers.maxForwards { hops = value } else { hops = 70 }
         request.headers.replace(.maxForwards, "\(max(0, hops - 1))")
+        // The caller's credentials were for us (RFC 3261 §22.3), and an identity it asserts is not
+        // one we vouch for (RFC 3325 §5).
+        request.headers.remove(.proxyAuthorization)
+        request.headers.remove(Self.assertedIdentity)
         request.headers.prepend(.recordRoute, self.recordRoute)
-        let via = self.newVia(transport)
+        let via = self.newVia(peer.transport)
         request.headers.prepend(.via, via.description)
         return (request, peer, via)
+    }
+
+    static let assertedIdentity: SIPHeaderName = "P-Asserted-Identity"
+
+    // MARK: - The outbound trunk
+
+    /// The INVITE for an external number through the carrier trunk (decision 0020):
+    /// `sip:<number>@<trunk>;user=phone`, our caller id as `P-Asserted-Identity`. Nil when no trunk
+    /// is configured, its name does not resolve, or ``SignalingConfiguration/Trunk/maxCalls``
+    /// external branches already ring.
+    func forkToTrunk(_ invite: SIPRequest, number: String) async -> Call.Branch? {
+        guard let trunk, SignalingConfiguration.isE164(number) else { return nil }
+        guard let address = await self.resolver.resolve(host: trunk.host, port: trunk.port, family: self.transport.bound?.udp?.protocol) else {
+            self.logger.warning("sip: the trunk's host does not resolve", metadata: ["gatehouse.host": "\(trunk.host)"])
+            return nil
+        }
+        guard let uri = SIPURI("sip:\(number)@\(trunk.host):\(trunk.port);user=phone") else { return nil }
+        let taken = self.trunkBranches.wrappingAdd(1, ordering: .relaxed).newValue
+        guard taken <= trunk.maxCalls else {
+            self.releaseTrunk(1)
+            self.logger.warning(
+                "sip: an external number was skipped: the trunk's call limit is reached",
+                metadata: ["gatehouse.limit": "\(trunk.maxCalls)"]
+            )
+            return nil
+        }
+        var fork = self.fork(invite, to: uri, via: SIPPeer(transport: .udp, address: address))
+        if let callerId = trunk.callerId { fork.0.headers.add(Self.assertedIdentity, "<sip:\(callerId)@\(trunk.host);user=phone>") }
+        return Call.Branch(request: fork.0, peer: fork.1, via: fork.2, number: number, holdsTrunk: true)
+    }
+
+    func releaseTrunk(_ count: Int) {
+        if count > 0 { self.trunkBranches.wrappingSubtract(count, ordering: .relaxed) }
+    }
+
+    /// External branches that are done (answered, failed, cancelled, or their call ended) give
+    /// their place on the trunk back; call with the call's state locked.
+    static func settleTrunk(_ state: inout Call.State) -> Int {
+        var released = 0
+        for (key, branch) in state.branches where branch.holdsTrunk {
+            guard branch.status >= 200 || branch.cancelled || state.finished || state.answered else { continue }
+            state.branches[key]?.holdsTrunk = false
+            released += 1
+        }
+        return released
+    }
+
+    /// The trunk branch's INVITE again with credentials for the carrier's 401/407 challenge (RFC
+    /// 3261 §22.2): a CSeq one higher and a new Via branch; nil without credentials, for a
+    /// challenge we cannot answer, or when this branch already answered one.
+    func answeringChallenge(_ response: SIPResponse, of branch: Call.Branch) -> Call.Branch? {
+        guard branch.number != nil, !branch.authenticated, let trunk, let username = trunk.username, let password = trunk.password,
+            let cseq = branch.request.headers.cseq
+        else { return nil }
+        let proxy = response.status == 407
+        let challenges = response.headers.values(proxy ? .proxyAuthenticate : .wwwAuthenticate)
+        let clientNonce = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
+        let uri = branch.request.uri.description
+        guard
+            let credentials = challenges.lazy.compactMap({
+                HTTPDigest.authorization(challenge: $0, username: username, password: password, method: "INVITE", uri: uri, clientNonce: clientNonce)
+            }).first
+        else { return nil }
+        var request = branch.request
+        request.headers.removeFirstValue(.via)
+        let via = self.newVia(.udp)
+        request.headers.prepend(.via, via.description)
+        guard cseq.number < UInt32.max else { return nil }
+        request.headers.replace(.cseq, "\(cseq.number + 1) INVITE")
+        request.headers.add(proxy ? .proxyAuthorization : .authorization, credentials)
+        var next = branch
+        next.request = request
+        next.via = via
+        next.status = 0
+        next.authenticated = true
+        next.cseqShift = branch.cseqShift + 1
+        return next
     }
 
     /// Where to send to a binding: over a stream, the device's own connection; over UDP, its Contact
@@ -468,13 +589,16 @@ final class CallRouter: Sendable {
     /// The step's ring time ran out: cancel its branches and ring the next step.
     func expire(_ call: Call, step: Int, at deadline: ContinuousClock.Instant) async {
         try? await Task.sleep(until: deadline)
+        var released = 0
         let pending = call.state.withLock { state -> [Call.Branch]? in
             guard !state.finished, !state.answered, state.step == step else { return nil }
             let pending = state.branches.values.filter { $0.status < 200 && !$0.cancelled }
             // Kept, marked cancelled: their 487s still need our ACK.
             for key in state.branches.keys { state.branches[key]?.cancelled = true }
+            released = Self.settleTrunk(&state)
             return Array(pending)
         }
+        self.releaseTrunk(released)
         guard let pending else { return }
         for branch in pending { self.cancel(branch, reason: "SIP;cause=480;text=\"No answer\"") }
         await self.ring(call, from: step + 1)
@@ -488,17 +612,38 @@ final class CallRouter: Sendable {
         if let cseq = branch.request.headers.cseq { headers.add(.cseq, "\(cseq.number) CANCEL") }
         headers.add(.maxForwards, "70")
         headers.add(.reason, reason)
-        self.transport.send(.request(SIPRequest(method: .cancel, uri: branch.request.uri, headers: headers)), to: branch.peer)
+        let cancel = SIPRequest(method: .cancel, uri: branch.request.uri, headers: headers)
+        let transport = self.transport
+        let peer = branch.peer
+        transport.send(.request(cancel), to: peer)
+        // Until its answer arrives: resent over UDP (Timer E, up to T2 = 4 s apart, for 32 s),
+        // and either way its answer is known as ours.
+        guard let id = branch.via.branch else { return }
+        let tracked = self.pendingCancels.withLock { pending in
+            guard pending.count < Self.maxPendingCancels else { return false }
+            return pending.insert(id).inserted
+        }
+        guard tracked else { return }
+        Retransmission.start(
+            cap: .seconds(4),
+            while: { self.pendingCancels.withLock { $0.contains(id) } },
+            send: { if peer.transport == .udp { transport.send(.request(cancel), to: peer) } },
+            ended: { _ = self.pendingCancels.withLock { $0.remove(id) } }
+        )
     }
+
+    /// CANCELs of ours still waiting for their answer.
+    var cancelsAwaitingAnswer: Int { self.pendingCancels.withLock { $0.count } }
 
     /// Answers the caller with a final response and forgets the call.
     func finish(_ call: Call, with response: SIPResponse) {
-        let first = call.state.withLock { state -> Bool in
-            guard !state.finished else { return false }
+        let first = call.state.withLock { state -> Int? in
+            guard !state.finished else { return nil }
             state.finished = true
-            return true
+            return Self.settleTrunk(&state)
         }
-        guard first else { return }
+        guard let released = first else { return }
+        self.releaseTrunk(released)
         var final = response
         if final.status >= 300 {
             // Our own final answer carries our To tag; a forwarded one keeps the device's.
@@ -545,23 +690,41 @@ final class CallRouter: Sendable {
         guard let via = response.headers.topVia, let branch = via.branch, via.host == self.host.lowercased() else { return }
         var upstream = response
         upstream.headers.removeFirstValue(.via)
+        let cseqMethod = response.headers.cseq?.method
+        // The answer to one of our own CANCELs ends here.
+        if cseqMethod == .cancel, self.pendingCancels.withLock({ $0.remove(branch) != nil }) || self.branches.withLock({ $0[branch] != nil }) {
+            return
+        }
         guard let call = self.branches.withLock({ $0[branch] }) else {
-            self.forwardStateless(upstream)
+            self.forwardStateless(self.shiftedBack(upstream))
             return
         }
         let status = response.status
-        let cseqMethod = response.headers.cseq?.method
-        guard cseqMethod == .invite else { return }  // 200 to our CANCELs
+        guard cseqMethod == .invite else { return }
         enum Action {
             case forward, forwardAndCancelOthers([Call.Branch], winner: Call.Branch, step: Int), ackAndMaybeFinish(Call.Branch, done: Bool), none
+            case authenticate(Call.Branch, next: Call.Branch)
         }
+        // A branch that answered the carrier's challenge sent a higher CSeq than the caller's.
+        if let shift = call.state.withLock({ $0.branches[branch]?.cseqShift }), shift != 0 { Self.shiftCSeq(&upstream.headers, by: -shift) }
+        var released = 0
         let action = call.state.withLock { state -> Action in
+            defer { released = Self.settleTrunk(&state) }
             guard var entry = state.branches[branch] else {
                 // A late 2xx from a cancelled branch still goes up: the caller ACKs and hangs up.
                 return (200..<300).contains(status) ? .forward : .none
             }
             entry.status = max(entry.status, status)
             state.branches[branch] = entry
+            // The carrier asks for credentials: the branch is replaced by one that has them.
+            if status == 401 || status == 407, !entry.cancelled, !state.answered, !state.finished,
+                let next = self.answeringChallenge(response, of: entry)
+            {
+                state.branches[branch]?.cancelled = true
+                state.branches[branch]?.holdsTrunk = false
+                state.branches[next.via.branch ?? ""] = next
+                return .authenticate(entry, next: next)
+            }
             switch status {
             case 100:
                 return .none
@@ -581,9 +744,14 @@ final class CallRouter: Sendable {
                 return .ackAndMaybeFinish(entry, done: done && !state.answered && !entry.cancelled)
             }
         }
+        self.releaseTrunk(released)
         switch action {
         case .none:
             return
+        case .authenticate(let challenged, let next):
+            self.ackNon2xx(response, branch: challenged)
+            self.branches.withLock { $0[next.via.branch ?? ""] = call }
+            self.send(next, of: call)
         case .forward:
             self.transport.send(.response(upstream), to: call.caller)
         case .forwardAndCancelOthers(let others, let winner, let step):
@@ -596,6 +764,8 @@ final class CallRouter: Sendable {
                     tenant: call.tenant,
                     context: context
                 )
+            } else if let number = winner.number {
+                self.emit(CallAnsweredExternally(callId: call.id, number: number, step: step), tenant: call.tenant, context: call.context)
             }
             if let sipCallID = call.invite.headers.callID {
                 self.dialogs.withLock { dialogs in
@@ -616,7 +786,8 @@ final class CallRouter: Sendable {
                         keyPresser: call.keyPresser,
                         deviceId: presser.device,
                         personId: presser.person,
-                        presserIP: presser.ip
+                        presserIP: presser.ip,
+                        cseqShift: winner.cseqShift
                     )
                 }
             }
@@ -691,14 +862,20 @@ final class CallRouter: Sendable {
             destination = peer
         } else {
             let transport = SIPTransportKind(rawValue: (target.parameters["transport"] ?? nil)?.uppercased() ?? "UDP") ?? .udp
-            guard let address = try? SocketAddress(ipAddress: target.host, port: target.port ?? (transport == .tls ? 5061 : 5060)) else {
-                return 404  // no DNS resolution yet: dialog targets are IP addresses
+            let family = transport == .udp ? self.transport.bound?.udp?.protocol : nil
+            guard let address = await self.resolver.resolve(host: target.host, port: target.port ?? (transport == .tls ? 5061 : 5060), family: family)
+            else {
+                return 404  // a name that does not resolve
             }
             destination = SIPPeer(transport: transport, address: address)
         }
-        if request.method == .bye, let sipCallID = request.headers.callID,
-            let dialog = self.dialogs.withLock({ $0.removeValue(forKey: sipCallID) })
+        if let sipCallID = request.headers.callID, let dialog = self.dialogs.withLock({ $0[sipCallID] }), dialog.cseqShift != 0,
+            request.headers.from?.tag == dialog.callerTag
         {
+            // The caller's requests continue the CSeq space of the challenged INVITE it never saw.
+            Self.shiftCSeq(&forwarded.headers, by: dialog.cseqShift)
+        }
+        if request.method == .bye, let sipCallID = request.headers.callID, let dialog = self.endDialog(sipCallID) {
             let talk = ContinuousClock.now - dialog.answeredAt
             let seconds = Double(talk.components.seconds) + Double(talk.components.attoseconds) / 1e18
             self.emit(
@@ -718,6 +895,49 @@ final class CallRouter: Sendable {
         forwarded.headers.prepend(.via, via.description)
         self.transport.send(.request(forwarded), to: destination)
         return nil
+    }
+
+    /// Ends an answered call's dialog at its BYE: the dialog once, nil when it already ended. One
+    /// with a CSeq shift stays 32 s longer, for the BYE's answer and retransmissions.
+    func endDialog(_ callID: String) -> Dialog? {
+        let ended = self.dialogs.withLock { dialogs -> Dialog? in
+            guard var dialog = dialogs[callID], !dialog.ended else { return nil }
+            if dialog.cseqShift == 0 {
+                dialogs.removeValue(forKey: callID)
+            } else {
+                dialog.ended = true
+                dialogs[callID] = dialog
+            }
+            return dialog
+        }
+        if let ended, ended.cseqShift != 0 {
+            Task {
+                try? await Task.sleep(for: .seconds(32))
+                self.dialogs.withLock { dialogs in
+                    if dialogs[callID]?.ended == true { dialogs.removeValue(forKey: callID) }
+                }
+            }
+        }
+        return ended
+    }
+
+    /// A response to a request the caller sent inside a dialog whose CSeq we shifted: the caller's
+    /// number again.
+    func shiftedBack(_ response: SIPResponse) -> SIPResponse {
+        guard let callID = response.headers.callID, let dialog = self.dialogs.withLock({ $0[callID] }), dialog.cseqShift != 0,
+            response.headers.from?.tag == dialog.callerTag
+        else { return response }
+        var response = response
+        Self.shiftCSeq(&response.headers, by: -dialog.cseqShift)
+        return response
+    }
+
+    /// The CSeq number moved by `shift` (within the 32-bit range RFC 3261 §8.1.1.5 allows).
+    static func shiftCSeq(_ headers: inout SIPHeaders, by shift: Int) {
+        guard let cseq = headers.cseq else { return }
+        let number = Int(cseq.number) + shift
+        guard number >= 0, number <= Int(UInt32.max) else { return }
+        headers.replace(.cseq, "\(number) \(cseq.method)")
     }
 
     /// The key a SIP INFO carries: `Signal=#` in `application/dtmf-relay`, the bare key in

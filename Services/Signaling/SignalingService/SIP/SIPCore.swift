@@ -36,6 +36,7 @@ final class SIPCore: SIPMessageSink {
         limits: SignalingConfiguration.Limits,
         doorOpenKeys: Set<String>,
         planLifetime: Duration = .zero,
+        trunk: SignalingConfiguration.Trunk? = nil,
         logger: Logger
     ) {
         self.transport = transport
@@ -52,6 +53,7 @@ final class SIPCore: SIPMessageSink {
             planLifetime: planLifetime,
             host: host,
             doorOpenKeys: doorOpenKeys,
+            trunk: trunk,
             logger: logger
         )
         self.limits = limits

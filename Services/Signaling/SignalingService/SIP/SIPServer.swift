@@ -59,6 +59,7 @@ package final class SIPServer: Service, Sendable {
             limits: configuration.limits,
             doorOpenKeys: configuration.doorOpenKeys,
             planLifetime: configuration.planCacheLifetime,
+            trunk: configuration.trunk,
             logger: logger
         )
     }
@@ -70,6 +71,9 @@ package final class SIPServer: Service, Sendable {
 
     /// Non-2xx finals to INVITEs being resent until their ACK.
     package var finalsAwaitingAcknowledgement: Int { self.core.transactions.awaitingAcknowledgement }
+
+    /// Our CANCELs still waiting for their answer.
+    package var cancelsAwaitingAnswer: Int { self.core.router.cancelsAwaitingAnswer }
 
     /// Branches of calls being rung or recently answered.
     package var activeCallBranches: Int { self.core.router.activeBranches }
