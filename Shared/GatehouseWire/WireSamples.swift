@@ -215,6 +215,11 @@ public enum WireSamples {
                     RPCReply<UnlockResult>.result(UnlockResult(granted: true, reason: .resident, commandId: self.command, opened: true))
                 )
             ),
+            ("rpc/access.call_hours.request", try WireCoding.encode(CallHoursLookup(siteId: site))),
+            (
+                "rpc/access.call_hours.reply",
+                try WireCoding.encode(RPCReply<CallHours>.result(CallHours(afterHours: true, unitsRingAfterHours: false)))
+            ),
             (
                 "rpc/access.present_credential.request",
                 try WireCoding.encode(PresentCredential(doorId: self.door, pin: "482913", source: "lobby-keypad"))
@@ -450,7 +455,7 @@ public enum WireSamples {
         timeZone: "Europe/Berlin",
         steps: [
             RingStep(kind: .unit, ringSeconds: 30, targets: [RingTarget(deviceId: phone, sipUsername: "phone-101", personId: person)]),
-            RingStep(kind: .external, ringSeconds: 20, targets: [RingTarget(number: "+4930123456")]),
+            RingStep(kind: .external, ringSeconds: 20, targets: [RingTarget(number: "+4930123456")], hours: .afterHours),
         ]
     )
 

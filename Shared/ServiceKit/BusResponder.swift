@@ -15,6 +15,15 @@ public struct MessageContext: Sendable {
     /// When the caller stops waiting (`Gatehouse-Deadline`), if it said.
     public var deadline: Date?
 
+    /// The tenant the caller acts for; `invalid_request` for a request that names none (every
+    /// tenant-scoped method needs it).
+    public func requiredTenant() throws -> TenantID {
+        guard let tenant = self.tenant else {
+            throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
+        }
+        return tenant
+    }
+
     /// What is left of the caller's patience, on the continuous clock (`nil`: it did not say).
     public var deadlineInstant: ContinuousClock.Instant? {
         self.deadline.map { .now + .milliseconds(Int64(($0.timeIntervalSinceNow * 1000).rounded(.down))) }

@@ -1,5 +1,6 @@
 import AccessService
 import Foundation
+import GatehouseWire
 import Testing
 
 /// Weekly schedules and site times across daylight-saving changes (Europe/Berlin: 2026-03-29 and
@@ -72,5 +73,31 @@ struct ScheduleTests {
                 continue
             }
         }
+    }
+}
+
+/// A site's call hours (decision 0021): business hours on the site's wall clock, its holidays
+/// outside them unless a `hol` window says otherwise.
+struct CallHoursTests {
+    /// Weekdays 08:00–18:00, holidays 10:00–12:00.
+    static let policy = CallHoursPolicy(
+        hours: WeeklySchedule(windows: [.init(days: Set(1...5), start: 8 * 60, end: 18 * 60), .init(days: [8], start: 10 * 60, end: 12 * 60)]),
+        unitsRingAfterHours: false
+    )
+
+    @Test func businessHoursAreTheSitesWallClockAndHolidaysUseTheirOwnWindows() throws {
+        let berlin = ScheduleTests.berlin
+        // Monday 2026-03-30 (CEST): 08:00 local is 06:00Z.
+        #expect(!Self.policy.state(at: ScheduleTests.utc("2026-03-30T06:00:00Z"), timeZone: berlin, holidays: HolidayCalendar()).afterHours)
+        #expect(Self.policy.state(at: ScheduleTests.utc("2026-03-30T05:59:00Z"), timeZone: berlin, holidays: HolidayCalendar()).afterHours)
+        #expect(Self.policy.state(at: ScheduleTests.utc("2026-03-30T16:00:00Z"), timeZone: berlin, holidays: HolidayCalendar()).afterHours)
+        // Saturday: after hours all day; the units' residents are skipped, as the site says.
+        let saturday = Self.policy.state(at: ScheduleTests.utc("2026-03-28T11:00:00Z"), timeZone: berlin, holidays: HolidayCalendar())
+        #expect(saturday.afterHours && !saturday.unitsRingAfterHours)
+        // Easter Monday as a holiday: only 10:00–12:00 is business hours.
+        var holidays = HolidayCalendar()
+        holidays.days[try #require(LocalDate("2026-04-06"))] = "Easter Monday"
+        #expect(Self.policy.state(at: ScheduleTests.utc("2026-04-06T07:00:00Z"), timeZone: berlin, holidays: holidays).afterHours)
+        #expect(!Self.policy.state(at: ScheduleTests.utc("2026-04-06T08:30:00Z"), timeZone: berlin, holidays: holidays).afterHours)
     }
 }

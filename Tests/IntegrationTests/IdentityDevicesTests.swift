@@ -517,14 +517,26 @@ struct IdentityDevicesTests {
                     json: #"{"steps":[{"staffPersonId":"\#(f.concierge)"},{"number":"0301234"},{}]}"#
                 )
                 #expect(steps.status == .badRequest && steps.body.contains("steps[1].number") && steps.body.contains("steps[2].staffPersonId"))
+                let badHours = try await self.call(
+                    client,
+                    .put,
+                    "\(base)/sites/\(f.site)/fallbacks",
+                    token: admin,
+                    json: #"{"steps":[{"number":"+4930123456","hours":"nights"}]}"#
+                )
+                #expect(badHours.status == .badRequest && badHours.body.contains("steps[0].hours"))
                 let good = try await self.call(
                     client,
                     .put,
                     "\(base)/sites/\(f.site)/fallbacks",
                     token: admin,
-                    json: #"{"steps":[{"staffPersonId":"\#(f.concierge)","ringSeconds":15},{"number":"+4930123456"}]}"#
+                    json:
+                        #"{"steps":[{"staffPersonId":"\#(f.concierge)","ringSeconds":15,"hours":"business"},{"number":"+4930123456","hours":"after_hours"}]}"#
                 )
                 #expect(good.status == .noContent, "\(good.body)")
+                // The ring plan carries each fallback's hours (the concierge has no device: that step is left out).
+                let plan = try await DeviceStore(client: postgres).dialPlan(sipDomain: f.domain, dialled: "101", logger: self.logger)
+                #expect(plan?.steps.filter { $0.kind != .unit }.map(\.hours) == [.afterHours])
             }
         }
     }

@@ -21,6 +21,11 @@ extension SignalingRegistrarTests {
 
     /// Registers `device` from `port` and then runs `scenario` as that device on the same port.
     func phone(_ context: Context, _ device: Device, port: Int, scenario: String) async throws -> Task<ToolRun, any Error> {
+        try await self.phone(context, device, port: port, script: try Self.scenario(scenario))
+    }
+
+    /// Registers `device` from `port` and then runs the sipp scenario `script` on the same port.
+    func phone(_ context: Context, _ device: Device, port: Int, script: String) async throws -> Task<ToolRun, any Error> {
         let registered = try await self.sipp(
             context,
             scenario: SIPScenarios.register(expires: 300, final: 200),
@@ -28,8 +33,7 @@ extension SignalingRegistrarTests {
             localPort: port
         )
         #expect(registered.status == 0, "\(registered.output)")
-        let scenario = try Self.scenario(scenario)
-        let task = Task { try await self.sipp(context, scenario: scenario, users: [[device.username]], localPort: port) }
+        let task = Task { try await self.sipp(context, scenario: script, users: [[device.username]], localPort: port) }
         #expect(try await eventually { Self.listeningUDP(port) })
         return task
     }
@@ -137,6 +141,38 @@ extension SignalingRegistrarTests {
                     #expect(unlocked.data.command.personId == decision.data.personId && unlocked.data.command.personId != nil)
                     #expect(unlocked.data.command.adapter == "2n" && unlocked.data.command.relay == 2)
                 }
+            }
+        }
+    }
+
+    @Test func aStationStyleActionBuzzMessageOpensTheDoorToo() async throws {
+        try await withDoorSimulator { simulator, url in
+            try await self.withSignaling(doorControlURL: url, access: true) { context in
+                // The resident's app sends `Action: buzz` in a MESSAGE instead of a key press.
+                let buzz = try Self.scenario("resident-opens-door")
+                    .replacing("INFO [next_url]", with: "MESSAGE [next_url]")
+                    .replacing("CSeq: 1 INFO", with: "CSeq: 1 MESSAGE")
+                    .replacing("Content-Type: application/dtmf-relay", with: "Content-Type: text/plain")
+                    .replacing("Signal=#\n      Duration=160", with: "Action: buzz")
+                #expect(
+                    buzz.contains("MESSAGE [next_url]") && buzz.contains("Action: buzz") && !buzz.contains("Content-Type: application/dtmf-relay")
+                )
+                let phone = try await self.phone(context, context.phone, port: Int.random(in: 20_000..<30_000), script: buzz)
+                var station = try Self.scenario("door-call")
+                let pause = station.range(of: "  <pause milliseconds=\"200\"/>")!
+                station.insert(
+                    contentsOf: Self.answersInfo.replacing("<recv request=\"INFO\"/>", with: "<recv request=\"MESSAGE\"/>"),
+                    at: pause.lowerBound
+                )
+                let call = try await self.sipp(
+                    context,
+                    scenario: station,
+                    users: [self.account(context, context.station) + ["101"]],
+                    authURI: "101@\(context.domain)"
+                )
+                #expect(call.status == 0, "\(call.output)")
+                #expect(try await phone.value.status == 0)
+                #expect(try await eventually { simulator.triggers.count == 1 })
             }
         }
     }

@@ -56,6 +56,8 @@ struct SignalingRegistrarTests {
         var door: UUID
         /// Ada and Bob live in unit 101.
         var ada: UUID
+        /// The concierge, whose desk phone is the site's fallback.
+        var concierge: UUID
         /// Access control's parts, when the test asked for them.
         var access: AccessService.Parts?
         var commander: DoorCommander? { self.access?.commander }
@@ -276,6 +278,7 @@ struct SignalingRegistrarTests {
                                         natsURL: nats.url,
                                         door: door,
                                         ada: ada,
+                                        concierge: concierge,
                                         access: accessParts
                                     )
                                 )

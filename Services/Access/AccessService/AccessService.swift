@@ -27,6 +27,7 @@ public enum AccessService {
         CredentialStore.migration,
         BundleStore.migration,
         BundleStore.decisionsMigration,
+        PolicyStore.callHoursMigration,
     ]
 
     /// Access control's parts, wired once for the service and for tests that run it in-process.
@@ -92,7 +93,12 @@ public enum AccessService {
         }
 
         /// The request handlers access serves on NATS.
-        package var handlers: [any RequestHandler] { [UnlockDoorHandler(commander: self.commander), PresentCredentialHandler(desk: self.desk)] }
+        package var handlers: [any RequestHandler] {
+            [
+                UnlockDoorHandler(commander: self.commander), PresentCredentialHandler(desk: self.desk),
+                CallHoursHandler(commander: self.commander),
+            ]
+        }
     }
 
     public static let definition = ServiceDefinition(

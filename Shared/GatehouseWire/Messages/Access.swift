@@ -103,6 +103,40 @@ public struct UnlockDoor: GatehouseRequest {
     }
 }
 
+/// signaling → access: whether a site is outside its call hours now (decision 0021), asked when a
+/// door station's call is routed. Answers `not_found` for a site of another tenant.
+public struct CallHoursLookup: GatehouseRequest {
+    public typealias Response = CallHours
+    public static let method = RPCMethod(service: .access, name: "call_hours")
+    public var method: RPCMethod { Self.method }
+
+    public var siteId: UUID
+
+    public init(siteId: UUID) { self.siteId = siteId }
+
+    enum CodingKeys: String, CodingKey { case siteId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeID(self.siteId, forKey: .siteId)
+    }
+}
+
+/// A site's call hours as they apply now.
+public struct CallHours: Codable, Sendable, Hashable {
+    /// Outside the site's call hours (on its wall clock; its holidays count as outside unless a
+    /// `hol` window says otherwise). Always `false` for a site without call hours.
+    public var afterHours: Bool
+    /// Whether the unit's residents ring after hours; `false` sends such calls straight to the
+    /// fallbacks (an office building whose tenants have gone home).
+    public var unitsRingAfterHours: Bool
+
+    public init(afterHours: Bool, unitsRingAfterHours: Bool = true) {
+        self.afterHours = afterHours
+        self.unitsRingAfterHours = unitsRingAfterHours
+    }
+}
+
 /// Why a granted door command did not open the door.
 public enum DoorCommandFailure: String, Codable, Sendable, Hashable, CaseIterable {
     /// No answer within the command's deadline: abandoned, never sent again later.

@@ -179,14 +179,27 @@ public struct RingStep: Codable, Sendable, Hashable {
         case doorStation = "door_station"
     }
 
+    /// When a fallback step rings, against the site's call hours (access control's, decision 0021).
+    public enum Hours: String, Codable, Sendable, Hashable, CaseIterable {
+        /// At any time (what an absent `hours` means).
+        case always
+        /// Only within the site's call hours (a concierge desk that is staffed by day).
+        case business
+        /// Only outside them (the night porter's phone, an external number).
+        case afterHours = "after_hours"
+    }
+
     public var kind: Kind
     public var ringSeconds: Int
     public var targets: [RingTarget]
+    /// Absent: at any time.
+    public var hours: Hours?
 
-    public init(kind: Kind, ringSeconds: Int, targets: [RingTarget]) {
+    public init(kind: Kind, ringSeconds: Int, targets: [RingTarget], hours: Hours? = nil) {
         self.kind = kind
         self.ringSeconds = ringSeconds
         self.targets = targets
+        self.hours = hours == .always ? nil : hours
     }
 }
 

@@ -110,6 +110,9 @@ public enum CallFallbackReason: String, Codable, Sendable, Hashable, CaseIterabl
     case busy
     /// No device of the step was registered.
     case unreachable
+    /// The step does not ring at this time: a fallback for the other side of the site's call
+    /// hours, or the unit's residents after hours at a site that skips them (decision 0021).
+    case outsideHours = "outside_hours"
 }
 
 /// `io.gatehouse.signaling.call_started.v1`: a door station's call was accepted for routing.

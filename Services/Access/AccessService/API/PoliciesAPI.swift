@@ -54,6 +54,16 @@ package struct PoliciesAPI: Sendable {
         ]
     }
 
+    /// The call hours with what they say now (`afterHoursNow`), on the site's wall clock.
+    static func resource(_ policy: CallHoursPolicy, site: SiteInfo, holidays: HolidayCalendar) -> [String: Any] {
+        let zone = TimeZone(identifier: site.timeZone) ?? .gmt
+        var resource = policy.json
+        resource["siteId"] = site.id.lowercasedString
+        resource["timeZone"] = site.timeZone
+        resource["afterHoursNow"] = policy.state(at: Date(), timeZone: zone, holidays: holidays).afterHours
+        return resource
+    }
+
     /// A schedule field: absent or null is `nil`; anything else must parse.
     static func schedule(_ object: [String: Any], _ field: String, _ fields: inout JSONFields) -> WeeklySchedule? {
         guard let value = object[field], !(value is NSNull) else { return nil }
@@ -215,6 +225,34 @@ package struct PoliciesAPI: Sendable {
             try fields.check("invalid holidays")
             try await self.policies.putHolidays(tenant: tenant, site: site, calendar, by: actor, logger: context.logger)
             return try Self.json(["holidays": calendar.days.sorted { $0.key < $1.key }.map { ["date": $0.key.description, "name": $0.value] }])
+        }
+
+        // When calls ring whom (decision 0021): GET answers 404 while the site has none.
+        let callHours = router.group("/v1/tenants/:tenant/sites/:site/call-hours")
+        callHours.get { request, context in
+            let (tenant, site, _) = try await self.site(request, context)
+            let sitePolicy = try await self.policies.site(tenant: tenant, site: site.id, logger: context.logger)
+            guard let policy = sitePolicy.callHours else { throw Problem.notFound("the site has no call hours: it is always business hours") }
+            return try Self.json(Self.resource(policy, site: site, holidays: sitePolicy.holidays))
+        }
+        callHours.put { request, context in
+            let (tenant, site, actor) = try await self.site(request, context)
+            let object = try await request.jsonObject(maxBytes: 8192).object
+            var fields = JSONFields(object, allowed: ["hours", "unitsAfterHours"])
+            let hours = Self.schedule(object, "hours", &fields)
+            if hours == nil, fields.errors.isEmpty { fields.fail("hours", "is required: the windows of business hours") }
+            let units = fields.string("unitsAfterHours", maxLength: 8) ?? "ring"
+            if !["ring", "skip"].contains(units) { fields.fail("unitsAfterHours", "is ring or skip") }
+            try fields.check("invalid call hours")
+            let policy = CallHoursPolicy(hours: hours ?? WeeklySchedule(windows: []), unitsRingAfterHours: units == "ring")
+            try await self.policies.putCallHours(tenant: tenant, site: site.id, policy, by: actor, logger: context.logger)
+            let holidays = try await self.policies.holidays(tenant: tenant, site: site.id, logger: context.logger)
+            return try Self.json(Self.resource(policy, site: site, holidays: holidays))
+        }
+        callHours.delete { request, context in
+            let (tenant, site, actor) = try await self.site(request, context)
+            try await self.policies.putCallHours(tenant: tenant, site: site.id, nil, by: actor, logger: context.logger)
+            return Response(status: .noContent)
         }
 
         let exceptions = router.group("/v1/tenants/:tenant/sites/:site/door-exceptions")

@@ -309,9 +309,7 @@ package struct UnlockDoorHandler: RequestHandler {
     package var method: RPCMethod { UnlockDoor.method }
 
     package func handle(_ request: UnlockDoor, context: MessageContext) async throws -> UnlockResult {
-        guard let tenant = context.tenant else {
-            throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
-        }
+        let tenant = try context.requiredTenant()
         return try await self.commander.unlock(
             tenant: tenant,
             doorId: request.doorId,

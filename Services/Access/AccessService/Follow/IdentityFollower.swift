@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// - `door_deleted`: the door's controller (its station's HTTP credentials), device token, policy,
 ///   exceptions and failure counts are deleted; it leaves passes and access groups, and a pass or
 ///   group that had only this door is revoked or deleted;
-/// - `site_deleted`: the site's settings, holidays, groups, door policies and exceptions are deleted,
+/// - `site_deleted`: the site's settings, call hours, holidays, groups, door policies and exceptions are deleted,
 ///   and its passes and PINs revoked.
 /// Each change is announced like the same change made through the API.
 package struct IdentityCleanup: Sendable {
@@ -189,7 +189,7 @@ package struct IdentityCleanup: Sendable {
     package func siteDeleted(tenant: TenantID, site: UUID, logger: Logger) async throws {
         try await self.client.transaction(logger: logger) { connection in
             // Group members go with their groups (ON DELETE CASCADE).
-            for table in ["access_groups", "holidays", "door_policies", "door_exceptions", "site_settings"] {
+            for table in ["access_groups", "holidays", "door_policies", "door_exceptions", "site_settings", "call_hours"] {
                 try await connection.query(
                     "DELETE FROM \(unescaped: self.schema).\(unescaped: table) WHERE tenant_id = \(tenant.rawValue) AND site_id = \(site)",
                     logger: logger

@@ -439,9 +439,7 @@ package struct PresentCredentialHandler: RequestHandler {
     package var method: RPCMethod { PresentCredential.method }
 
     package func handle(_ request: PresentCredential, context: MessageContext) async throws -> UnlockResult {
-        guard let tenant = context.tenant else {
-            throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
-        }
+        let tenant = try context.requiredTenant()
         return try await self.desk.present(tenant: tenant, request, notAfter: context.deadlineInstant, logger: context.logger)
     }
 }

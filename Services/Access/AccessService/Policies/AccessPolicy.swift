@@ -84,19 +84,23 @@ package struct SitePolicy: Sendable, Hashable {
     /// Exceptions that have not ended.
     package var exceptions: [DoorException]
     package var groups: [UUID: AccessGroup]
+    /// When calls ring whom (signaling asks; decision 0021); nil: always business hours.
+    package var callHours: CallHoursPolicy?
 
     package init(
         lockdown: Bool = false,
         holidays: HolidayCalendar = HolidayCalendar(),
         doors: [UUID: DoorPolicy] = [:],
         exceptions: [DoorException] = [],
-        groups: [UUID: AccessGroup] = [:]
+        groups: [UUID: AccessGroup] = [:],
+        callHours: CallHoursPolicy? = nil
     ) {
         self.lockdown = lockdown
         self.holidays = holidays
         self.doors = doors
         self.exceptions = exceptions
         self.groups = groups
+        self.callHours = callHours
     }
 
     /// Whether some group gives access to `door`: only then are a person's memberships worth

@@ -74,6 +74,7 @@ package struct PolicyStore: Sendable {
             let group = try Self.group(row)
             policy.groups[group.id] = group
         }
+        policy.callHours = try await self.readCallHours(tenant: tenant, site: site, logger: logger)
         return policy
     }
 

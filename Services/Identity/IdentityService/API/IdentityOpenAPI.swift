@@ -3614,6 +3614,15 @@ package enum IdentityOpenAPI {
                           "type": "integer",
                           "minimum": 5,
                           "maximum": 120
+                        },
+                        "hours": {
+                          "type": "string",
+                          "enum": [
+                            "always",
+                            "business",
+                            "after_hours"
+                          ],
+                          "description": "When the step rings against the site's call hours (access control's /sites/{site}/call-hours): always (the default), only within them, or only outside them."
                         }
                       }
                     }

@@ -528,7 +528,8 @@ package struct TopologyAPI: Sendable {
         }
     }
 
-    /// `{"buildingId": …?, "steps": [{"staffPersonId": …} | {"number": "+49…"}, "ringSeconds": …]}`.
+    /// `{"buildingId": …?, "steps": [{"staffPersonId": …} | {"number": "+49…"}, "ringSeconds": …,
+    /// "hours": "always" | "business" | "after_hours"]}`.
     static func fallbacks(_ object: [String: Any]) throws -> (UUID?, [DeviceStore.Fallback]) {
         var fields = JSONFields(object, allowed: ["buildingId", "steps"])
         let building = fields.uuid("buildingId")
@@ -539,7 +540,7 @@ package struct TopologyAPI: Sendable {
                     fields.fail("steps[\(index)]", "must be an object")
                     continue
                 }
-                var inner = JSONFields(step, allowed: ["staffPersonId", "number", "ringSeconds"])
+                var inner = JSONFields(step, allowed: ["staffPersonId", "number", "ringSeconds", "hours"])
                 let person = inner.uuid("staffPersonId")
                 let number = inner.string("number", maxLength: 16)
                 if let number, number.wholeMatch(of: /\+[1-9][0-9]{6,14}/) == nil {
@@ -547,8 +548,13 @@ package struct TopologyAPI: Sendable {
                 }
                 if (person == nil) == (number == nil) { inner.fail("staffPersonId", "give exactly one of staffPersonId and number") }
                 let ring = inner.int("ringSeconds", in: 5...120) ?? 20
+                let hoursName = inner.string("hours", maxLength: 16)
+                let hours = hoursName.flatMap(RingStep.Hours.init(rawValue:)) ?? .always
+                if hoursName != nil, hoursName.flatMap(RingStep.Hours.init(rawValue:)) == nil {
+                    inner.fail("hours", "is always, business or after_hours")
+                }
                 for error in inner.errors { fields.fail("steps[\(index)].\(error.field)", error.message) }
-                fallbacks.append(.init(position: index + 1, staff: person, number: number, ringSeconds: ring))
+                fallbacks.append(.init(position: index + 1, staff: person, number: number, ringSeconds: ring, hours: hours))
             }
         } else {
             fields.fail("steps", "is required: an array of at most 20 steps")

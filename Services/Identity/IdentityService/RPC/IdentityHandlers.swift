@@ -55,7 +55,7 @@ package struct DeviceLookupHandler: RequestHandler {
     package var method: RPCMethod { DeviceLookup.method }
 
     package func handle(_ request: DeviceLookup, context: MessageContext) async throws -> DeviceInfo {
-        let tenant = try requireTenant(context)
+        let tenant = try context.requiredTenant()
         guard let device = try await self.store.get(tenant: tenant, id: request.deviceId, logger: context.logger) else {
             throw WireError(code: .notFound, message: "no such device")
         }
@@ -76,7 +76,7 @@ package struct SiteLookupHandler: RequestHandler {
     package var method: RPCMethod { SiteLookup.method }
 
     package func handle(_ request: SiteLookup, context: MessageContext) async throws -> SiteInfo {
-        let tenant = try requireTenant(context)
+        let tenant = try context.requiredTenant()
         for try await (name, zone, domain) in try await self.client.query(
             PostgresQuery(
                 unsafeSQL: "SELECT name, time_zone, sip_domain FROM \(self.schema).sites WHERE tenant_id = $1 AND id = $2",
@@ -103,7 +103,7 @@ package struct DoorLookupHandler: RequestHandler {
     package var method: RPCMethod { DoorLookup.method }
 
     package func handle(_ request: DoorLookup, context: MessageContext) async throws -> DoorInfo {
-        let tenant = try requireTenant(context)
+        let tenant = try context.requiredTenant()
         var door: DoorInfo?
         // One round trip: the door, its site's time zone and its stations (none: one row of NULLs).
         for try await (site, building, name, kind, zone, device, vendor, url, online) in try await self.client.query(
@@ -154,7 +154,7 @@ package struct PersonLookupHandler: RequestHandler {
     package var method: RPCMethod { PersonLookup.method }
 
     package func handle(_ request: PersonLookup, context: MessageContext) async throws -> PersonInfo {
-        let tenant = try requireTenant(context)
+        let tenant = try context.requiredTenant()
         return try await self.client.withConnection { connection in
             var info: PersonInfo?
             for try await (kind, role, sites, buildings, erased) in try await connection.query(
@@ -244,11 +244,4 @@ package struct IntrospectionHandler: RequestHandler {
             expiresAt: Date(timeIntervalSince1970: TimeInterval(claims.exp))
         )
     }
-}
-
-func requireTenant(_ context: MessageContext) throws -> TenantID {
-    guard let tenant = context.tenant else {
-        throw WireError(code: .invalidRequest, message: "the \(WireHeaders.tenant) header is required")
-    }
-    return tenant
 }

@@ -690,6 +690,7 @@ package struct DeviceStore: Sendable {
             else { continue }
             let device = try cells[10].decode(UUID?.self)
             let stepKind = RingStep.Kind(rawValue: kind) ?? .external
+            let hours = try cells[14].decode(String?.self).flatMap(RingStep.Hours.init(rawValue:))
             if stepKind != .external && device == nil { continue }  // staff without a device
             let target =
                 stepKind == .external
@@ -698,7 +699,7 @@ package struct DeviceStore: Sendable {
             if let current, current == (rank, position), let last = plan?.steps.indices.last {
                 plan?.steps[last].targets.append(target)
             } else {
-                plan?.steps.append(RingStep(kind: stepKind, ringSeconds: ring, targets: [target]))
+                plan?.steps.append(RingStep(kind: stepKind, ringSeconds: ring, targets: [target], hours: hours))
                 current = (rank, position)
             }
         }
@@ -711,12 +712,15 @@ package struct DeviceStore: Sendable {
         package var staff: UUID?
         package var number: String?
         package var ringSeconds: Int
+        /// When it rings against the site's call hours (decision 0021).
+        package var hours: RingStep.Hours
 
-        package init(position: Int, staff: UUID? = nil, number: String? = nil, ringSeconds: Int = 20) {
+        package init(position: Int, staff: UUID? = nil, number: String? = nil, ringSeconds: Int = 20, hours: RingStep.Hours = .always) {
             self.position = position
             self.staff = staff
             self.number = number
             self.ringSeconds = ringSeconds
+            self.hours = hours
         }
     }
 
@@ -744,11 +748,13 @@ package struct DeviceStore: Sendable {
                     if let staff = fallback.staff { binds.append(staff) } else { binds.appendNull() }
                     if let number = fallback.number { binds.append(number) } else { binds.appendNull() }
                     binds.append(fallback.ringSeconds)
+                    binds.append(fallback.hours.rawValue)
                     try await connection.query(
                         PostgresQuery(
                             unsafeSQL: """
-                                INSERT INTO \(self.schema).ring_fallbacks (id, tenant_id, site_id, building_id, position, kind, person_id, number, ring_seconds)
-                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                INSERT INTO \(self.schema).ring_fallbacks
+                                    (id, tenant_id, site_id, building_id, position, kind, person_id, number, ring_seconds, hours)
+                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                                 """,
                             binds: binds
                         ),

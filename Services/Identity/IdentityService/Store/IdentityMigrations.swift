@@ -376,5 +376,67 @@ enum IdentityMigrations {
                 "CREATE INDEX people_expiry ON {schema}.people (expires_at) WHERE expires_at IS NOT NULL AND erased_at IS NULL",
             ]
         ),
+        SQLMigration(
+            "0012_fallback_hours",
+            [
+                // When a fallback rings against the site's call hours (access control's; decision 0021).
+                """
+                ALTER TABLE {schema}.ring_fallbacks
+                    ADD COLUMN hours TEXT NOT NULL DEFAULT 'always' CHECK (hours IN ('always', 'business', 'after_hours'))
+                """,
+                // dial_plan (0008) with each target's hours as the last column.
+                "DROP FUNCTION {schema}.dial_plan(text, text)",
+                """
+                CREATE FUNCTION {schema}.dial_plan(p_domain text, p_dialled text)
+                RETURNS TABLE (
+                    tenant_id uuid, site_id uuid, time_zone text, unit_id uuid, building_id uuid, dial_number text,
+                    step_rank int, step_position int, ring_seconds int, kind text, device_id uuid, sip_username text,
+                    person_id uuid, number text, hours text
+                )
+                LANGUAGE plpgsql STABLE AS $fn$
+                #variable_conflict use_column
+                DECLARE
+                    u record;
+                BEGIN
+                    SELECT s.tenant_id AS t, s.id AS s, s.time_zone AS z, un.id AS id, un.building_id AS b,
+                           un.dial_number AS d, un.ring_seconds AS r
+                      INTO u
+                      FROM {schema}.sites s JOIN {schema}.units un ON un.tenant_id = s.tenant_id AND un.site_id = s.id
+                     WHERE s.sip_domain = p_domain AND un.dial_number = p_dialled;
+                    IF NOT FOUND THEN
+                        RETURN;
+                    END IF;
+                    RETURN QUERY
+                        SELECT u.t, u.s, u.z, u.id, u.b, u.d, x.step_rank, x.step_position, x.ring_seconds, x.kind,
+                               x.device_id, x.sip_username, x.person_id, x.number, x.hours
+                        FROM (
+                            SELECT 0 AS step_rank, 0 AS step_position, u.r AS ring_seconds, 'unit'::text AS kind,
+                                   d.id AS device_id, d.sip_username, d.person_id, NULL::text AS number, 'always'::text AS hours
+                              FROM {schema}.devices d
+                             WHERE d.tenant_id = u.t AND d.unit_id = u.id AND d.revoked_at IS NULL AND d.kind <> 'door_station'
+                            UNION
+                            SELECT 0, 0, u.r, 'unit', d.id, d.sip_username, d.person_id, NULL, 'always'
+                              FROM {schema}.unit_residents r
+                              JOIN {schema}.devices d ON d.tenant_id = r.tenant_id AND d.person_id = r.person_id
+                             WHERE r.tenant_id = u.t AND r.unit_id = u.id AND d.revoked_at IS NULL AND d.kind <> 'door_station'
+                            UNION ALL
+                            SELECT CASE WHEN f.building_id IS NULL THEN 2 ELSE 1 END, f.position, f.ring_seconds, f.kind,
+                                   d.id, d.sip_username, f.person_id, f.number, f.hours
+                              FROM {schema}.ring_fallbacks f
+                              LEFT JOIN {schema}.devices d ON f.kind = 'staff' AND d.tenant_id = f.tenant_id
+                                   AND d.person_id = f.person_id AND d.revoked_at IS NULL AND d.kind <> 'door_station'
+                             WHERE f.tenant_id = u.t AND f.site_id = u.s AND (f.building_id IS NULL OR f.building_id = u.b)
+                        ) x
+                        ORDER BY x.step_rank, x.step_position, x.device_id;
+                    IF NOT FOUND THEN
+                        -- The unit exists but nothing rings: one row without a step.
+                        RETURN QUERY SELECT u.t, u.s, u.z, u.id, u.b, u.d, NULL::int, NULL::int, NULL::int, NULL::text,
+                                            NULL::uuid, NULL::text, NULL::uuid, NULL::text, NULL::text;
+                    END IF;
+                END
+                $fn$
+                """,
+            ]
+        ),
     ]
 }

@@ -61,6 +61,8 @@ final class CallRouter: Sendable {
         let id = UUID()
         let context: EventContext
         let state = Mutex(State())
+        /// The site's call hours when the call started (nil: business hours).
+        let hours: CallHours?
 
         init(
             invite: SIPRequest,
@@ -70,8 +72,10 @@ final class CallRouter: Sendable {
             steps: [RingStep],
             toTag: String,
             keyPresser: Dialog.KeyPresser,
-            context: (site: UUID, building: UUID?, door: UUID?, unit: UUID?)
+            context: (site: UUID, building: UUID?, door: UUID?, unit: UUID?),
+            hours: CallHours? = nil
         ) {
+            self.hours = hours
             self.invite = invite
             self.caller = caller
             self.key = key
@@ -80,6 +84,22 @@ final class CallRouter: Sendable {
             self.toTag = toTag
             self.keyPresser = keyPresser
             self.context = EventContext(site: context.site, building: context.building, door: context.door, unit: context.unit, call: self.id)
+        }
+
+        /// Whether step `index` rings now (decision 0021): a fallback for the other side of the
+        /// site's call hours does not, nor the unit's residents after hours at a site that skips them.
+        func rings(_ index: Int) -> Bool {
+            Self.rings(self.steps[index], hours: self.hours)
+        }
+
+        static func rings(_ step: RingStep, hours: CallHours?) -> Bool {
+            let afterHours = hours?.afterHours ?? false
+            if step.kind == .unit, afterHours, hours?.unitsRingAfterHours == false { return false }
+            switch step.hours ?? .always {
+            case .always: return true
+            case .business: return !afterHours
+            case .afterHours: return afterHours
+            }
         }
     }
 
@@ -91,6 +111,8 @@ final class CallRouter: Sendable {
     let accounts: any SIPAccountDirectory
     /// Ring plans identity answered, kept briefly (nil: ask every time).
     let plans: ExpiringCache<PlanKey, PlanEntry>?
+    /// Sites' call hours access control answered.
+    let hours = ExpiringCache<SiteKey, CallHours>(lifetime: CallRouter.callHoursLifetime)
     let host: String
     /// The carrier trunk for external numbers, and how its name is resolved.
     let trunk: SignalingConfiguration.Trunk?
@@ -264,6 +286,7 @@ final class CallRouter: Sendable {
         Self.stampReceived(&stamped, from: caller)
         // A unit of the caller's own site (a device calls within its own site only).
         if let plan, plan.tenantId == account.tenantId, plan.siteId == account.siteId {
+            let hours = await self.callHours(tenant: plan.tenantId, site: plan.siteId)
             let call = Call(
                 invite: stamped,
                 caller: caller,
@@ -272,7 +295,8 @@ final class CallRouter: Sendable {
                 steps: plan.steps,
                 toTag: toTag,
                 keyPresser: .callee,
-                context: (plan.siteId, plan.buildingId, account.doorId, plan.unitId)
+                context: (plan.siteId, plan.buildingId, account.doorId, plan.unitId),
+                hours: hours
             )
             return await self.start(call, account: account, dialled: dialled)
         }
@@ -304,6 +328,32 @@ final class CallRouter: Sendable {
             )
             return await self.start(call, account: account, dialled: dialled)
         }
+    }
+
+    struct SiteKey: Hashable, Sendable {
+        var tenant: TenantID
+        var site: UUID
+    }
+
+    /// How long a site's call hours are kept: a change, or the hour turning, reaches calls within it.
+    static let callHoursLifetime = Duration.seconds(30)
+
+    /// The site's call hours now, from access control, kept ``callHoursLifetime``; nil, meaning
+    /// business hours, when access does not answer within 500 ms (that is kept as long, so a
+    /// missing access service costs one request per site and interval): every step then rings as
+    /// if there were no call hours, so a visitor still reaches someone.
+    func callHours(tenant: TenantID, site: UUID) async -> CallHours? {
+        let bus = self.bus
+        let logger = self.logger
+        let answer = try? await self.hours.value(SiteKey(tenant: tenant, site: site)) { () -> CallHours? in
+            do {
+                return try await bus.request(CallHoursLookup(siteId: site), tenant: tenant, timeout: .milliseconds(500))
+            } catch {
+                logger.notice("sip: no call hours from access control; ringing as in business hours", metadata: ["error": "\(error)"])
+                return CallHours(afterHours: false)
+            }
+        }
+        return answer ?? nil
     }
 
     struct PlanKey: Hashable, Sendable {
@@ -400,6 +450,17 @@ final class CallRouter: Sendable {
         }
         var step = index
         while step < call.steps.count {
+            guard call.rings(step) else {
+                step += 1
+                if step < call.steps.count {
+                    self.emit(
+                        CallFallback(callId: call.id, fromStep: step - 1, toStep: step, reason: .outsideHours),
+                        tenant: call.tenant,
+                        context: call.context
+                    )
+                }
+                continue
+            }
             let ringStep = call.steps[step]
             var forks: [Call.Branch] = []
             for target in ringStep.targets {
@@ -884,7 +945,7 @@ final class CallRouter: Sendable {
                 context: dialog.context
             )
         }
-        if request.method == .info, let sipCallID = request.headers.callID {
+        if request.method == .info || request.method == .message, let sipCallID = request.headers.callID {
             self.doorOpenKey(request, callID: sipCallID, from: peer)
         }
         Self.stampReceived(&forwarded, from: peer)
@@ -962,12 +1023,30 @@ final class CallRouter: Sendable {
         }
     }
 
+    static let action: SIPHeaderName = "Action"
+
+    /// Whether an INFO or MESSAGE inside a call asks to open the door: a key of `keys` (``pressedKey``,
+    /// INFO only), or `Action: buzz`, as a header or as a line of a `text/plain` body, the form
+    /// some stations' and apps' door-open buttons send.
+    static func asksToOpen(_ request: SIPRequest, keys: Set<String>) -> Bool {
+        if request.method == .info, let key = self.pressedKey(request), keys.contains(key) { return true }
+        func isBuzz(_ value: some StringProtocol) -> Bool { value.trimmingCharacters(in: .whitespaces).lowercased() == "buzz" }
+        if let action = request.headers[Self.action], isBuzz(action) { return true }
+        guard request.body.count <= 1024, let type = request.headers[.contentType]?.split(separator: ";").first,
+            type.trimmingCharacters(in: .whitespaces).lowercased() == "text/plain"
+        else { return false }
+        return String(decoding: request.body, as: UTF8.self).split(whereSeparator: \.isNewline).contains { line in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 && parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "action" && isBuzz(parts[1])
+        }
+    }
+
     /// A door-open key pressed by the resident or staff member of a door station's call (who
     /// answered it, or who called the station): ask access control to open that door on their
     /// authority. Only their device's address counts, and only requests of their side of the
     /// dialog; the INFO itself is forwarded either way, so a station that reacts to it still can.
     func doorOpenKey(_ request: SIPRequest, callID: String, from peer: SIPPeer) {
-        guard let key = Self.pressedKey(request), self.doorOpenKeys.contains(key) else { return }
+        guard Self.asksToOpen(request, keys: self.doorOpenKeys) else { return }
         let now = ContinuousClock.now
         let dialog = self.dialogs.withLock { dialogs -> Dialog? in
             guard var dialog = dialogs[callID], dialog.presserIP == peer.ip, let callerTag = dialog.callerTag,
