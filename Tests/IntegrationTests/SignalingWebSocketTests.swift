@@ -154,7 +154,9 @@ extension SignalingRegistrarTests {
                 }
                 #expect(invite.uri.description == phone.contact)
                 #expect(invite.headers.topVia?.transport == "WS")
-                #expect(!invite.headers.values(.recordRoute).isEmpty)
+                // Two Record-Routes across transports (RFC 5658): our WebSocket side on top, then UDP.
+                let routes = invite.headers.values(.recordRoute)
+                #expect(routes == ["<sip:127.0.0.1:\(port);transport=ws;lr>", "<sip:127.0.0.1:\(context.udpPort);lr>"], "\(routes)")
                 try await phone.send(phone.answer(invite, status: 180, tag: "browser1"))
                 try await phone.send(phone.answer(invite, status: 200, tag: "browser1"))
                 // The station's ACK and, after a moment of talk, its BYE come the same way.

@@ -236,7 +236,13 @@ final class CallRouter: Sendable {
         uri.host == self.host.lowercased() && SIPTransportKind.allCases.map(self.port(for:)).contains(uri.port ?? 5060)
     }
 
-    var recordRoute: String { "<sip:\(self.host):\(self.port(for: .udp));lr>" }
+    /// Our Record-Route for the side of a call on `transport`: that listener, with the transport
+    /// named unless it is UDP (RFC 5658 §3).
+    func recordRoute(_ transport: SIPTransportKind) -> String {
+        let port = self.port(for: transport)
+        return transport == .udp
+            ? "<sip:\(self.host):\(port);lr>" : "<sip:\(self.host):\(port);transport=\(transport.rawValue.lowercased());lr>"
+    }
 
     func newVia(_ transport: SIPTransportKind) -> SIPVia {
         var via = SIPVia(
@@ -467,10 +473,12 @@ final class CallRouter: Sendable {
                 if let device = target.deviceId {
                     let bindings = (try? await self.store.bindings(tenant: call.tenant, device: device, logger: self.logger)) ?? []
                     for binding in bindings {
-                        guard let fork = self.fork(call.invite, to: binding) else { continue }
+                        guard let fork = self.fork(call.invite, to: binding, from: call.caller.transport) else { continue }
                         forks.append(Call.Branch(request: fork.0, peer: fork.1, via: fork.2, deviceId: device, personId: target.personId))
                     }
-                } else if let number = target.number, ringStep.kind == .external, let fork = await self.forkToTrunk(call.invite, number: number) {
+                } else if let number = target.number, ringStep.kind == .external,
+                    let fork = await self.forkToTrunk(call.invite, number: number, from: call.caller.transport)
+                {
                     forks.append(fork)
                 }
             }
@@ -533,15 +541,15 @@ final class CallRouter: Sendable {
     var activeBranches: Int { self.branches.withLock { $0.count } }
 
     /// The INVITE for one binding: new Request-URI, our Via and Record-Route, one hop fewer.
-    func fork(_ invite: SIPRequest, to binding: Binding) -> (SIPRequest, SIPPeer, SIPVia)? {
+    func fork(_ invite: SIPRequest, to binding: Binding, from incoming: SIPTransportKind) -> (SIPRequest, SIPPeer, SIPVia)? {
         guard let contact = SIPURI(binding.contact), let transport = SIPTransportKind(rawValue: binding.transport),
             let peer = Self.peer(for: binding, contact: contact, transport: transport)
         else { return nil }
-        return self.fork(invite, to: contact, via: peer)
+        return self.fork(invite, to: contact, via: peer, from: incoming)
     }
 
-    /// The INVITE for `contact`, sent to `peer`.
-    func fork(_ invite: SIPRequest, to contact: SIPURI, via peer: SIPPeer) -> (SIPRequest, SIPPeer, SIPVia) {
+    /// The INVITE for `contact`, sent to `peer`, for a caller whose INVITE came over `incoming`.
+    func fork(_ invite: SIPRequest, to contact: SIPURI, via peer: SIPPeer, from incoming: SIPTransportKind) -> (SIPRequest, SIPPeer, SIPVia) {
         var request = invite
         request.uri = contact
         let hops: Int
@@ -551,7 +559,10 @@ final class CallRouter: Sendable {
         // one we vouch for (RFC 3325 §5).
         request.headers.remove(.proxyAuthorization)
         request.headers.remove(Self.assertedIdentity)
-        request.headers.prepend(.recordRoute, self.recordRoute)
+        // Across transports two Record-Routes, the callee's side on top (RFC 5658 §3): each side
+        // then reaches us over its own transport (a TLS phone's BYE stays on TLS).
+        if incoming != peer.transport { request.headers.prepend(.recordRoute, self.recordRoute(incoming)) }
+        request.headers.prepend(.recordRoute, self.recordRoute(peer.transport))
         let via = self.newVia(peer.transport)
         request.headers.prepend(.via, via.description)
         return (request, peer, via)
@@ -565,7 +576,7 @@ final class CallRouter: Sendable {
     /// `sip:<number>@<trunk>;user=phone`, our caller id as `P-Asserted-Identity`. Nil when no trunk
     /// is configured, its name does not resolve, or ``SignalingConfiguration/Trunk/maxCalls``
     /// external branches already ring.
-    func forkToTrunk(_ invite: SIPRequest, number: String) async -> Call.Branch? {
+    func forkToTrunk(_ invite: SIPRequest, number: String, from incoming: SIPTransportKind) async -> Call.Branch? {
         guard let trunk, SignalingConfiguration.isE164(number) else { return nil }
         guard let address = await self.resolver.resolve(host: trunk.host, port: trunk.port, family: self.transport.bound?.udp?.protocol) else {
             self.logger.warning("sip: the trunk's host does not resolve", metadata: ["gatehouse.host": "\(trunk.host)"])
@@ -581,7 +592,7 @@ final class CallRouter: Sendable {
             )
             return nil
         }
-        var fork = self.fork(invite, to: uri, via: SIPPeer(transport: .udp, address: address))
+        var fork = self.fork(invite, to: uri, via: SIPPeer(transport: .udp, address: address), from: incoming)
         if let callerId = trunk.callerId { fork.0.headers.add(Self.assertedIdentity, "<sip:\(callerId)@\(trunk.host);user=phone>") }
         return Call.Branch(request: fork.0, peer: fork.1, via: fork.2, number: number, holdsTrunk: true)
     }
@@ -906,7 +917,8 @@ final class CallRouter: Sendable {
     /// cannot be forwarded.
     func forwardInDialog(_ request: SIPRequest, from peer: SIPPeer) async -> Int? {
         var forwarded = request
-        if let first = forwarded.headers.values(.route).first.flatMap(SIPAddress.init), self.isOurs(first.uri) {
+        // Our own Routes, one or two (RFC 5658: one per side of a call across transports).
+        while let first = forwarded.headers.values(.route).first.flatMap(SIPAddress.init), self.isOurs(first.uri) {
             forwarded.headers.removeFirstValue(.route)
         }
         let target = forwarded.headers.values(.route).first.flatMap(SIPAddress.init)?.uri ?? forwarded.uri
