@@ -1,7 +1,11 @@
 import Foundation
 import GatehouseNATS
+import GatehouseSIP
 import GatehouseWire
 import IdentityService
+import NIOCore
+import NIOPosix
+import NIOSSL
 import ServiceKitTesting
 import SignalingService
 import Testing
@@ -13,19 +17,22 @@ extension SignalingRegistrarTests {
     static let trunkPassword = "trunk-secret-1"
     static let externalNumber = "+491701234567"
 
-    /// Runs `body` with signaling's trunk at `localhost:<port>` (a name, so it is resolved) and the
-    /// site's only fallback the external number.
-    func withTrunk(password: String = Self.trunkPassword, _ body: @Sendable (Context, Int) async throws -> Void) async throws {
+    /// Runs `body` with signaling's trunk at `localhost:<port>` (a name, so it is resolved), the
+    /// test's credentials and caller id, and the site's only fallback the external number.
+    func withTrunk(
+        password: String = Self.trunkPassword,
+        transport: SIPTransportKind = .udp,
+        _ body: @Sendable (Context, Int) async throws -> Void
+    ) async throws {
         let port = Int.random(in: 30_000..<35_000)
-        try await self.withSignaling(configure: { configuration in
-            configuration.trunk = SignalingConfiguration.Trunk(
-                host: "localhost",
-                port: port,
-                username: Self.trunkUser,
-                password: password,
-                callerId: "+4930111222"
-            )
-        }) { context in
+        var trunk = SignalingConfiguration.Trunk(host: "localhost", port: port, username: Self.trunkUser, password: password, callerId: "+4930111222")
+        trunk.transport = transport
+        try await self.withTrunk(trunk) { context in try await body(context, port) }
+    }
+
+    /// Runs `body` with `trunk` as signaling's trunk and the site's only fallback the external number.
+    func withTrunk(_ trunk: SignalingConfiguration.Trunk, _ body: @Sendable (Context) async throws -> Void) async throws {
+        try await self.withSignaling(configure: { $0.trunk = trunk }) { context in
             try await DeviceStore(client: context.postgres).setFallbacks(
                 tenant: context.tenant,
                 site: context.site,
@@ -33,24 +40,45 @@ extension SignalingRegistrarTests {
                 [.init(position: 1, number: Self.externalNumber, ringSeconds: 10)],
                 logger: self.logger
             )
-            try await body(context, port)
+            try await body(context)
         }
     }
 
     /// The carrier: `deploy/sipp/trunk-answers.xml` with its credentials filled in.
-    func carrier(_ context: Context, port: Int) async throws -> Task<ToolRun, any Error> {
+    func carrier(_ context: Context, port: Int, transport: SIPTransportKind = .udp) async throws -> Task<ToolRun, any Error> {
         let scenario = try Self.scenario("trunk-answers").replacing("[field0]", with: Self.trunkUser).replacing("[field1]", with: Self.trunkPassword)
         // sipp checks the digest against `-auth_uri` when given: the Request-URI we send.
-        let uri = "\(Self.externalNumber)@localhost:\(port);user=phone"
-        let task = Task { try await self.sipp(context, scenario: scenario, users: [["carrier"]], localPort: port, authURI: uri) }
-        #expect(try await eventually { Self.listeningUDP(port) })
+        let stream = transport != .udp
+        let uri = "\(Self.externalNumber)@localhost:\(port);user=phone" + (stream ? ";transport=tcp" : "")
+        let task = Task {
+            try await self.sipp(context, scenario: scenario, users: [["carrier"]], transport: stream ? "t1" : "u1", localPort: port, authURI: uri)
+        }
+        #expect(try await eventually { stream ? Self.listeningTCP(port) : Self.listeningUDP(port) })
         return task
     }
 
+    /// Whether something listens on TCP `port` (from /proc/net/tcp, state 0A), polled instead of sleeping.
+    static func listeningTCP(_ port: Int) -> Bool {
+        let hex = String(format: ":%04X ", port)
+        return ((try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? "").split(separator: "\n").contains {
+            $0.contains(hex) && $0.contains(" 0A ")
+        }
+    }
+
     @Test func nobodyInTheUnitIsRegisteredSoTheTrunkCallsTheExternalNumberAfterItsChallenge() async throws {
-        try await self.withTrunk { context, port in
+        try await self.callsTheExternalNumber(over: .udp)
+    }
+
+    @Test func theTrunkIsReachedOverTCPOnAConnectionSignalingOpens() async throws {
+        try await self.callsTheExternalNumber(over: .tcp)
+    }
+
+    /// A door station calls 101, nobody there is registered, the site's fallback is an external
+    /// number: the carrier (sipp over `transport`) challenges, checks and answers; the events tell.
+    func callsTheExternalNumber(over transport: SIPTransportKind) async throws {
+        try await self.withTrunk(transport: transport) { context, port in
             try await self.collectingEvents(context, domain: "signaling") { seen in
-                let carrier = try await self.carrier(context, port: port)
+                let carrier = try await self.carrier(context, port: port, transport: transport)
                 // The door station sees its own CSeq numbers, though the carrier saw higher ones.
                 var scenario = try Self.scenario("door-call")
                 scenario = scenario.replacing(
@@ -107,6 +135,63 @@ extension SignalingRegistrarTests {
             #expect(call.status == 0, "\(call.output)")
             // The carrier's check failed: the digest it verified was not made with its password.
             #expect(try await carrier.value.status != 0)
+        }
+    }
+}
+
+/// The trunk over TLS: a SwiftNIO TLS server with an openssl-made certificate plays the carrier
+/// (sipp here is built without TLS) and turns the call down busy.
+extension SignalingRegistrarTests {
+    @Test func theTrunkIsReachedOverTLSCheckedAgainstItsCertificate() async throws {
+        try await self.withCertificate { certificate, key, _ in
+            let tls = try NIOSSLContext(
+                configuration: TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                )
+            )
+            let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: 0) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let port = try #require(server.channel.localAddress?.port)
+            var trunk = SignalingConfiguration.Trunk(host: "localhost", port: port)
+            trunk.transport = .tls
+            trunk.caFile = certificate
+            try await self.withTrunk(trunk) { context in
+                let door = Task { try await self.doorCallExpecting(context, "101", final: 486) }
+                // The carrier: the INVITE arrives over TLS (the handshake checked our trust in its
+                // certificate for "localhost"), and is answered 486 Busy Here.
+                let invite = try await server.executeThenClose { connections -> SIPRequest? in
+                    for try await connection in connections {
+                        return try await connection.executeThenClose { inbound, outbound -> SIPRequest? in
+                            var chunks = inbound.makeAsyncIterator()
+                            var buffer: [UInt8] = []
+                            var invite: SIPRequest?
+                            reading: while let chunk = try await chunks.next() {
+                                buffer += chunk.readableBytesView
+                                while case .message(.request(let request), let consumed) = try SIPParser().frame(buffer) {
+                                    buffer.removeFirst(consumed)
+                                    if request.method == .ack { break reading }  // ours, for the 486: done
+                                    invite = request
+                                    let busy = SIPResponse(status: 486, replyingTo: request.headers, toTag: "carrier1")
+                                    try await outbound.write(ByteBuffer(bytes: SIPMessage.response(busy).serialized()))
+                                }
+                            }
+                            return invite
+                        }
+                    }
+                    return nil
+                }
+                #expect(invite?.method == .invite)
+                #expect(invite?.headers.topVia?.transport == "TLS")
+                #expect(invite?.uri.description == "sip:\(Self.externalNumber)@localhost:\(port);user=phone;transport=tls")
+                let call = try await door.value
+                #expect(call.status == 0, "\(call.output)")
+            }
         }
     }
 }

@@ -39,10 +39,16 @@ public struct SignalingConfiguration: Sendable {
 
     /// An outbound SIP trunk: where INVITEs to external numbers go and how to answer its challenges.
     public struct Trunk: Sendable {
-        /// `sip.trunk.host` and `sip.trunk.port` (default 5060): the carrier's SIP proxy, a host
-        /// name (resolved by A/AAAA lookup) or an address, reached over UDP.
+        /// `sip.trunk.host` and `sip.trunk.port` (default 5060, 5061 over TLS): the carrier's SIP
+        /// proxy, a host name (resolved by A/AAAA lookup) or an address.
         public var host: String
         public var port: Int
+        /// `sip.trunk.transport`: `UDP` (default), `TCP` or `TLS`; over TCP and TLS signaling opens
+        /// one connection to the trunk and keeps it while it stays open.
+        public var transport: SIPTransportKind = .udp
+        /// `sip.trunk.tls.caFile`: PEM certificates the trunk's TLS certificate must chain to (the
+        /// system's roots when unset); the name checked is ``host``.
+        public var caFile: String?
         /// `sip.trunk.username` and `sip.trunk.password` (secret): answered to the carrier's 401/407
         /// digest challenge; without them a challenge ends that branch.
         public var username: String?
@@ -182,7 +188,11 @@ public struct SignalingConfiguration: Sendable {
         guard (0...300).contains(planSeconds) else { throw GatehouseError.invalidConfiguration("sip.routing.planCacheSeconds must be 0–300") }
         self.planCacheLifetime = .seconds(planSeconds)
         if let host = config.string(forKey: "sip.trunk.host"), !host.isEmpty {
-            let trunkPort = config.int(forKey: "sip.trunk.port", default: 5060)
+            let transportName = config.string(forKey: "sip.trunk.transport", default: "UDP").uppercased()
+            guard let transport = SIPTransportKind(rawValue: transportName), [.udp, .tcp, .tls].contains(transport) else {
+                throw GatehouseError.invalidConfiguration("sip.trunk.transport is UDP, TCP or TLS")
+            }
+            let trunkPort = config.int(forKey: "sip.trunk.port", default: transport == .tls ? 5061 : 5060)
             guard (1...65535).contains(trunkPort) else { throw GatehouseError.invalidConfiguration("sip.trunk.port must be a port") }
             var trunk = Trunk(
                 host: host,
@@ -196,6 +206,11 @@ public struct SignalingConfiguration: Sendable {
             }
             if let callerId = trunk.callerId, !Self.isE164(callerId) {
                 throw GatehouseError.invalidConfiguration("sip.trunk.callerId must be an E.164 number (+ and 7–15 digits)")
+            }
+            trunk.transport = transport
+            trunk.caFile = config.string(forKey: "sip.trunk.tls.caFile")
+            if let caFile = trunk.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                throw GatehouseError.invalidConfiguration("sip.trunk.tls.caFile \(caFile) cannot be read")
             }
             trunk.maxCalls = config.int(forKey: "sip.trunk.maxCalls", default: trunk.maxCalls)
             guard (1...10_000).contains(trunk.maxCalls) else { throw GatehouseError.invalidConfiguration("sip.trunk.maxCalls must be 1–10000") }

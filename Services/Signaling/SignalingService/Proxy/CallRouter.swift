@@ -5,6 +5,7 @@ import GatehouseSIP
 import GatehouseWire
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceKit
 import Synchronization
 
@@ -116,6 +117,8 @@ final class CallRouter: Sendable {
     let host: String
     /// The carrier trunk for external numbers, and how its name is resolved.
     let trunk: SignalingConfiguration.Trunk?
+    /// How the trunk's TLS certificate is checked (a TLS trunk only).
+    let trunkTLS: NIOSSLContext?
     let resolver: SIPResolver
     /// External branches ringing now (``SignalingConfiguration/Trunk/maxCalls``).
     private let trunkBranches = Atomic<Int>(0)
@@ -188,6 +191,18 @@ final class CallRouter: Sendable {
     ) {
         self.trunk = trunk
         self.resolver = resolver
+        if let trunk, trunk.transport == .tls {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let caFile = trunk.caFile { tls.trustRoots = .file(caFile) }
+            do {
+                self.trunkTLS = try NIOSSLContext(configuration: tls)
+            } catch {
+                logger.error("sip: the trunk's TLS settings are unusable; external numbers will be skipped", metadata: ["error": "\(error)"])
+                self.trunkTLS = nil
+            }
+        } else {
+            self.trunkTLS = nil
+        }
         self.accounts = accounts
         self.plans = planLifetime > .zero ? ExpiringCache(lifetime: planLifetime, capacity: 100_000) : nil
         self.doorOpenKeys = doorOpenKeys
@@ -582,7 +597,8 @@ final class CallRouter: Sendable {
             self.logger.warning("sip: the trunk's host does not resolve", metadata: ["gatehouse.host": "\(trunk.host)"])
             return nil
         }
-        guard let uri = SIPURI("sip:\(number)@\(trunk.host):\(trunk.port);user=phone") else { return nil }
+        let parameter = trunk.transport == .udp ? "" : ";transport=\(trunk.transport.rawValue.lowercased())"
+        guard let uri = SIPURI("sip:\(number)@\(trunk.host):\(trunk.port);user=phone\(parameter)") else { return nil }
         let taken = self.trunkBranches.wrappingAdd(1, ordering: .relaxed).newValue
         guard taken <= trunk.maxCalls else {
             self.releaseTrunk(1)
@@ -592,7 +608,26 @@ final class CallRouter: Sendable {
             )
             return nil
         }
-        var fork = self.fork(invite, to: uri, via: SIPPeer(transport: .udp, address: address), from: incoming)
+        let peer: SIPPeer
+        if trunk.transport == .udp {
+            peer = SIPPeer(transport: .udp, address: address)
+        } else {
+            do {
+                let isName = (try? SocketAddress(ipAddress: trunk.host, port: trunk.port)) == nil
+                guard trunk.transport == .tcp || self.trunkTLS != nil else { throw ChannelError.operationUnsupported }
+                peer = try await self.transport.connection(
+                    to: address,
+                    transport: trunk.transport,
+                    tls: self.trunkTLS,
+                    serverHostname: isName ? trunk.host : nil
+                )
+            } catch {
+                self.releaseTrunk(1)
+                self.logger.warning("sip: no connection to the trunk", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+        var fork = self.fork(invite, to: uri, via: peer, from: incoming)
         if let callerId = trunk.callerId { fork.0.headers.add(Self.assertedIdentity, "<sip:\(callerId)@\(trunk.host);user=phone>") }
         return Call.Branch(request: fork.0, peer: fork.1, via: fork.2, number: number, holdsTrunk: true)
     }
@@ -631,7 +666,7 @@ final class CallRouter: Sendable {
         else { return nil }
         var request = branch.request
         request.headers.removeFirstValue(.via)
-        let via = self.newVia(.udp)
+        let via = self.newVia(branch.peer.transport)
         request.headers.prepend(.via, via.description)
         guard cseq.number < UInt32.max else { return nil }
         request.headers.replace(.cseq, "\(cseq.number + 1) INVITE")

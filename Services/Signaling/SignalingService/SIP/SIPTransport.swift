@@ -67,6 +67,14 @@ final class SIPTransportLayer: Sendable {
     private let listeners = Mutex<[any Channel]>([])
     private let connections = Mutex(Connections())
     private let boundAddresses = Mutex<Bound?>(nil)
+    /// Where messages read from connections we open go (set by ``start(sink:)``).
+    private let outboundSink = Mutex<AnySink?>(nil)
+
+    /// A sink of any type, for the handlers of connections opened after ``start(sink:)``.
+    struct AnySink: SIPMessageSink {
+        let base: any SIPMessageSink
+        func received(_ result: Result<SIPMessage, SIPParseError>, from peer: SIPPeer) { self.base.received(result, from: peer) }
+    }
 
     /// The listeners' addresses once bound.
     var bound: Bound? { self.boundAddresses.withLock { $0 } }
@@ -82,6 +90,7 @@ final class SIPTransportLayer: Sendable {
     func start(sink: some SIPMessageSink) async throws -> Bound {
         var bound = Bound()
         let configuration = self.configuration
+        self.outboundSink.withLock { $0 = AnySink(base: sink) }
         if let port = configuration.udpPort {
             let parser = self.parser
             let channel = try await DatagramBootstrap(group: self.group)
@@ -145,6 +154,37 @@ final class SIPTransportLayer: Sendable {
             .bind(host: self.configuration.host, port: port).get()
         self.listeners.withLock { $0.append(channel) }
         return channel
+    }
+
+    /// A connection of ours to `address` over TCP or TLS (the outbound trunk): the one already open,
+    /// or a new one, read like an accepted one and reached through ``send(_:to:)`` as its peer. TLS
+    /// checks the server's certificate against `tls` (the system's roots by default) for
+    /// `serverHostname`.
+    func connection(to address: SocketAddress, transport: SIPTransportKind, tls: NIOSSLContext?, serverHostname: String?) async throws -> SIPPeer {
+        let peer = SIPPeer(transport: transport, address: address)
+        if self.connections.withLock({ $0.channels[peer] != nil }) { return peer }
+        guard let sink = self.outboundSink.withLock({ $0 }), transport == .tcp || transport == .tls else {
+            throw ChannelError.operationUnsupported
+        }
+        let parser = self.parser
+        let channel = try await ClientBootstrap(group: self.group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(3))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(SIPConnectionTracker(transport: transport, connections: self))
+                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: transport, parser: parser, sink: sink))
+                }
+            }
+            .connect(to: address).get()
+        // channelActive (which files the connection under its peer) runs on the channel's loop
+        // in the same turn that completed the connect: one more turn there and it has run.
+        try await channel.eventLoop.submit {}.get()
+        guard self.connections.withLock({ $0.channels[peer] != nil }) else { throw ChannelError.ioOnClosedChannel }
+        return peer
     }
 
     /// Closes every listener and connection.
