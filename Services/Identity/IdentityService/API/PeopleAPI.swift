@@ -208,14 +208,8 @@ package struct PeopleAPI: Sendable {
         var errors: [Problem.FieldError] = []
         let kind = (object["kind"] as? String).flatMap(Person.Kind.init(rawValue:))
         if kind == nil { errors.append(.init(field: "kind", message: "is required: resident, staff or guest")) }
-        let name = object["displayName"] as? String
-        if name == nil { errors.append(.init(field: "displayName", message: "is required")) }
-        let email = try Self.optionalString(object, "email", &errors)
-        let phone = try Self.optionalString(object, "phone", &errors)
+        let (name, email, phone) = try Self.contactFields(object, &errors)
         let staffRole = try Self.optionalString(object, "staffRole", &errors)
-        for (field, message) in PersonInput.problems(displayName: name, email: email ?? nil, phone: phone ?? nil) {
-            errors.append(.init(field: field, message: message))
-        }
         if let role = staffRole ?? nil {
             if kind != .staff {
                 errors.append(.init(field: "staffRole", message: "is for staff only"))
@@ -234,9 +228,9 @@ package struct PeopleAPI: Sendable {
         guard errors.isEmpty, let kind, let name else { throw Problem.badRequest("invalid person", errors: errors) }
         return PersonInput(
             kind: kind,
-            displayName: name.trimmingCharacters(in: .whitespacesAndNewlines),
-            email: (email ?? nil)?.lowercased(),
-            phone: phone ?? nil,
+            displayName: name,
+            email: email,
+            phone: phone,
             staffRole: staffRole ?? nil,
             siteIds: sites,
             buildingIds: buildings
@@ -307,13 +301,7 @@ package struct PeopleAPI: Sendable {
     /// at most ``PeopleStore/maxGuestLifetime`` ahead; default 24 hours).
     static func guestInput(_ object: [String: Any], now: Date) throws -> (PersonInput, expiresAt: Date) {
         var errors: [Problem.FieldError] = []
-        let name = object["displayName"] as? String
-        if name == nil { errors.append(.init(field: "displayName", message: "is required")) }
-        let email = try Self.optionalString(object, "email", &errors)
-        let phone = try Self.optionalString(object, "phone", &errors)
-        for (field, message) in PersonInput.problems(displayName: name, email: email ?? nil, phone: phone ?? nil) {
-            errors.append(.init(field: field, message: message))
-        }
+        let (name, email, phone) = try Self.contactFields(object, &errors)
         var expiresAt = now.addingTimeInterval(24 * 3600)
         if let value = object["validUntil"] {
             if let text = value as? String, let date = WireCoding.parse(text), date > now,
@@ -328,13 +316,23 @@ package struct PeopleAPI: Sendable {
             errors.append(.init(field: key, message: "is not a field of a guest"))
         }
         guard errors.isEmpty, let name else { throw Problem.badRequest("invalid guest", errors: errors) }
-        let input = PersonInput(
-            kind: .guest,
-            displayName: name.trimmingCharacters(in: .whitespacesAndNewlines),
-            email: (email ?? nil)?.lowercased(),
-            phone: phone ?? nil
-        )
-        return (input, expiresAt)
+        return (PersonInput(kind: .guest, displayName: name, email: email, phone: phone), expiresAt)
+    }
+
+    /// What every person, a guest too, is given by: the display name (required), e-mail and phone,
+    /// checked and normalized (name trimmed, e-mail in lower case).
+    static func contactFields(
+        _ object: [String: Any],
+        _ errors: inout [Problem.FieldError]
+    ) throws -> (name: String?, email: String?, phone: String?) {
+        let name = object["displayName"] as? String
+        if name == nil { errors.append(.init(field: "displayName", message: "is required")) }
+        let email = try Self.optionalString(object, "email", &errors) ?? nil
+        let phone = try Self.optionalString(object, "phone", &errors) ?? nil
+        for (field, message) in PersonInput.problems(displayName: name, email: email, phone: phone) {
+            errors.append(.init(field: field, message: message))
+        }
+        return (name?.trimmingCharacters(in: .whitespacesAndNewlines), email?.lowercased(), phone)
     }
 
     /// `nil`: absent; `.some(nil)`: JSON null; `.some(text)`: a string. Anything else is an error.
