@@ -835,6 +835,14 @@ extension IdentityAPITests {
                 let b = UUID(uuidString: try await topology.createBuilding(tenant: tenant, site: site, name: "B", logger: self.logger).id)!
                 let door = try await devices.createDoor(tenant: tenant, site: site, building: a, name: "Entrance", kind: .door, logger: self.logger)
                 _ = try await devices.createDoor(tenant: tenant, site: site, building: nil, name: "Garage", kind: .gate, logger: self.logger)
+                // The site's doors, a page at a time in name order.
+                let list = "/v1/tenants/\(tenant)/sites/\(site.lowercasedString)/doors?limit=1"
+                let first = try await self.call(client, .get, list, token: admin)
+                let cursor = try #require(first.json["nextCursor"] as? String)
+                let second = try await self.call(client, .get, list + "&cursor=\(cursor)", token: admin)
+                let names = [first, second].flatMap { ($0.json["doors"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }
+                #expect(names == ["Entrance", "Garage"] && second.json["nextCursor"] == nil)
+                #expect(try await self.call(client, .get, list + "&cursor=%21", token: admin).status == .badRequest)
                 let path = "/v1/tenants/\(tenant)/doors/\(door.id)"
                 let read = try await self.call(client, .get, path, token: admin)
                 #expect(read.status == .ok && read.headers[.eTag] == "\"v1\"" && read.json["buildingId"] as? String == a.lowercasedString)

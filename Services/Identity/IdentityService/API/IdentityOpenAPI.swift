@@ -177,14 +177,7 @@ package enum IdentityOpenAPI {
                 "summary": "The deployment's live tenants in slug order (the operator's).",
                 "parameters": [
                   {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                      "type": "integer",
-                      "minimum": 1,
-                      "maximum": 500,
-                      "default": 100
-                    }
+                    "$ref": "#/components/parameters/limit"
                   },
                   {
                     "name": "cursor",
@@ -1067,22 +1060,10 @@ package enum IdentityOpenAPI {
                 "x-gatehouse-scope": "identity:read",
                 "parameters": [
                   {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                      "type": "integer",
-                      "minimum": 1,
-                      "maximum": 500,
-                      "default": 100
-                    }
+                    "$ref": "#/components/parameters/limit"
                   },
                   {
-                    "name": "cursor",
-                    "in": "query",
-                    "schema": {
-                      "type": "string",
-                      "maxLength": 1200
-                    }
+                    "$ref": "#/components/parameters/cursor"
                   }
                 ]
               },
@@ -1471,22 +1452,10 @@ package enum IdentityOpenAPI {
                 "x-gatehouse-scope": "identity:read",
                 "parameters": [
                   {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                      "type": "integer",
-                      "minimum": 1,
-                      "maximum": 500,
-                      "default": 100
-                    }
+                    "$ref": "#/components/parameters/limit"
                   },
                   {
-                    "name": "cursor",
-                    "in": "query",
-                    "schema": {
-                      "type": "string",
-                      "maxLength": 1200
-                    }
+                    "$ref": "#/components/parameters/cursor"
                   }
                 ]
               },
@@ -1567,14 +1536,7 @@ package enum IdentityOpenAPI {
                 "summary": "The site's units in dial-number order; follow nextCursor for more.",
                 "parameters": [
                   {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                      "type": "integer",
-                      "minimum": 1,
-                      "maximum": 500,
-                      "default": 100
-                    }
+                    "$ref": "#/components/parameters/limit"
                   },
                   {
                     "name": "cursor",
@@ -1692,7 +1654,7 @@ package enum IdentityOpenAPI {
               ],
               "get": {
                 "operationId": "listDoors",
-                "summary": "The site's doors and gates by name.",
+                "summary": "The site's doors and gates in name order, a page at a time (nextCursor).",
                 "responses": {
                   "200": {
                     "description": "Doors.",
@@ -1704,6 +1666,9 @@ package enum IdentityOpenAPI {
                       }
                     }
                   },
+                  "400": {
+                    "$ref": "#/components/responses/Problem"
+                  },
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"
                   },
@@ -1714,7 +1679,15 @@ package enum IdentityOpenAPI {
                     "$ref": "#/components/responses/Problem"
                   }
                 },
-                "x-gatehouse-scope": "identity:read"
+                "x-gatehouse-scope": "identity:read",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/limit"
+                  },
+                  {
+                    "$ref": "#/components/parameters/cursor"
+                  }
+                ]
               },
               "post": {
                 "operationId": "createDoor",
@@ -2046,14 +2019,7 @@ package enum IdentityOpenAPI {
                 "summary": "The tenant's devices in id order, optionally of one site or kind; follow nextCursor for more.",
                 "parameters": [
                   {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                      "type": "integer",
-                      "minimum": 1,
-                      "maximum": 500,
-                      "default": 100
-                    }
+                    "$ref": "#/components/parameters/limit"
                   },
                   {
                     "name": "siteId",
@@ -2663,6 +2629,24 @@ package enum IdentityOpenAPI {
                 "schema": {
                   "type": "string",
                   "format": "uuid"
+                }
+              },
+              "limit": {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 500,
+                  "default": 100
+                }
+              },
+              "cursor": {
+                "name": "cursor",
+                "in": "query",
+                "schema": {
+                  "type": "string",
+                  "maxLength": 1200
                 }
               }
             },
@@ -3578,6 +3562,9 @@ package enum IdentityOpenAPI {
                     "items": {
                       "$ref": "#/components/schemas/Door"
                     }
+                  },
+                  "nextCursor": {
+                    "type": "string"
                   }
                 }
               },

@@ -119,15 +119,15 @@ package struct TopologyAPI: Sendable {
         let sites = router.group("/v1/tenants/:tenant/sites")
         sites.get { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
-            var errors: [Problem.FieldError] = []
-            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors, key: Self.nameCursor)
-            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
-            var sites = try await self.store.sites(tenant: tenant, after: paging.after, limit: paging.limit + 1, logger: context.logger)
+            let (sites, next) = try await Self.pageByName(request) { after, limit in
+                try await self.store.sites(tenant: tenant, after: after, limit: limit, logger: context.logger)
+            } name: {
+                $0.name
+            }
             struct Page: Encodable {
                 var sites: [SiteResource]
                 var nextCursor: String?
             }
-            let next = paging.next(&sites) { $0.name }
             return try Response.json(Page(sites: sites, nextCursor: next))
         }
         sites.post { request, context in
@@ -202,21 +202,15 @@ package struct TopologyAPI: Sendable {
         sites.get(":site/buildings") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let site = try await self.site(tenant, context)
-            var errors: [Problem.FieldError] = []
-            let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors, key: Self.nameCursor)
-            if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
-            var buildings = try await self.store.buildings(
-                tenant: tenant,
-                site: UUID(uuidString: site.id)!,
-                after: paging.after,
-                limit: paging.limit + 1,
-                logger: context.logger
-            )
+            let (buildings, next) = try await Self.pageByName(request) { after, limit in
+                try await self.store.buildings(tenant: tenant, site: UUID(uuidString: site.id)!, after: after, limit: limit, logger: context.logger)
+            } name: {
+                $0.name
+            }
             struct Page: Encodable {
                 var buildings: [BuildingResource]
                 var nextCursor: String?
             }
-            let next = paging.next(&buildings) { $0.name }
             return try Response.json(Page(buildings: buildings, nextCursor: next))
         }
         sites.post(":site/buildings") { request, context in
@@ -304,9 +298,16 @@ package struct TopologyAPI: Sendable {
         sites.get(":site/doors") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityRead)
             let site = try await self.site(tenant, context)
-            struct Page: Encodable { var doors: [DoorResource] }
-            let doors = try await self.devices.doors(tenant: tenant, site: UUID(uuidString: site.id)!, logger: context.logger)
-            return try Response.json(Page(doors: doors.map(DoorResource.init)))
+            let (doors, next) = try await Self.pageByName(request) { after, limit in
+                try await self.devices.doors(tenant: tenant, site: UUID(uuidString: site.id)!, after: after, limit: limit, logger: context.logger)
+            } name: {
+                $0.name
+            }
+            struct Page: Encodable {
+                var doors: [DoorResource]
+                var nextCursor: String?
+            }
+            return try Response.json(Page(doors: doors.map(DoorResource.init), nextCursor: next))
         }
         sites.post(":site/doors") { request, context in
             let (tenant, _) = try self.keys.authorize(request, context: context, scope: .identityWrite)
@@ -526,6 +527,21 @@ package struct TopologyAPI: Sendable {
             else { throw Problem.notFound("no such unit or person") }
             return Response(status: .noContent)
         }
+    }
+
+    /// One page of a list in name order (`limit`, `cursor`): loads one item more than the page to
+    /// know whether another follows.
+    static func pageByName<Item>(
+        _ request: Request,
+        load: (_ after: String?, _ limit: Int) async throws -> [Item],
+        name: (Item) -> String
+    ) async throws -> (items: [Item], next: String?) {
+        var errors: [Problem.FieldError] = []
+        let paging = Paging(request, defaultLimit: 100, maxLimit: Self.maxPageSize, errors: &errors, key: Self.nameCursor)
+        if !errors.isEmpty { throw Problem.badRequest("invalid query", errors: errors) }
+        var items = try await load(paging.after, paging.limit + 1)
+        let next = paging.next(&items, key: name)
+        return (items, next)
     }
 
     /// `{"buildingId": …?, "steps": [{"staffPersonId": …} | {"number": "+49…"}, "ringSeconds": …,

@@ -331,18 +331,18 @@ package struct DeviceStore: Sendable {
         }
     }
 
-    package func doors(tenant: TenantID, site: UUID?, logger: Logger) async throws -> [Door] {
-        var binds = PostgresBindings(tenant.rawValue)
-        var condition = "tenant_id = $1"
-        if let site {
-            binds.append(site)
-            condition += " AND site_id = $2"
-        }
+    /// The site's doors in name order, after the name `after` when given (at most `limit`, ≤ 501).
+    package func doors(tenant: TenantID, site: UUID, after: String? = nil, limit: Int = 500, logger: Logger) async throws -> [Door] {
+        var binds = PostgresBindings(tenant.rawValue, site)
+        if let after { binds.append(after) } else { binds.appendNull() }
         var doors: [Door] = []
         for try await (id, site, building, name, kind, version) in try await self.client.query(
             PostgresQuery(
-                unsafeSQL:
-                    "SELECT id, site_id, building_id, name, kind, version FROM \(self.schema).doors WHERE \(condition) ORDER BY name LIMIT 1000",
+                unsafeSQL: """
+                    SELECT id, site_id, building_id, name, kind, version FROM \(self.schema).doors
+                    WHERE tenant_id = $1 AND site_id = $2 AND ($3::text IS NULL OR name > $3)
+                    ORDER BY name LIMIT \(max(1, min(limit, 501)))
+                    """,
                 binds: binds
             ),
             logger: logger
