@@ -90,12 +90,9 @@ final class CallRouter: Sendable {
         /// Whether step `index` rings now (decision 0021): a fallback for the other side of the
         /// site's call hours does not, nor the unit's residents after hours at a site that skips them.
         func rings(_ index: Int) -> Bool {
-            Self.rings(self.steps[index], hours: self.hours)
-        }
-
-        static func rings(_ step: RingStep, hours: CallHours?) -> Bool {
-            let afterHours = hours?.afterHours ?? false
-            if step.kind == .unit, afterHours, hours?.unitsRingAfterHours == false { return false }
+            let step = self.steps[index]
+            let afterHours = self.hours?.afterHours ?? false
+            if step.kind == .unit, afterHours, self.hours?.unitsRingAfterHours == false { return false }
             switch step.hours ?? .always {
             case .always: return true
             case .business: return !afterHours

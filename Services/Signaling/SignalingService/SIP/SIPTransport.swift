@@ -134,7 +134,6 @@ final class SIPTransportLayer: Sendable {
     }
 
     private func listen(port: Int, transport: SIPTransportKind, tls: NIOSSLContext?, sink: some SIPMessageSink) async throws -> any Channel {
-        let parser = self.parser
         let channel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -146,8 +145,7 @@ final class SIPTransportLayer: Sendable {
                     case .ws, .wss:
                         try self.configureWebSocket(channel, transport: transport, sink: sink)
                     case .udp, .tcp, .tls:
-                        try channel.pipeline.syncOperations.addHandler(SIPConnectionTracker(transport: transport, connections: self))
-                        try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: transport, parser: parser, sink: sink))
+                        try self.configureStream(channel, transport: transport, sink: sink)
                     }
                 }
             }
@@ -166,7 +164,6 @@ final class SIPTransportLayer: Sendable {
         guard let sink = self.outboundSink.withLock({ $0 }), transport == .tcp || transport == .tls else {
             throw ChannelError.operationUnsupported
         }
-        let parser = self.parser
         let channel = try await ClientBootstrap(group: self.group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(3))
@@ -175,8 +172,7 @@ final class SIPTransportLayer: Sendable {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
                     }
-                    try channel.pipeline.syncOperations.addHandler(SIPConnectionTracker(transport: transport, connections: self))
-                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: transport, parser: parser, sink: sink))
+                    try self.configureStream(channel, transport: transport, sink: sink)
                 }
             }
             .connect(to: address).get()
@@ -185,6 +181,13 @@ final class SIPTransportLayer: Sendable {
         try await channel.eventLoop.submit {}.get()
         guard self.connections.withLock({ $0.channels[peer] != nil }) else { throw ChannelError.ioOnClosedChannel }
         return peer
+    }
+
+    /// A TCP or TLS connection's handlers, accepted or opened: filed in the connection table, read as
+    /// a framed SIP stream.
+    func configureStream(_ channel: any Channel, transport: SIPTransportKind, sink: some SIPMessageSink) throws {
+        try channel.pipeline.syncOperations.addHandler(SIPConnectionTracker(transport: transport, connections: self))
+        try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: transport, parser: self.parser, sink: sink))
     }
 
     /// Closes every listener and connection.
